@@ -1,0 +1,104 @@
+"""`lab preview`: el curso en el navegador, como lo pinta Killercoda, con un laboratorio detrás.
+
+    lab preview [--course DIR] [--port 8000] [--sin-lab]
+
+Escucha solo en 127.0.0.1, imprime la URL con el token de esta ejecución, arranca el laboratorio
+(`lab up --detach`) y lo apaga al salir (`lab down`, siempre: Ctrl-C, SIGTERM o SIGHUP).
+Guardar un Markdown actualiza la página abierta (el navegador consulta /api/state cada medio segundo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import secrets
+import signal
+import socket
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build"]
+
+
+class _Stop(Exception):
+    pass
+
+
+def _raise_stop(signum, frame):  # type: ignore[no-untyped-def]
+    raise _Stop(signum)
+
+
+def build(root: Path, *, port: int = 0, token: str | None = None, lab_enabled: bool = True,
+          lab_command: list[str] | None = None, env_factory=None, shell_factory=None, verifier=None):
+    """La Preview y su app FastAPI (sin arrancar nada). Las fábricas permiten pruebas sin laboratorio."""
+    from lab.preview import runtime
+    from lab.preview.server import Preview, create_app
+
+    terminal = runtime.Terminal()
+    runner = runtime.Runner(
+        root,
+        terminal,
+        env_factory=env_factory or runtime.default_environment,
+        shell_factory=shell_factory or runtime.default_shell,
+        verifier=verifier or runtime.run_verify,
+    )
+    lab = runtime.Lab(root, terminal, command=lab_command, enabled=lab_enabled)
+    preview = Preview(root=root, token=token or secrets.token_urlsafe(32), runner=runner, lab=lab,
+                      terminal=terminal, port=port)
+    return preview, create_app(preview)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lab preview",
+        description="Vista previa local del curso en el navegador, con el laboratorio detrás.",
+    )
+    parser.add_argument("--course", default=".", help="carpeta del curso (la que tiene index.json); por defecto, la actual")
+    parser.add_argument("--port", type=int, default=8000, help="puerto en 127.0.0.1 (0 = uno libre); por defecto 8000")
+    parser.add_argument("--sin-lab", "--no-lab", dest="no_lab", action="store_true",
+                        help="solo el texto: no arranca el laboratorio (Ejecutar y Comprobar desactivados)")
+    # Solo para las pruebas: otro programa en lugar de `python -m lab` para up/down.
+    parser.add_argument("--lab-command", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    root = Path(args.course).resolve()
+    if not (root / "index.json").is_file():
+        print(f"lab preview: {root} no tiene index.json (¿--course?)", file=sys.stderr)
+        return 2
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", args.port))
+    except OSError as exc:
+        sock.close()
+        why = "el puerto está ocupado" if exc.errno == errno.EADDRINUSE else str(exc)
+        print(f"lab preview: no se puede escuchar en 127.0.0.1:{args.port}: {why} (prueba --port 0)", file=sys.stderr)
+        return 1
+    port = sock.getsockname()[1]
+
+    import uvicorn
+
+    preview, app = build(root, port=port, lab_enabled=not args.no_lab, lab_command=args.lab_command)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
+    # uvicorn captura SIGINT/SIGTERM, para y vuelve a lanzar la señal: con estos manejadores esa
+    # señal llega aquí como excepción y el `finally` apaga el laboratorio.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_stop)
+    print(f"Vista previa de «{root.name}»: http://127.0.0.1:{port}/?t={preview.token}", flush=True)
+    print("Ctrl-C para salir (apaga el laboratorio).", flush=True)
+    code = 0
+    try:
+        preview.lab.start()
+        server.run(sockets=[sock])
+    except (KeyboardInterrupt, _Stop):
+        code = 0
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            preview.runner.close()
+        finally:
+            preview.lab.stop()
+        sock.close()
+        print("Vista previa cerrada.", flush=True)
+    return code

@@ -1,0 +1,495 @@
+"""lab preview: render, token, only course blocks run, images path-safe, lab up/down, and the
+page in a real headless Chromium against a fake lab (the real-lab test is in test_preview_lab.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lab.course import load_course
+from lab.preview import build
+from lab.preview.render import digest, render_page
+
+REPO = Path(__file__).resolve().parents[1]
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cf0000000301010018dd8db00000000049454e44ae426082"
+)
+FAKE_LAB = textwrap.dedent(
+    """\
+    import sys, pathlib
+    args = sys.argv[1:]
+    course = pathlib.Path(args[args.index("--course") + 1])
+    with open(course / "fake-lab.log", "a") as log:
+        log.write(args[0] + "\\n")
+    if args[0] == "up":
+        print("fake: pods listos", flush=True)
+        sys.exit(int((course / "fake-lab-up-exit").read_text()) if (course / "fake-lab-up-exit").exists() else 0)
+    print("fake: todo parado")
+    """
+)
+
+
+def make_course(root: Path) -> Path:
+    """Un curso pequeño con la forma del de verdad: intro con imagen, un paso con verify, final."""
+    (root / "step1").mkdir(parents=True)
+    (root / "assets").mkdir()
+    (root / "assets" / "diagrama.png").write_bytes(PNG)
+    (root / "secreto.txt").write_text("no se sirve\n")
+    (root / "index.json").write_text(
+        json.dumps(
+            {
+                "title": "Curso de prueba",
+                "description": "Para la vista previa",
+                "details": {
+                    "intro": {"text": "intro.md"},
+                    "steps": [{"title": "Primer paso", "text": "step1/text.md", "verify": "step1/verify.sh"}],
+                    "finish": {"text": "finish.md"},
+                },
+                "backend": {"imageid": "kubernetes-kubeadm-1node"},
+            },
+            ensure_ascii=False,
+        )
+    )
+    (root / "intro.md").write_text(
+        "<br>\n\n# Bienvenida\n\n![El diagrama](./assets/diagrama.png)\n\n"
+        "<img src=\"assets/diagrama.png\" width=\"50\">\n\n![fuera](../../etc/passwd.png)\n\n"
+        "[Abrir bff]({{TRAFFIC_HOST1_30000}}/toapp)\n"
+    )
+    (root / "step1" / "text.md").write_text(
+        textwrap.dedent(
+            """\
+            # Paso uno
+
+            Primero crea el fichero:
+
+            ```plain
+            echo "hola desde el paso 1"
+            echo uno > paso1.txt
+            ```{{exec}}
+
+            Luego míralo con `cat paso1.txt`{{exec}} y copia `ls -l`{{copy}} o `pwd`.
+
+            ```yaml
+            clave: valor
+            ```{{copy}}
+            """
+        )
+    )
+    (root / "step1" / "verify.sh").write_text('#!/bin/bash\ngrep -q uno "$HOME/paso1.txt"\n')
+    (root / "finish.md").write_text("# Fin\n\n¡Enhorabuena!\n")
+    (root / "fake_lab.py").write_text(FAKE_LAB)
+    return root
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    return make_course(tmp_path / "curso")
+
+
+def fake_env(root: Path) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+
+
+def fake_preview(root: Path, *, port: int = 0, lab_enabled: bool = True):
+    return build(
+        root,
+        port=port,
+        token="token-de-prueba",
+        lab_enabled=lab_enabled,
+        lab_command=[sys.executable, str(root / "fake_lab.py")],
+        env_factory=fake_env,
+    )
+
+
+def wait_for(predicate, what: str, timeout: float = 30.0, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"no llegó a pasar: {what}")
+
+
+# --------------------------------------------------------------------------- render
+
+
+def test_render_marks_course_blocks_and_rewrites_images(course: Path) -> None:
+    c = load_course(course)
+    step = c.page("step1")
+    out = render_page(c, step, "TOK")
+    runnable = [i for i, b in enumerate(step.blocks) if b.runs]
+    assert out.runnable == [f"step1:{i}" for i in runnable] and len(runnable) == 2
+    for i in runnable:
+        assert f'data-block="step1:{i}" data-digest="{digest(step.blocks[i].code)}"' in out.html
+    assert out.html.count('class="kc-run"') == 2
+    assert out.html.count('class="kc-copy"') == 2  # el bloque exec y el bloque {{copy}}
+    assert "{{" not in out.html  # los marcadores no se ven
+    assert '<code class="kc-copyable" title="Haz clic para copiar">pwd</code>' in out.html
+    assert out.warnings == []
+
+    intro = render_page(c, c.page("intro"), "TOK")
+    assert '<img src="/files/assets/diagrama.png?t=TOK" alt="El diagrama">' in intro.html
+    assert 'src="/files/assets/diagrama.png?t=TOK" width="50"' in intro.html
+    assert "[imagen no disponible: fuera]" in intro.html
+    assert intro.html.count("<img ") == 2 and "passwd.png?t=" not in intro.html
+    assert any("fuera del curso" in w for w in intro.warnings)
+    assert 'href="http://127.0.0.1:30000/toapp"' in intro.html
+
+
+def test_render_warns_when_blocks_disagree_with_course_model(course: Path) -> None:
+    c = load_course(course)
+    step = c.page("step1")
+    # Un Page cuyo modelo no tiene el bloque en línea: sin botón y con aviso, nunca un id inventado.
+    from dataclasses import replace
+
+    only_first = replace(step, blocks=step.blocks[:1])
+    out = render_page(c, only_first, "TOK")
+    assert out.runnable == ["step1:0"]
+    assert any("no coincide" in w for w in out.warnings)
+
+
+# --------------------------------------------------------------------------- seguridad
+
+
+def test_every_request_needs_the_token(course: Path) -> None:
+    preview, app = fake_preview(course, lab_enabled=False)
+    client = TestClient(app)
+    paths = ["/", "/page/intro", "/api/page/step1", "/api/state", "/files/assets/diagrama.png"]
+    for path in paths:
+        assert client.get(path).status_code == 403, path
+        assert client.get(path + "?t=otro-token").status_code == 403, path
+        assert client.get(path, headers={"X-Preview-Token": "token-de-prueba-"}).status_code == 403, path
+    for path, body in [("/api/run", {"block": "step1:0", "digest": "x"}), ("/api/check", {"page": "step1"})]:
+        assert client.post(path, json=body).status_code == 403
+    assert client.get("/page/intro?t=token-de-prueba").status_code == 200
+    assert client.get("/api/state", headers={"X-Preview-Token": "token-de-prueba"}).status_code == 200
+    preview.runner.close()
+
+
+def test_page_embeds_token_and_strict_headers(course: Path) -> None:
+    preview, app = fake_preview(course, lab_enabled=False)
+    client = TestClient(app)
+    r = client.get("/page/step1?t=token-de-prueba")
+    assert r.status_code == 200
+    assert '"token": "token-de-prueba"' in r.text
+    assert "script-src 'nonce-" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "Primer paso" in r.text and "Comprobar" in r.text and "Paso 1 de 1" in r.text
+    preview.runner.close()
+
+
+def test_only_course_blocks_can_run(course: Path, tmp_path: Path) -> None:
+    preview, app = fake_preview(course)
+    preview.lab.start()
+    assert preview.lab.ready.wait(30)
+    client = TestClient(app, headers={"X-Preview-Token": "token-de-prueba"})
+    sentinel = tmp_path / "pwned"
+    evil = f"touch {sentinel}"
+    step = load_course(course).page("step1")
+    copy_index = next(i for i, b in enumerate(step.blocks) if b.action == "copy")
+    refused = [
+        ({"command": evil}, 403),
+        ({"code": evil}, 403),
+        ({"block": "step1:0", "digest": digest(step.blocks[0].code), "code": evil}, 403),
+        ({"block": evil, "digest": digest(evil)}, 404),
+        ({"block": "step1:99", "digest": "x"}, 404),
+        ({"block": "step9:0", "digest": "x"}, 404),
+        ({"block": f"step1:{copy_index}", "digest": digest(step.blocks[copy_index].code)}, 404),
+        ({"block": "step1:0", "digest": digest(evil)}, 409),
+        ({"block": ["step1:0"], "digest": "x"}, 403),
+    ]
+    for body, status in refused:
+        r = client.post("/api/run", json=body)
+        assert r.status_code == status, (body, r.status_code, r.text)
+    assert client.post("/api/run", content=evil).status_code == 400
+    assert client.post("/api/check", json={"page": "intro"}).status_code == 404
+    assert client.post("/api/check", json={"page": "step1", "script": evil}).status_code == 403
+    for method in ("get", "put", "delete"):
+        assert getattr(client, method)("/api/run").status_code in (404, 405)
+    assert client.get("/api/exec", params={"cmd": evil}).status_code == 404
+    # Otro Host (DNS rebinding) se rechaza aunque lleve el token.
+    preview.port = 8123
+    app2 = build(course, port=8123, token="token-de-prueba", lab_enabled=False)[1]
+    r = TestClient(app2, base_url="http://evil.example:8123").get("/api/state?t=token-de-prueba")
+    assert r.status_code == 403
+    time.sleep(0.3)
+    assert not sentinel.exists()
+    assert all(e.kind == "sys" or e.kind == "ok" for e in preview.terminal.since(0))  # nada se ejecutó
+    preview.runner.close()
+
+
+def test_files_only_serves_course_images(course: Path, tmp_path: Path) -> None:
+    preview, app = fake_preview(course, lab_enabled=False)
+    client = TestClient(app)
+    outside = tmp_path / "fuera.png"
+    outside.write_bytes(PNG)
+    (course / "assets" / "enlace.png").symlink_to(outside)
+    (course / ".lab").mkdir()
+    (course / ".lab" / "x.png").write_bytes(PNG)
+    ok = client.get("/files/assets/diagrama.png?t=token-de-prueba")
+    assert ok.status_code == 200 and ok.headers["content-type"] == "image/png" and ok.content == PNG
+    for path in [
+        "/files/secreto.txt",
+        "/files/index.json",
+        "/files/../fuera.png",
+        "/files/%2e%2e/fuera.png",
+        "/files/assets/%2e%2e/%2e%2e/fuera.png",
+        "/files/assets/enlace.png",
+        "/files/.lab/x.png",
+        "/files//etc/passwd",
+        "/files/assets/no-existe.png",
+    ]:
+        r = client.get(path + "?t=token-de-prueba")
+        assert r.status_code in (403, 404), (path, r.status_code)
+        assert r.content != PNG
+    preview.runner.close()
+
+
+# --------------------------------------------------------------------------- ejecución
+
+
+def _job_done(client: TestClient, job: int):
+    def done():
+        jobs = {j["id"]: j for j in client.get("/api/state").json()["jobs"]}
+        return jobs.get(job) if jobs.get(job, {}).get("state") == "hecho" else None
+
+    return done
+
+
+def test_blocks_and_check_run_in_the_lab_terminal(course: Path) -> None:
+    preview, app = fake_preview(course)
+    client = TestClient(app, headers={"X-Preview-Token": "token-de-prueba"})
+    step = load_course(course).page("step1")
+    assert client.post("/api/run", json={"block": "step1:0", "digest": digest(step.blocks[0].code)}).status_code == 409
+    preview.lab.start()
+    assert preview.lab.ready.wait(30)
+    r = client.post("/api/check", json={"page": "step1"})
+    assert r.status_code == 202
+    assert wait_for(_job_done(client, r.json()["job"]), "verify antes de los bloques")["exit"] != 0
+    for i, block in enumerate(step.blocks):
+        if block.runs:
+            r = client.post("/api/run", json={"block": f"step1:{i}", "digest": digest(block.code)})
+            assert r.status_code == 202, r.text
+            assert wait_for(_job_done(client, r.json()["job"]), f"bloque {i}")["exit"] == 0
+    r = client.post("/api/check", json={"page": "step1"})
+    assert wait_for(_job_done(client, r.json()["job"]), "verify")["exit"] == 0
+    text = preview.terminal.text()
+    assert "controlplane:~$ echo \"hola desde el paso 1\"\ncontrolplane:~$ echo uno > paso1.txt" in text
+    assert "hola desde el paso 1" in text.split("controlplane:~$ echo")[1]
+    assert "controlplane:~$ cat paso1.txt\nuno" in text
+    assert "✔ Comprobación superada: «Primer paso»." in text
+    preview.runner.close()
+    preview.lab.stop()
+    assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
+
+
+def test_failed_lab_up_is_shown_and_blocks_refused(course: Path) -> None:
+    (course / "fake-lab-up-exit").write_text("3")
+    preview, app = fake_preview(course)
+    preview.lab.start()
+    wait_for(lambda: preview.lab.state == "error", "estado error")
+    client = TestClient(app, headers={"X-Preview-Token": "token-de-prueba"})
+    step = load_course(course).page("step1")
+    r = client.post("/api/run", json={"block": "step1:0", "digest": digest(step.blocks[0].code)})
+    assert r.status_code == 409 and "no arrancó" in r.json()["error"]
+    assert "El laboratorio no arrancó (lab up salió con 3)." in preview.terminal.text()
+    preview.runner.close()
+    preview.lab.stop()
+    assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_cli_always_runs_lab_down(course: Path, sig: signal.Signals) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab.preview", "--course", str(course), "--port", "0",
+         "--lab-command", sys.executable, str(course / "fake_lab.py")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.startswith("Vista previa de «curso»: http://127.0.0.1:"), first
+        url = first.split(": ", 1)[1].strip()
+        import httpx
+
+        wait_for(lambda: (course / "fake-lab.log").exists(), "lab up")
+        page = httpx.get(url, follow_redirects=True, timeout=10)
+        assert page.status_code == 200 and "Bienvenida" in page.text
+        assert httpx.get(url.split("?")[0] + "api/state", timeout=10).status_code == 403
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 0, out
+    assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
+    assert "Vista previa cerrada." in out
+
+
+def test_cli_binds_loopback_only(course: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab.preview", "--course", str(course), "--port", "0", "--sin-lab"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline().split("127.0.0.1:")[1].split("/")[0])
+        import psutil
+
+        listening = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port and c.status == "LISTEN"]
+        assert [c.laddr.ip for c in listening] == ["127.0.0.1"]
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert not (course / "fake-lab.log").exists()  # --sin-lab: ni up ni down
+
+
+# --------------------------------------------------------------------------- navegador
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists() and CHROMEDRIVER.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail("falta Chromium de Debian: apt-get install -y chromium chromium-driver")
+    pytest.skip("sin /usr/bin/chromium ni /usr/bin/chromedriver (apt-get install -y chromium chromium-driver)")
+
+
+@contextmanager
+def chromium(tmp_path: Path):
+    require_chromium()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--window-size=1400,900", "--lang=es",
+    ):
+        options.add_argument(flag)
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@contextmanager
+def serve(app, port_holder):
+    """La app en un uvicorn de verdad en 127.0.0.1, en un hilo."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port_holder.port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: server.started, "uvicorn arrancado")
+        yield port_holder.port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def run_step_in_browser(driver, step_blocks: int, *, timeout: float, screenshot: Path | None = None) -> str:
+    """Pulsa Ejecutar en cada bloque del paso en orden, espera su salida y pulsa Comprobar."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, timeout, poll_frequency=0.2)
+    wait.until(EC.text_to_be_present_in_element((By.ID, "lab-state"), "Laboratorio listo"))
+    buttons = driver.find_elements(By.CSS_SELECTOR, "#content .kc-run")
+    assert len(buttons) == step_blocks
+    for n, button in enumerate(buttons, start=1):
+        wait.until(lambda d: button.is_enabled())
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        button.click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#term-out .job[data-exit]")) >= n)
+        last = driver.find_elements(By.CSS_SELECTOR, "#term-out .job[data-exit]")[-1]
+        assert last.get_attribute("data-exit") == "0", last.text
+    check = driver.find_element(By.ID, "check")
+    check.click()
+    wait.until(lambda d: d.find_element(By.ID, "check").get_attribute("data-result") in ("ok", "fail"))
+    if screenshot is not None:
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(screenshot))
+    result = driver.find_element(By.ID, "check").get_attribute("data-result")
+    terminal = driver.find_element(By.ID, "term-out").text
+    assert result == "ok", terminal
+    return terminal
+
+
+def test_browser_runs_step_and_reloads_on_save(course: Path, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    class Port:
+        port = 0
+
+    holder = Port()
+    preview, app = fake_preview(course)
+    # El Host se comprueba contra el puerto real: se fija cuando uvicorn ha elegido uno.
+    with serve(app, holder) as port, chromium(tmp_path) as driver:
+        preview.port = port
+        preview.lab.start()
+        driver.get(f"http://127.0.0.1:{port}/?t=token-de-prueba")
+        assert "Bienvenida" in driver.find_element(By.ID, "content").text
+        img = driver.find_element(By.CSS_SELECTOR, "#content img")
+        assert driver.execute_script("return arguments[0].naturalWidth", img) == 1
+        driver.find_element(By.ID, "next").click()
+        WebDriverWait(driver, 10).until(lambda d: "Primer paso" in d.find_element(By.ID, "title").text)
+        assert driver.find_element(By.ID, "label").text.upper() == "PASO 1 DE 1"
+        terminal = run_step_in_browser(
+            driver, 2, timeout=30, screenshot=REPO / "artifacts" / "preview-step1-fake-lab.png"
+        )
+        assert 'controlplane:~$ echo "hola desde el paso 1"' in terminal
+        assert "controlplane:~$ cat paso1.txt\nuno" in terminal
+        assert "✔ Comprobación superada" in terminal
+        # Guardar el Markdown cambia la página abierta, sin recargar (el terminal sigue ahí).
+        md = course / "step1" / "text.md"
+        md.write_text(md.read_text().replace("Primero crea el fichero:", "Texto editado en caliente."))
+        WebDriverWait(driver, 15, 0.2).until(
+            lambda d: "Texto editado en caliente." in d.find_element(By.ID, "content").text
+        )
+        assert "hola desde el paso 1" in driver.find_element(By.ID, "term-out").text
+        # Un error en el Markdown se muestra, y al corregirlo desaparece.
+        good = md.read_text()
+        md.write_text(good.replace("```{{exec}}", "```{{execute}}"))
+        WebDriverWait(driver, 15, 0.2).until(lambda d: d.find_element(By.ID, "error").is_displayed())
+        assert "Katacoda" in driver.find_element(By.ID, "error").text
+        md.write_text(good)
+        WebDriverWait(driver, 15, 0.2).until(lambda d: not d.find_element(By.ID, "error").is_displayed())
+        preview.runner.close()
+        preview.lab.stop()
+    assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
