@@ -543,10 +543,18 @@ def check_bundle(ctx: Ctx) -> list[Problem]:
         result = is_current(ctx.root)
     except Exception as exc:  # noqa: BLE001 - cualquier fallo del comprobador es un problema que mostrar
         return [Problem(shipped, 1, f"no se pudo comprobar el paquete: {type(exc).__name__}: {exc}")]
-    if isinstance(result, tuple) and result and isinstance(result[0], bool):
-        ok, detail = result[0], "; ".join(map(str, result[1:])) if len(result) > 1 else ""
-    elif isinstance(result, (list, set)):
-        ok, detail = not result, "; ".join(map(str, result))
+    if isinstance(result, (list, tuple, set)) and not (result and isinstance(next(iter(result)), bool)):
+        # La API de lab.bundle: una lista de problemas, cada uno «ruta: mensaje» (vacía: al día).
+        out = []
+        for item in result:
+            m = re.match(r"^(?P<file>[\w./-]+?)(?::(?P<line>\d+))?: (?P<msg>.*)$", str(item), re.S)
+            if m and (ctx.root / m["file"]).exists() or (m and m["file"] == "assets/curso.tar.gz"):
+                out.append(Problem(ctx.root / m["file"], int(m["line"] or 1), f"paquete: {m['msg']}"))
+            else:
+                out.append(Problem(shipped, 1, f"paquete: {item}"))
+        return out
+    if isinstance(result, tuple):
+        ok, detail = bool(result[0]), "; ".join(map(str, result[1:]))
     elif isinstance(result, str):
         ok, detail = not result, result
     else:
