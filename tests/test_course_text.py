@@ -1,0 +1,351 @@
+"""El texto del curso frente a lo que define el repositorio (sin clúster ni laboratorio).
+
+- Cada comando de un bloque {{exec}} usa solo el subconjunto de kubectl/istioctl que emula el
+  laboratorio, y solo nombres que definen los manifiestos (deployments, etiquetas, contenedores,
+  puerto NodePort), leídos de apps/k8s/*.yaml, nunca escritos aquí a mano.
+- Cada imagen enlazada existe, es un PNG legible y tiene un texto alternativo con contenido.
+- Los números que promete el texto (marcas `<!-- promesa: ... -->`, salidas de ejemplo, totales de
+  traza y los umbrales de los verify.sh) son los del diseño: 1/3/3, 1/3/9 y 1/1/3. Los tests del
+  laboratorio comprueban luego esas mismas marcas contra Envoy de verdad.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab.course import Block, load_course
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("intro.md", "step1/text.md", "step2/text.md", "finish.md")
+
+# Lo que promete cada página, tal como lo fija /work/shared/design.md §1 (una petición de curl):
+# paso 1 (503 en backend1) 1/3/3; paso 2 (503 en app2) 1/3/9; ejercicio final (VirtualService con
+# attempts: 0 para el host backend1, app2 todavía en 503) 1/1/3.
+EXPECTED = {
+    "step1/text.md": {"bff": 1, "backend1": 3, "app2": 3},
+    "step2/text.md": {"bff": 1, "backend1": 3, "app2": 9},
+    "finish.md": {"bff": 1, "backend1": 1, "app2": 3},
+}
+SERVICES = ("bff", "backend1", "app2")
+
+
+# --------------------------------------------------------------------------- manifiestos
+
+
+@dataclass(frozen=True)
+class Manifests:
+    deployments: dict[str, dict]  # nombre → Deployment
+    services: dict[str, dict]  # nombre → Service
+
+    def app_labels(self) -> set[str]:
+        return {d["spec"]["template"]["metadata"]["labels"]["app"] for d in self.deployments.values()}
+
+    def containers(self, deployment: str) -> set[str]:
+        return {c["name"] for c in self.deployments[deployment]["spec"]["template"]["spec"]["containers"]}
+
+    def deployment_for_label(self, app: str) -> str:
+        (name,) = [n for n, d in self.deployments.items() if d["spec"]["template"]["metadata"]["labels"]["app"] == app]
+        return name
+
+    def node_ports(self) -> dict[int, str]:
+        return {
+            port["nodePort"]: name
+            for name, svc in self.services.items()
+            for port in svc["spec"]["ports"]
+            if "nodePort" in port
+        }
+
+
+@pytest.fixture(scope="module")
+def manifests() -> Manifests:
+    deployments: dict[str, dict] = {}
+    services: dict[str, dict] = {}
+    for path in sorted((ROOT / "apps" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if not doc:
+                continue
+            if doc["kind"] == "Deployment":
+                deployments[doc["metadata"]["name"]] = doc
+            elif doc["kind"] == "Service":
+                services[doc["metadata"]["name"]] = doc
+    assert set(SERVICES) <= set(deployments), "los manifiestos deben definir bff, backend1 y app2"
+    return Manifests(deployments, services)
+
+
+@pytest.fixture(scope="module")
+def blocks() -> list[Block]:
+    course = load_course(ROOT)
+    found = [block for page in course.pages for block in page.blocks]
+    assert found, "el curso no tiene ningún bloque {{exec}}"
+    return found
+
+
+# --------------------------------------------------------------------------- comandos
+
+
+HEREDOC = re.compile(r"<<-?\s*'?(?P<tag>[A-Za-z_]+)'?")
+
+
+def split_commands(code: str) -> tuple[list[list[str]], list[str]]:
+    """Los comandos simples de un bloque (tokens) y los cuerpos de sus here-documents."""
+    commands: list[list[str]] = []
+    heredocs: list[str] = []
+    lines = code.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        match = HEREDOC.search(line)
+        if match:
+            body = []
+            while i < len(lines) and lines[i].strip() != match["tag"]:
+                body.append(lines[i])
+                i += 1
+            assert i < len(lines), f"here-document sin cerrar: {line!r}"
+            i += 1
+            heredocs.append("\n".join(body))
+            line = line[: match.start()]
+        # $(...) se analiza aparte, como un comando más.
+        inner = re.findall(r"\$\(([^()]*)\)", line)
+        line = re.sub(r"\$\(([^()]*)\)", "SUBST", line)
+        for part in [*inner, *re.split(r"\|\||&&|[|;]", line)]:
+            for sub in re.split(r"\|\||&&|[|;]", part):
+                tokens = shlex.split(sub)
+                while tokens and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", tokens[0]):
+                    tokens = tokens[1:]  # ID=... delante del comando
+                if tokens:
+                    commands.append(tokens)
+    return commands, heredocs
+
+
+# Todo lo que el texto puede pedirle a kubectl/istioctl (el laboratorio emula exactamente esto).
+KUBECTL_FORMS = [
+    r"get (pods|pod|deploy|deployments)( -l app=\S+)?",
+    r"set env (deployment|deploy)/\S+ [A-Z_]+(=\S+|-)",
+    r"rollout restart deployment/\S+",
+    r"rollout status deployment/\S+( --timeout=\S+)?",
+    r"wait --for=condition=Ready pods? (-l app=\S+|--all)( --timeout=\S+)?",
+    r"logs -l app=\S+( --prefix)?( --tail=-?\d+)?( -c istio-proxy)?",
+    r"logs deploy/\S+ -c istio-proxy( --tail=\d+)?",
+    r"-n istio-system get configmap istio -o jsonpath=\{\.data\.mesh\}",
+    r"(apply|delete) -f -",
+    r"get (virtualservices|vs)",
+]
+ISTIOCTL_FORMS = [r"proxy-config route deploy/\S+( -o json)?"]
+OTHER_COMMANDS = {"echo", "sed", "grep", "sleep", "traza", "curl"}
+
+
+def check_names(tokens: list[str], m: Manifests) -> None:
+    """Los nombres de un comando kubectl existen en los manifiestos."""
+    deployment = None
+    for i, token in enumerate(tokens):
+        found = re.fullmatch(r"(?:deployment|deploy)/(\S+)", token)
+        if found:
+            deployment = found[1]
+            assert deployment in m.deployments, f"{shlex.join(tokens)}: no hay deployment {deployment!r}"
+        if token == "-l":
+            app = tokens[i + 1].removeprefix("app=")
+            assert app in m.app_labels(), f"{shlex.join(tokens)}: ningún pod tiene la etiqueta app={app}"
+            deployment = m.deployment_for_label(app)
+        if token == "-c":
+            assert deployment, f"{shlex.join(tokens)}: -c sin deployment"
+            container = tokens[i + 1]
+            assert container in m.containers(deployment) | {"istio-proxy"}, (
+                f"{shlex.join(tokens)}: {deployment} no tiene el contenedor {container!r}"
+            )
+    if tokens[1:3] == ["set", "env"]:
+        name = re.split(r"[=-]$|=", tokens[4])[0]
+        source = (ROOT / "apps" / deployment / "main.py").read_text(encoding="utf-8")
+        assert name in source, f"{shlex.join(tokens)}: apps/{deployment}/main.py no lee {name}"
+
+
+def test_every_exec_command_is_in_the_lab_subset_and_uses_manifest_names(blocks, manifests):
+    seen = set()
+    for block in blocks:
+        assert block.action == "exec", f"{block.file}:{block.line}: acción inesperada {block.action}"
+        commands, _ = split_commands(block.code)
+        for tokens in commands:
+            where = f"{block.file.relative_to(ROOT)}:{block.line}: {shlex.join(tokens)}"
+            program = tokens[0]
+            seen.add(program)
+            if program == "kubectl":
+                rest = " ".join(tokens[1:])
+                assert any(re.fullmatch(form, rest) for form in KUBECTL_FORMS), f"{where}: fuera del subconjunto"
+                check_names(tokens, manifests)
+            elif program == "istioctl":
+                rest = " ".join(tokens[1:])
+                assert any(re.fullmatch(form, rest) for form in ISTIOCTL_FORMS), f"{where}: fuera del subconjunto"
+                check_names(tokens, manifests)
+            else:
+                assert program in OTHER_COMMANDS, f"{where}: comando inesperado"
+    assert {"kubectl", "curl", "traza"} <= seen
+
+
+def test_curl_targets_the_bff_node_port(blocks, manifests):
+    ports = manifests.node_ports()
+    bff_source = (ROOT / "apps" / "bff" / "main.py").read_text(encoding="utf-8")
+    curls = [tokens for block in blocks for tokens in split_commands(block.code)[0] if tokens[0] == "curl"]
+    assert curls
+    for tokens in curls:
+        assert tokens[:2] == ["curl", "-s"] and len(tokens) == 3, shlex.join(tokens)
+        found = re.fullmatch(r"localhost:(\d+)(/\S*)", tokens[2])
+        assert found, shlex.join(tokens)
+        assert ports.get(int(found[1])) == "bff", f"{tokens[2]}: el NodePort de bff es {ports}"
+        assert f'"{found[2]}"' in bff_source, f"bff no sirve {found[2]}"
+
+
+def test_heredoc_virtualservices_are_valid_and_name_real_services(blocks, manifests):
+    docs = [yaml.safe_load(body) for block in blocks for body in split_commands(block.code)[1]]
+    assert docs, "el final debe tener el VirtualService opcional"
+    for doc in docs:
+        assert doc["apiVersion"] == "networking.istio.io/v1" and doc["kind"] == "VirtualService"
+        assert set(doc["spec"]["hosts"]) <= set(manifests.services)
+        for http in doc["spec"]["http"]:
+            for route in http["route"]:
+                assert route["destination"]["host"] in manifests.services
+            retries = http.get("retries", {})
+            if retries.get("attempts") == 0:  # Istio rechaza attempts: 0 junto con retryOn/perTryTimeout
+                assert set(retries) == {"attempts"}
+    applied = [d for d in docs if d["spec"]["hosts"] == ["backend1"]]
+    assert applied and all(h["retries"] == {"attempts": 0} for d in applied for h in d["spec"]["http"])
+
+
+def test_step_pages_use_wait_commands_prefix_and_full_tail(blocks):
+    codes = {page: "\n".join(b.code for b in blocks if b.file == ROOT / page) for page in PAGES}
+    for page in ("step1/text.md", "step2/text.md"):
+        assert "kubectl rollout status deployment/backend1" in codes[page]
+        for app in SERVICES:
+            assert f"kubectl logs -l app={app} --prefix --tail=-1" in codes[page]
+    assert "kubectl set env deployment/backend1 STATUS_CODE_APP=503" in codes["step1/text.md"]
+    assert "kubectl set env deployment/backend1 STATUS_CODE_APP-" in codes["step2/text.md"]
+    assert "kubectl set env deployment/app2 STATUS_CODE_APP=503" in codes["step2/text.md"]
+    assert "kubectl -n istio-system get configmap istio -o jsonpath='{.data.mesh}'" in codes["step1/text.md"]
+    assert re.search(r"kubectl logs deploy/bff -c istio-proxy --tail=\d+", codes["step1/text.md"])
+
+
+def test_step1_states_the_istio_facts():
+    text = (ROOT / "step1/text.md").read_text(encoding="utf-8")
+    assert "Istio 1.24" in text and "503" in text
+    assert "/root/curso/apps/istio/istio-operator.yaml" in text
+    assert (ROOT / "apps/istio/istio-operator.yaml").is_file()
+    assert "defaultHttpRetryPolicy" in text and "previous_hosts" in text
+    assert "9 de cada" in text and "URX" in text
+    # La política que el texto enseña es la del archivo que instala Istio.
+    operator = yaml.safe_load((ROOT / "apps/istio/istio-operator.yaml").read_text(encoding="utf-8"))
+    policy = operator["spec"]["meshConfig"]["defaultHttpRetryPolicy"]
+    assert f"attempts: {policy['attempts']}" in text
+    assert f"retryOn: {policy['retryOn']}" in text
+    assert "503" in policy["retryOn"].split(",")
+
+
+# --------------------------------------------------------------------------- imágenes
+
+
+IMAGE_MD = re.compile(r"!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]+)\)")
+IMAGE_HTML = re.compile(r"<img\b[^>]*\bsrc=\"(?P<src>[^\"]+)\"[^>]*>")
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} no es un PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_every_image_link_resolves_and_has_meaningful_alt_text():
+    found = 0
+    for page in PAGES:
+        path = ROOT / page
+        text = path.read_text(encoding="utf-8")
+        assert not IMAGE_HTML.search(text) or all(
+            (path.parent / m["src"]).is_file() for m in IMAGE_HTML.finditer(text)
+        )
+        for match in IMAGE_MD.finditer(text):
+            found += 1
+            target = (path.parent / match["src"]).resolve()
+            assert target.is_file(), f"{page}: no existe {match['src']}"
+            assert target.parent == ROOT / "assets", f"{page}: las imágenes viven en assets/"
+            width, height = png_size(target)
+            assert 1000 <= width <= 1600 and height <= 2000, f"{target.name}: {width}×{height}"
+            alt = match["alt"]
+            assert len(alt) >= 60 and target.stem not in alt, f"{page}: texto alternativo pobre: {alt!r}"
+    assert found >= 3
+    for page, name in (("step1/text.md", "istioretry-scenario1.png"), ("step2/text.md", "istioretry-scenario2.png")):
+        assert f"../assets/{name}" in (ROOT / page).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- números
+
+
+PROMISE = re.compile(r"<!-- promesa: bff=(\d+) backend1=(\d+) app2=(\d+) -->")
+TOTAL = re.compile(r"Total: bff (\d+) · backend1 (\d+) · app2 (\d+)")
+LOGLINE = re.compile(r"pod=(bff|backend1|app2)-\S+ path=\S+ status=\d{3} attempt=\S+ request_id=(\S+)")
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```(\{\{exec\}\})?$", re.S | re.M)
+
+
+def counts(values) -> dict[str, int]:
+    return dict(zip(SERVICES, map(int, values), strict=True))
+
+
+@pytest.mark.parametrize("page", sorted(EXPECTED))
+def test_promised_numbers_match_the_design(page):
+    text = (ROOT / page).read_text(encoding="utf-8")
+    promises = [counts(m.groups()) for m in PROMISE.finditer(text)]
+    assert promises == [EXPECTED[page]], f"{page}: marca <!-- promesa --> {promises}"
+    totals = [counts(m.groups()) for m in TOTAL.finditer(text)]
+    assert totals and all(t == EXPECTED[page] for t in totals), f"{page}: totales de traza {totals}"
+
+
+@pytest.mark.parametrize("page", ["step1/text.md", "step2/text.md"])
+def test_example_outputs_show_the_promised_counts(page):
+    """La salida de ejemplo tras cada `kubectl logs -l app=X --prefix --tail=-1` tiene tantas líneas
+    del request_id de ejemplo como promete la página, y las de `grep -c` dicen lo mismo."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    fences = [(m[1], m[2], bool(m[3])) for m in FENCE.finditer(text)]
+    example_id = re.search(r'"request_id":"([0-9a-f-]{36})"', text)[1]
+    checked = set()
+    for (info, code, is_exec), following in zip(fences, fences[1:], strict=False):
+        found = re.fullmatch(r"kubectl logs -l app=(\w+) --prefix --tail=-1\n", code)
+        if is_exec and found and following[0] == "text":
+            app = found[1]
+            lines = [m for m in LOGLINE.finditer(following[1]) if m[1] == app]
+            assert all(m[2] == example_id for m in lines)
+            assert len(lines) == EXPECTED[page][app], f"{page}: ejemplo de {app}: {len(lines)} líneas"
+            checked.add(app)
+        if is_exec and "grep -c" in code and following[0] == "text":
+            apps = re.findall(r"app=(\w+) --tail=-1 \| grep -c", code)
+            numbers = [int(n) for n in re.findall(r"^(\d+)$", following[1], re.M)]
+            assert numbers[: len(apps)] == [EXPECTED[page][a] for a in apps], f"{page}: grep -c {numbers}"
+            checked.add("grep")
+    assert checked == {*SERVICES, "grep"}
+
+
+def test_finish_example_counts_match():
+    text = (ROOT / "finish.md").read_text(encoding="utf-8")
+    block = text[text.index("grep -c"):]
+    numbers = [int(n) for n in re.findall(r"^(\d+)$", block, re.M)][:2]
+    assert numbers == [EXPECTED["finish.md"]["backend1"], EXPECTED["finish.md"]["app2"]]
+
+
+@pytest.mark.parametrize("step", ["step1", "step2"])
+def test_verify_thresholds_match_the_promise(step):
+    script = (ROOT / step / "verify.sh").read_text(encoding="utf-8")
+    want = {app: int(n) for app, n in re.findall(r"-v want_(\w+)=(\d+)", script)}
+    expected = EXPECTED[f"{step}/text.md"]
+    assert want == {"backend1": expected["backend1"], "app2": expected["app2"]}
+
+
+def test_spanish_questions_are_opened():
+    """Cada «?» de la prosa tiene su «¿» (las URL y el código no cuentan)."""
+    for page in PAGES:
+        for number, line in enumerate((ROOT / page).read_text(encoding="utf-8").splitlines(), 1):
+            prose = re.sub(r"`[^`]*`|\([^)]*https?://[^)]*\)|https?://\S+", "", line)
+            if "pod=" in prose or prose.startswith(("[", "{", "kubectl", "ID=")):
+                continue
+            assert prose.count("?") <= prose.count("¿"), f"{page}:{number}: falta «¿»: {line}"
