@@ -296,7 +296,7 @@ unpack_bundle() {
   compgen -G "$CURSO_ROOT/apps/k8s/*.yaml" >/dev/null || die "no hay manifiestos en apps/k8s/"
   mkdir -p "$BIN_DIR"
   install -m 0755 "$CURSO_ROOT/tools/traza" "$BIN_DIR/traza"
-  stage_done "en $CURSO_ROOT; traza en $BIN_DIR"
+  stage_done "en $CURSO_ROOT; traza instalada"
 }
 
 node_ready() { kubectl wait --for=condition=Ready node --all --timeout=5s; }
@@ -382,11 +382,11 @@ download_istioctl() {
   mv -f "$bin.nuevo" "$bin"
   rm -rf "$tmp"
   ln -sfn "$bin" "$BIN_DIR/istioctl"
-  stage_done "sha256 verificada; istioctl en $BIN_DIR"
+  stage_done "sha256 verificada"
 }
 
 install_istio() {
-  stage istio "Instalando Istio $ISTIO_VERSION (istiod, política de reintentos de la malla)"
+  stage istio "Instalando Istio $ISTIO_VERSION (istiod y la política de reintentos)"
   local operator=$CURSO_ROOT/apps/istio/istio-operator.yaml seal
   seal="$ISTIO_VERSION $(sha256_of "$operator")"
   if [[ -f $STATE_DIR/istio.sello && $(<"$STATE_DIR/istio.sello") == "$seal" ]] &&

@@ -1,0 +1,381 @@
+"""setup.sh de verdad, con kubectl, docker, ctr, crictl, istioctl, curl, kind y sleep falsos.
+
+Las falsificaciones (tests/setup_fakes/fake.sh) van primero en PATH y anotan cada llamada con un
+número de orden común (inicio y fin), así que el orden y el solapamiento se demuestran con lo que
+grabaron, no con el reloj. Todas las rutas de setup.sh apuntan a un directorio temporal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab import bundle
+
+REPO = Path(__file__).resolve().parents[1]
+SETUP = REPO / "setup.sh"
+FOREGROUND = REPO / "foreground.sh"
+FAKE = REPO / "tests" / "setup_fakes" / "fake.sh"
+FAKED = ("kubectl", "docker", "ctr", "crictl", "curl", "kind", "sleep")
+ISTIO_VERSION = re.search(r"^ISTIO_VERSION=(\S+)$", SETUP.read_text(), re.M).group(1)
+
+
+@dataclass
+class Call:
+    tool: str
+    args: str
+    start: int  # número de orden del inicio
+    end: int  # número de orden del fin
+    start_ns: int
+    end_ns: int
+    rc: int
+
+    def overlaps(self, other: "Call") -> bool:
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass
+class Sandbox:
+    tmp: Path
+    env: dict[str, str]
+
+    @property
+    def state(self) -> Path:
+        return Path(self.env["STATE_DIR"])
+
+    @property
+    def log(self) -> str:
+        return Path(self.env["LOG_FILE"]).read_text()
+
+    def path(self, var: str) -> Path:
+        return Path(self.env[var])
+
+    def run(self, *args: str, **extra: str) -> subprocess.CompletedProcess:
+        env = {**self.env, **extra}
+        return subprocess.run(["bash", str(SETUP), *args], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    def foreground(self, **extra: str) -> subprocess.CompletedProcess:
+        env = {**self.env, "PATH": "/usr/bin:/bin", **extra}
+        return subprocess.run(["bash", str(FOREGROUND)], env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+
+    def calls(self) -> list[Call]:
+        starts, calls = {}, []
+        log = Path(self.env["FAKE_STATE"]) / "calls.log"
+        for line in log.read_text().splitlines():
+            seq, kind, pid, ns, tool, *rest = line.split(" ", 5)
+            if kind == "START":
+                starts[(pid, tool)] = (int(seq), int(ns), rest[0] if rest else "")
+            else:
+                s_seq, s_ns, args = starts.pop((pid, tool))
+                calls.append(Call(tool, args, s_seq, int(seq), s_ns, int(ns), int(rest[0])))
+        assert not starts, f"llamadas sin terminar: {starts}"
+        return sorted(calls, key=lambda c: c.start)
+
+    def find(self, tool: str, fragment: str = "") -> list[Call]:
+        return [c for c in self.calls() if c.tool == tool and fragment in c.args]
+
+    def one(self, tool: str, fragment: str = "") -> Call:
+        found = self.find(tool, fragment)
+        assert len(found) == 1, f"{tool} {fragment!r}: {len(found)} llamadas"
+        return found[0]
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    fakebin = tmp_path / "fakebin"
+    fakebin.mkdir()
+    for tool in FAKED:
+        (fakebin / tool).symlink_to(FAKE)
+    fake_state = tmp_path / "fake"
+    fake_state.mkdir()
+    # El «istioctl» del tar descargado es otra copia de la falsificación.
+    archive = tmp_path / "istioctl.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tar.gettarinfo(str(FAKE), arcname="istioctl")
+        info.mode = 0o755
+        with FAKE.open("rb") as fh:
+            tar.addfile(info, fh)
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "curso.tar.gz").write_bytes(bundle.build_bundle(REPO))
+    env = {
+        "PATH": f"{fakebin}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": str(root),
+        "LC_ALL": "C.UTF-8",
+        "CURSO_ROOT": str(root / "curso"),
+        "BUNDLE": str(root / "curso.tar.gz"),
+        "STATE_DIR": str(tmp_path / "var-lib-curso-setup"),
+        "LOG_FILE": str(tmp_path / "var-log" / "curso-setup.log"),
+        "BIN_DIR": str(tmp_path / "usr-local-bin"),
+        "ISTIO_HOME": str(tmp_path / "opt-istio"),
+        "ISTIO_ARCH": "amd64",
+        "FAKE_STATE": str(fake_state),
+        "FAKE_ISTIOCTL_ARCHIVE": str(archive),
+    }
+    return Sandbox(tmp_path, env)
+
+
+def manifest_images() -> list[str]:
+    images = []
+    for path in sorted((REPO / "apps" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "Deployment":
+                images += [c["image"] for c in doc["spec"]["template"]["spec"]["containers"]]
+    return sorted(images)
+
+
+def assert_success(sb: Sandbox, result: subprocess.CompletedProcess) -> None:
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n--- log ---\n{sb.log}"
+    assert (sb.state / "listo").is_file()
+    assert not (sb.state / "fallo").exists()
+    unknown = [c for c in sb.calls() if c.rc == 99]
+    assert not unknown, f"llamadas que las falsificaciones no contemplan: {unknown}"
+
+
+def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_RENDEZVOUS="1")
+    assert_success(sandbox, result)
+    calls = sandbox.calls()
+    root = sandbox.env["CURSO_ROOT"]
+
+    # Imágenes: los nombres y etiquetas salen de apps/k8s; un solo Dockerfile, contexto apps/.
+    builds = sandbox.find("docker", "build ")
+    images = manifest_images()
+    assert sorted(re.search(r" -t (\S+)", b.args).group(1) for b in builds) == images
+    for b in builds:
+        ref = re.search(r" -t (\S+)", b.args).group(1)
+        assert f"--build-arg SERVICE={ref.split(':')[0]} " in b.args
+        assert b.args.endswith(f"-f {root}/apps/Dockerfile {root}/apps")
+    imported = sandbox.one("ctr", "images import")
+    assert (Path(sandbox.env["FAKE_STATE"]) / "ctr.images").read_text().split() == [
+        f"docker.io/library/{i}" for i in sorted(images, key=lambda i: images.index(i))]
+
+    install = sandbox.one("istioctl", "install")
+    assert f"-f {root}/apps/istio/istio-operator.yaml -y" in install.args
+    istiod_ready = sandbox.one("kubectl", "rollout status deployment/istiod")
+    label = sandbox.one("kubectl", "label namespace default istio-injection=enabled")
+    apply = sandbox.one("kubectl", "apply -f")
+    assert apply.args.startswith(f"apply -f {root}/apps/k8s/")
+    rollouts = sandbox.find("kubectl", "rollout status deployment.apps/")
+    assert sorted(r.args.split("/")[1].split()[0] for r in rollouts) == sorted(
+        i.split(":")[0] for i in images)
+    assert all(re.search(r"--timeout=\d+s", r.args) for r in rollouts)
+
+    # Istio listo (y la etiqueta puesta) antes de aplicar las apps.
+    assert install.end < istiod_ready.start < istiod_ready.end < apply.start
+    assert label.end < apply.start
+    # Las imágenes, importadas antes de esperar a los despliegues.
+    assert imported.end < min(r.start for r in rollouts)
+    # Las construcciones se solapan con la instalación de Istio y con la descarga del sidecar.
+    assert any(b.overlaps(install) for b in builds), (builds, install)
+    pull = sandbox.one("crictl", " pull ")
+    assert pull.args.endswith(f"docker.io/istio/proxyv2:{ISTIO_VERSION}")
+    assert any(b.overlaps(pull) for b in builds), (builds, pull)
+    assert pull.end < apply.start
+
+    # Descarga fijada y comprobada, sin Cilium no hay parche.
+    urls = [c.args.split()[-1] for c in sandbox.find("curl")]
+    base = f"https://github.com/istio/istio/releases/download/{ISTIO_VERSION}/istioctl-{ISTIO_VERSION}-linux-amd64.tar.gz"
+    assert urls == [base, base + ".sha256"]
+    assert sandbox.find("kubectl", "get configmap cilium-config -o name")
+    assert not sandbox.find("kubectl", "patch")
+    assert not sandbox.find("kubectl", "daemonset/cilium")
+
+    # Herramientas para quien aprende.
+    bin_dir = sandbox.path("BIN_DIR")
+    assert os.access(bin_dir / "traza", os.X_OK)
+    assert (bin_dir / "traza").read_bytes() == (REPO / "tools" / "traza").read_bytes()
+    assert (bin_dir / "istioctl").resolve() == sandbox.path("ISTIO_HOME") / ISTIO_VERSION / "istioctl"
+
+    # Registro con marcas de tiempo, progreso por etapas en el orden del issue.
+    lines = sandbox.log.splitlines()
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \+\d+s \[\w+\] ", l) for l in lines
+                         if l[:2] == "20"), lines[:5]
+    progress = (sandbox.state / "progreso").read_text()
+    main_line = ["archivos", "nodo de Kubernetes", "Cilium", "istioctl", "Instalando Istio", "Desplegando",
+                 "pods", "Entorno listo"]
+    assert all(w in progress for w in main_line), progress
+    positions = [progress.index(word) for word in main_line]
+    assert positions == sorted(positions), progress
+    assert "✔ Entorno listo en" in result.stdout
+    assert calls[-1].start > apply.end
+
+
+def test_cilium_is_patched_before_istio_only_when_present(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run(FAKE_CILIUM="1"))
+    patch = sandbox.one("kubectl", "patch configmap cilium-config")
+    assert '"cni-exclusive":"false"' in patch.args and '"bpf-lb-sock-hostns-only":"true"' in patch.args
+    restart = sandbox.one("kubectl", "rollout restart daemonset/cilium")
+    status = sandbox.one("kubectl", "rollout status daemonset/cilium")
+    install = sandbox.one("istioctl", "install")
+    assert patch.end < restart.start < restart.end < status.start < status.end < install.start
+
+
+def test_transient_download_failure_is_retried(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run(FAKE_CURL_FAILURES="2"))
+    curls = sandbox.find("curl")
+    assert [c.rc for c in curls] == [7, 7, 0, 0]
+    assert curls[0].args == curls[1].args == curls[2].args
+    # Entre intentos hay una pausa (sleep falso: no tarda).
+    sleeps = sandbox.find("sleep")
+    assert any(curls[0].end < s.start < curls[1].start for s in sleeps)
+    assert "intento 1 de 5 fallido" in sandbox.log
+    assert sandbox.one("istioctl", "install")
+
+
+def test_download_gives_up_after_bounded_attempts(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_CURL_FAILURES="99", DOWNLOAD_ATTEMPTS="3")
+    assert result.returncode != 0
+    assert len(sandbox.find("curl")) == 3
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=istioctl" in failure and "tras 3 intentos" in failure
+
+
+def test_checksum_mismatch_stops_with_failure_marker(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_SHA_MISMATCH="1")
+    assert result.returncode != 0
+    assert not (sandbox.state / "listo").exists()
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=istioctl\n" in failure
+    assert "SHA-256" in failure and "no coincide" in failure and "no se instala istioctl" in failure
+    assert "✘ Falló la etapa «Descargando istioctl" in result.stdout
+    assert not sandbox.find("istioctl")
+    assert not (sandbox.path("BIN_DIR") / "istioctl").exists()
+    assert not list(sandbox.path("ISTIO_HOME").glob("**/istioctl"))
+    assert not sandbox.find("kubectl", "apply")
+
+    shown = sandbox.foreground()
+    assert shown.returncode == 0
+    assert "falló en la etapa «Descargando istioctl" in shown.stdout
+    assert "no coincide" in shown.stdout
+    assert f"Registro completo: {sandbox.env['LOG_FILE']}" in shown.stdout
+    assert sandbox.log.splitlines()[-1] in shown.stdout  # las últimas líneas del registro
+    assert f"bash {sandbox.env['CURSO_ROOT']}/setup.sh" in shown.stdout
+
+
+def test_rollout_that_never_becomes_ready_is_reported(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_ROLLOUT_NEVER="backend1", ROLLOUT_TIMEOUT="7")
+    assert result.returncode != 0
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=pods\n" in failure
+    assert "deployment.apps/backend1 no estuvo listo en 7 s" in failure
+    status = sandbox.one("kubectl", "rollout status deployment.apps/backend1")
+    assert "--timeout=7s" in status.args and status.rc == 1
+    assert "timed out waiting for the condition" in sandbox.log
+    assert sandbox.find("kubectl", "get pods -o wide")  # diagnóstico en el registro
+    assert not (sandbox.state / "listo").exists()
+
+
+def test_missing_bundle_is_waited_for_a_bounded_time(sandbox: Sandbox) -> None:
+    sandbox.path("BUNDLE").unlink()
+    result = sandbox.run(BUNDLE_TIMEOUT="4")
+    assert result.returncode != 0
+    assert len(sandbox.find("sleep", "1")) == 4
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=archivos" in failure and "no llegó" in failure
+    assert not sandbox.find("kubectl") and not sandbox.find("docker")
+
+
+def test_second_run_repeats_no_install(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run(FAKE_CILIUM="1"))
+    first = len(sandbox.calls())
+    before = sorted(p.name for p in sandbox.path("BIN_DIR").iterdir())
+    second = sandbox.run(FAKE_CILIUM="1")
+    assert_success(sandbox, second)
+    again = sandbox.calls()[first:]
+    assert again, "la segunda ejecución no hizo nada"
+    tools = [(c.tool, c.args) for c in again]
+    for tool, fragment in [("curl", ""), ("istioctl", ""), ("docker", "build"), ("ctr", "import"),
+                           ("crictl", "pull"), ("kubectl", "patch"), ("kubectl", "restart")]:
+        assert not [t for t in tools if t[0] == tool and fragment in t[1]], (tool, fragment, tools)
+    assert sorted(p.name for p in sandbox.path("BIN_DIR").iterdir()) == before
+    assert "ya estaba" in (sandbox.state / "progreso").read_text()
+    # Mismo estado final: apps aplicadas y desplegadas otra vez (idempotente), sin fallos.
+    assert [c for c in again if c.tool == "kubectl" and c.args.startswith("apply")]
+
+
+def test_changed_apps_are_rebuilt_and_restarted_on_rerun(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run())
+    first = len(sandbox.calls())
+    main = sandbox.path("CURSO_ROOT") / "apps" / "bff" / "main.py"
+    main.write_text(main.read_text() + "\n# cambio\n")
+    assert_success(sandbox, sandbox.run(BUNDLE="/nonexistent/curso.tar.gz"))
+    again = sandbox.calls()[first:]
+    assert len([c for c in again if c.tool == "docker" and c.args.startswith("build")]) == 3
+    assert [c for c in again if c.tool == "kubectl" and "rollout restart deployment.apps/" in c.args]
+    assert not [c for c in again if c.tool in ("curl", "istioctl")]
+
+
+def test_image_loading_function_alone(sandbox: Sandbox, tmp_path: Path) -> None:
+    course = tmp_path / "checkout"
+    shutil.copytree(REPO / "apps", course / "apps")
+    result = sandbox.run("imagenes", CURSO_ROOT=str(course))
+    assert result.returncode == 0, result.stderr
+    assert len(sandbox.find("docker", "build")) == 3
+    assert sandbox.one("ctr", "images import")
+    assert not sandbox.find("kubectl") and not sandbox.find("istioctl")
+    assert not sandbox.state.exists()  # no toca el estado de Killercoda
+
+    result = sandbox.run("imagenes", CURSO_ROOT=str(course), IMAGE_TARGET="kind:curso")
+    assert result.returncode == 0, result.stderr
+    load = sandbox.one("kind")
+    assert load.args.startswith("load docker-image --name curso ")
+    assert sorted(load.args.split()[4:]) == manifest_images()
+
+
+def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
+    env = {**sandbox.env, "PATH": "/usr/bin:/bin", "FOREGROUND_TIMEOUT": "60"}
+    fg = subprocess.Popen(["bash", str(FOREGROUND)], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        assert_success(sandbox, sandbox.run())
+        out, err = fg.communicate(timeout=60)
+    finally:
+        if fg.poll() is None:
+            fg.kill()
+    assert fg.returncode == 0, err
+    assert "Preparando el entorno" in out
+    for title in ("Esperando los archivos del curso", "Instalando Istio", "Entorno listo"):
+        assert title in out, out
+    assert re.search(r"\[\s*\d+ s\] ▸ Desplegando", out)
+    tail = out.rstrip("\n").splitlines()
+    assert any(l.startswith("✔ Listo") for l in tail)
+    assert tail[-1].strip() == "kubectl get pods"
+
+
+def test_foreground_survives_being_typed_into_a_shell(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run())
+    typed = FOREGROUND.read_text() + "echo LA_TERMINAL_SIGUE_VIVA\n"
+    env = {**sandbox.env, "PATH": "/usr/bin:/bin", "HISTFILE": "/dev/null"}
+    result = subprocess.run(["bash", "--norc", "--noprofile", "-i"], input=typed, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert "✔ Listo" in result.stdout, result.stdout + result.stderr
+    assert "LA_TERMINAL_SIGUE_VIVA" in result.stdout
+    assert "event not found" not in result.stderr
+
+
+def test_foreground_has_no_typing_hazards() -> None:
+    text = FOREGROUND.read_text()
+    assert text.endswith("\n") and not text.endswith("\n\n"), "líneas en blanco al final"
+    assert "\t" not in text, "un tabulador escrito en la terminal dispara el autocompletado"
+    assert "!" not in text.split("\n", 1)[1], "«!» activa la expansión del historial al teclearlo"
+
+
+def test_index_json_intro_and_asset() -> None:
+    import json
+    index = json.loads((REPO / "index.json").read_text())
+    intro = index["details"]["intro"]
+    assert intro["background"] == "setup.sh" and intro["foreground"] == "foreground.sh"
+    assert {"file": "curso.tar.gz", "target": "/root"} in index["details"]["assets"]["host01"]
+    assert index["backend"]["imageid"] == "kubernetes-kubeadm-1node-4GB"
+    assert (REPO / intro["background"]).is_file() and (REPO / intro["foreground"]).is_file()
