@@ -445,7 +445,7 @@ def run_step_in_browser(driver, step_blocks: int, *, timeout: float, screenshot:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(screenshot))
     result = driver.find_element(By.ID, "check").get_attribute("data-result")
-    terminal = driver.find_element(By.ID, "term-out").text
+    terminal = driver.execute_script("return document.getElementById('term-out').innerText")
     assert result == "ok", terminal
     return terminal
 
@@ -482,7 +482,7 @@ def test_browser_runs_step_and_reloads_on_save(course: Path, tmp_path: Path) -> 
         WebDriverWait(driver, 15, 0.2).until(
             lambda d: "Texto editado en caliente." in d.find_element(By.ID, "content").text
         )
-        assert "hola desde el paso 1" in driver.find_element(By.ID, "term-out").text
+        assert "hola desde el paso 1" in driver.execute_script("return document.getElementById('term-out').innerText")
         # Un error en el Markdown se muestra, y al corregirlo desaparece.
         good = md.read_text()
         md.write_text(good.replace("```{{exec}}", "```{{execute}}"))
@@ -493,3 +493,23 @@ def test_browser_runs_step_and_reloads_on_save(course: Path, tmp_path: Path) -> 
         preview.runner.close()
         preview.lab.stop()
     assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
+
+
+def test_exec_interrupt_sends_ctrl_c_to_the_running_block(course: Path) -> None:
+    (course / "step1" / "text.md").write_text(
+        "# Esperar\n\n`sleep 120; echo no-debe-salir`{{exec}}\n\n`echo después del Ctrl-C`{{exec interrupt}}\n"
+    )
+    preview, app = fake_preview(course)
+    preview.lab.start()
+    assert preview.lab.ready.wait(30)
+    client = TestClient(app, headers={"X-Preview-Token": "token-de-prueba"})
+    blocks = load_course(course).page("step1").blocks
+    first = client.post("/api/run", json={"block": "step1:0", "digest": digest(blocks[0].code)}).json()["job"]
+    wait_for(lambda: any(j["id"] == first and j["state"] == "ejecutando" for j in client.get("/api/state").json()["jobs"]),
+             "el sleep corre")
+    second = client.post("/api/run", json={"block": "step1:1", "digest": digest(blocks[1].code)}).json()["job"]
+    assert wait_for(_job_done(client, second), "el bloque tras el Ctrl-C", timeout=60)["exit"] == 0
+    text = preview.terminal.text()
+    assert "^C" in text and "después del Ctrl-C" in text and text.count("no-debe-salir") == 1  # solo la orden
+    preview.runner.close()
+    preview.lab.stop()

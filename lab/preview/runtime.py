@@ -347,7 +347,7 @@ class Runner:
             self._shell = self.shell_factory(self._environment(), self.home)
 
         def stream(text: str) -> None:
-            if text:
+            if text.strip("\n"):
                 self.terminal.write("out", text.rstrip("\n"), job.id)
 
         result = self._shell.run(block, on_output=stream)
