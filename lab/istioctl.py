@@ -1,0 +1,121 @@
+"""`lab istioctl proxy-config route deploy/X [-o json]`: la configuración de rutas *real* del sidecar.
+
+Lee /config_dump del admin de Envoy del pod (como istioctl, que pide lo mismo a pilot-agent) y
+lo muestra con la forma de istioctl: tabla NAME/VHOST NAME/DOMAINS/MATCH/VIRTUAL SERVICE, o el
+JSON de las RouteConfiguration con los nombres de campo en camelCase (retryPolicy, numRetries...).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from lab.errors import LabError
+from lab.kubeformat import table
+from lab.state import running_state
+
+SUPPORTED = "proxy-config route deploy/X|POD [-o json]"
+
+
+def _unsupported(argv: list[str]) -> LabError:
+    return LabError(
+        f"error: «istioctl {' '.join(argv)}» no soportado por el laboratorio (not supported by the lab). "
+        f"El laboratorio entiende: istioctl {SUPPORTED}."
+    )
+
+
+def istioctl(course: Path, argv: list[str]) -> int:
+    words, output = [], "table"
+    items = list(argv)
+    while items:
+        item = items.pop(0)
+        if item in ("-o", "--output") and items:
+            output = items.pop(0)
+        elif item.startswith(("-o=", "--output=")):
+            output = item.split("=", 1)[1]
+        elif item in ("-n", "--namespace") and items and items[0] == "default":
+            items.pop(0)
+        elif item.startswith("-"):
+            raise _unsupported(argv)
+        else:
+            words.append(item)
+    if len(words) != 3 or words[0] not in ("proxy-config", "pc") or words[1] not in ("route", "routes"):
+        raise _unsupported(argv)
+    if output not in ("json", "table", "short"):
+        raise _unsupported(argv)
+    pod = _pod(running_state(course), words[2])
+    dump = _config_dump(pod["ip"])
+    routes = _route_configs(dump)
+    if output == "json":
+        print(json.dumps([camel(r) for r in routes], indent=4))
+    else:
+        print(_table(routes))
+    return 0
+
+
+def _pod(state: dict[str, Any], target: str) -> dict[str, Any]:
+    kind, slash, name = target.partition("/")
+    name = name if slash else target
+    if slash and kind in ("deploy", "deployment", "deployments"):
+        pods = [p for p in state["pods"] if p["deployment"] == name and p["ready"]]
+    elif not slash or kind in ("pod", "pods", "po"):
+        name = name.split(".")[0]
+        pods = [p for p in state["pods"] if p["name"] == name]
+    else:
+        raise LabError(f"error: «{target}» no soportado por el laboratorio (not supported by the lab)")
+    if not pods:
+        raise LabError(f'Error: failed to get pod for "{target}": not found')
+    return sorted(pods, key=lambda p: p["created"])[0]
+
+
+def _config_dump(ip: str) -> dict[str, Any]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"http://{ip}:15000/config_dump?resource=&mask=", timeout=5) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError) as exc:
+        raise LabError(f"Error: no pude leer la configuración del sidecar ({ip}:15000): {exc}") from exc
+
+
+def _route_configs(dump: dict[str, Any]) -> list[dict[str, Any]]:
+    routes = []
+    for config in dump.get("configs", []):
+        if config.get("@type", "").endswith("RoutesConfigDump"):
+            for item in config.get("dynamic_route_configs", []):
+                routes.append(item["route_config"])
+            for item in config.get("static_route_configs", []):
+                routes.append(item["route_config"])
+    return routes
+
+
+def camel(value: Any) -> Any:
+    """Nombres de campo proto → JSON de protobuf (lo que imprime istioctl): retry_on → retryOn."""
+    if isinstance(value, dict):
+        return {(_camel(k) if not k.startswith("@") else k): camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    return value
+
+
+def _camel(key: str) -> str:
+    return re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), key)
+
+
+def _table(routes: list[dict[str, Any]]) -> str:
+    rows = []
+    for route in routes:
+        for vhost in route.get("virtual_hosts", []):
+            domains = vhost.get("domains", [])
+            shown = ", ".join(domains[:2]) + (f" + {len(domains) - 2} more..." if len(domains) > 2 else "")
+            for item in vhost.get("routes", []):
+                match = item.get("match", {})
+                path = match.get("prefix", match.get("path", "")) + ("*" if "prefix" in match else "")
+                config = item.get("metadata", {}).get("filter_metadata", {}).get("istio", {}).get("config", "")
+                parts = config.split("/")
+                vs = f"{parts[-1]}.{parts[-3]}" if config else ""
+                rows.append([route.get("name", ""), vhost.get("name", ""), shown, path, vs])
+    return table(["NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"], rows)

@@ -1,0 +1,174 @@
+"""`lab up`, `lab up --detach`, `lab down` y `lab status`.
+
+- `lab up`: el supervisor corre en este proceso hasta Ctrl-C (o SIGTERM, o `lab down`).
+- `lab up --detach`: lanza el supervisor como proceso aparte (su propia sesión, salida en
+  .lab/supervisor.log) y vuelve cuando todo está listo; si algo falla, muestra el error y sale con 1.
+- `lab down`: pide parar al supervisor (SIGTERM) y espera; si el supervisor ya no existe, para por
+  PID lo que quedara anotado en .lab/state.json. Nunca mata por nombre.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lab.errors import LabError
+from lab.procs import alive, kill_recorded, signal_group
+from lab.state import read_stale_state, read_state, state_dir, state_file
+
+DETACH_TIMEOUT = 60.0
+
+
+def up(course_root: Path, detach: bool) -> int:
+    _refuse_if_running(course_root)
+    _clean_leftovers(course_root)
+    state_dir(course_root).mkdir(exist_ok=True)
+    if detach:
+        return _up_detached(course_root)
+    return _up_foreground(course_root)
+
+
+def _refuse_if_running(course_root: Path) -> None:
+    state = read_state(course_root)
+    if state is not None:
+        raise LabError(
+            f"El laboratorio ya está en marcha (supervisor PID {state['pid']}). "
+            "Usa «lab down» para pararlo antes de arrancarlo otra vez."
+        )
+
+
+def _up_foreground(course_root: Path) -> int:
+    from lab.supervisor import Supervisor  # noqa: PLC0415 - solo lo importa quien lo ejecuta
+
+    supervisor = Supervisor(course_root)
+    supervisor.install_signal_handlers()
+    try:
+        supervisor.start()
+    except LabError:
+        raise
+    print(ready_message(supervisor.ready_seconds or 0.0, len(supervisor.pods)), flush=True)
+    print("Ctrl-C para pararlo.", flush=True)
+    try:
+        supervisor.wait()
+    finally:
+        supervisor.shutdown()
+    print("Laboratorio detenido: no queda ningún proceso suyo.", flush=True)
+    return 0
+
+
+def supervise(course_root: Path) -> int:
+    """El cuerpo del supervisor separado (`lab up --detach` lo lanza así)."""
+    from lab.supervisor import Supervisor  # noqa: PLC0415
+
+    supervisor = Supervisor(course_root)
+    supervisor.install_signal_handlers()
+    try:
+        supervisor.start()
+    except LabError as exc:
+        print(f"ERROR: {exc}", flush=True)
+        return 1
+    print(ready_message(supervisor.ready_seconds or 0.0, len(supervisor.pods)), flush=True)
+    try:
+        supervisor.wait()
+    finally:
+        supervisor.shutdown()
+    print("Laboratorio detenido.", flush=True)
+    return 0
+
+
+def _up_detached(course_root: Path) -> int:
+    log_path = state_dir(course_root) / "supervisor.log"
+    t0 = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lab", "--course", str(course_root), "_supervise"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + DETACH_TIMEOUT
+    while True:
+        code = proc.poll()
+        state = read_stale_state(course_root)
+        if code is None and state and state.get("phase") == "ready" and state.get("pid") == proc.pid:
+            print(ready_message(time.monotonic() - t0, len(state["pods"])), flush=True)
+            return 0
+        if code is not None:
+            text = log_path.read_text(encoding="utf-8", errors="replace").strip()
+            error = text.split("ERROR: ", 1)[1] if "ERROR: " in text else text or f"código {code}"
+            raise LabError(f"El laboratorio no pudo arrancar: {error}")
+        if time.monotonic() > deadline:
+            signal_group(proc.pid, signal.SIGTERM)
+            raise LabError(f"El laboratorio no estuvo listo en {DETACH_TIMEOUT:.0f} s (mira {log_path}).")
+        time.sleep(0.02)
+
+
+def ready_message(seconds: float, pods: int) -> str:
+    return (
+        f"Laboratorio listo en {seconds:.1f} s: {pods} pods, cada uno con su sidecar Envoy. "
+        "bff: http://127.0.0.1:30000/toapp"
+    )
+
+
+def down(course_root: Path, quiet: bool = False) -> int:
+    state = read_state(course_root)
+    if state is None:
+        leftovers = _clean_leftovers(course_root)
+        if not quiet:
+            print("El laboratorio no estaba en marcha." + (f" Parados {leftovers} procesos huérfanos." if leftovers else ""))
+        return 0
+    pid, started = state["pid"], state.get("pid_started")
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while alive(pid, started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive(pid, started):
+        os.kill(pid, signal.SIGKILL)
+    _clean_leftovers(course_root, state)
+    if not quiet:
+        print("Laboratorio detenido: no queda ningún proceso suyo.")
+    return 0
+
+
+def _clean_leftovers(course_root: Path, state: dict | None = None) -> int:
+    """Para, por PID y hora de inicio, lo que un supervisor muerto hubiera dejado."""
+    state = state or read_stale_state(course_root)
+    if not state:
+        return 0
+    recorded = [(c["pid"], c.get("started")) for pod in state.get("pods", []) for c in pod["containers"] if c["pid"]]
+    if state.get("kube_proxy"):
+        recorded.append((state["kube_proxy"]["pid"], state["kube_proxy"]["started"]))
+    if state.get("pid") and not alive(state["pid"], state.get("pid_started")):
+        state_file(course_root).unlink(missing_ok=True)
+    return kill_recorded(recorded)
+
+
+def status(course_root: Path) -> int:
+    state = read_state(course_root)
+    if state is None:
+        print("El laboratorio no está en marcha.")
+        return 3
+    age = time.time() - state["started"]
+    print(
+        f"Laboratorio {_phase(state['phase'])} (supervisor PID {state['pid']}, desde hace {age:.0f} s); "
+        "bff en http://127.0.0.1:30000"
+    )
+    if state.get("error"):
+        print(f"Último error: {state['error']}")
+    width = max([len(p["name"]) for p in state["pods"]] + [3])
+    print(f"{'POD':<{width}}   {'IP':<12}  {'LISTO':<5}  {'FASE':<16}  PID app / sidecar")
+    for pod in state["pods"]:
+        pids = " / ".join(str(c["pid"]) for c in pod["containers"])
+        print(f"{pod['name']:<{width}}   {pod['ip']:<12}  {'sí' if pod['ready'] else 'no':<5}  {pod['phase']:<16}  {pids}")
+    for vs in state.get("virtual_services", []):
+        print(f"VirtualService {vs['name']} → {', '.join(vs['hosts'])}")
+    return 0 if state["phase"] == "ready" else 1
+
+
+def _phase(phase: str) -> str:
+    return {"ready": "en marcha", "starting": "arrancando", "stopping": "parándose"}.get(phase, phase)
