@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         why = "el puerto está ocupado" if exc.errno == errno.EADDRINUSE else str(exc)
         print(f"lab preview: no se puede escuchar en 127.0.0.1:{args.port}: {why} (prueba --port 0)", file=sys.stderr)
         return 1
+    sock.listen(128)  # ya escucha cuando se imprime la URL (uvicorn atiende en cuanto arranca)
     port = sock.getsockname()[1]
 
     import uvicorn
