@@ -25,6 +25,7 @@ USAGE = """uso: lab [--course DIR] ORDEN [...]
   shell           una shell con ese kubectl/istioctl y tools/ en el PATH
   play            ejecuta el curso como lo haría quien aprende
   check           comprobaciones estáticas del curso
+  preview         vista previa del curso en el navegador
 """
 PASSTHROUGH = ("kubectl", "istioctl")
 
@@ -97,5 +98,9 @@ def _dispatch(course: Path, command: str | None, rest: list[str]) -> int:
         from lab.check import main as check_main  # noqa: PLC0415
 
         return check_main(["--course", str(course), *rest])
+    if command == "preview":
+        from lab.preview import main as preview_main  # noqa: PLC0415
+
+        return preview_main(["--course", str(course), *rest])
     print(USAGE, end="", file=sys.stderr)
     raise LabError(f"orden desconocida: {command}")
