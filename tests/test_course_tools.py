@@ -1,0 +1,440 @@
+"""traza y los verify.sh de los pasos, contra un kubectl falso con registros sintéticos.
+
+El kubectl falso (escrito en un directorio temporal que va primero en el PATH) lee un estado JSON:
+las variables STATUS_CODE_APP de cada deployment y las líneas de registro de cada pod. Como el de
+verdad, `kubectl logs -l` sin --tail muestra solo las 10 últimas líneas de cada pod. Responde solo
+a las formas del subconjunto que usan traza y los verify.sh; cualquier otra cosa falla con «no
+soportado por el laboratorio» y queda anotada para el test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAZA = ROOT / "tools" / "traza"
+SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+
+JSONPATH = '{.spec.template.spec.containers[0].env[?(@.name=="STATUS_CODE_APP")].value}'
+
+FAKE_KUBECTL = r'''#!/usr/bin/env python3
+import json, os, sys
+state = json.load(open(os.environ["FAKE_KUBE_STATE"]))
+args = sys.argv[1:]
+with open(os.environ["FAKE_KUBE_STATE"] + ".calls", "a") as calls:
+    calls.write(json.dumps(args) + "\n")
+
+def unsupported():
+    print("error: no soportado por el laboratorio: kubectl " + " ".join(args), file=sys.stderr)
+    sys.exit(1)
+
+if state.get("broken"):
+    print("The connection to the server localhost:8080 was refused", file=sys.stderr)
+    sys.exit(1)
+if len(args) == 5 and args[:2] == ["get", "deployment"] and args[3] == "-o" \
+        and args[4] == "jsonpath=" + JSONPATH:
+    name = args[2]
+    if name not in state["env"]:
+        print('Error from server (NotFound): deployments.apps "%s" not found' % name, file=sys.stderr)
+        sys.exit(1)
+    sys.stdout.write(state["env"][name] or "")
+    sys.exit(0)
+if args[:2] == ["logs", "-l"] and args[2].startswith("app="):
+    app = args[2][4:]
+    tail, prefix, stamps = 10, False, False
+    for flag in args[3:]:
+        if flag.startswith("--tail="):
+            tail = int(flag[7:])
+        elif flag == "--prefix":
+            prefix = True
+        elif flag == "--timestamps" and state.get("timestamps", True):
+            stamps = True
+        else:
+            unsupported()
+    for pod, lines in state["logs"].get(app, {}).items():
+        chosen = lines if tail < 0 else lines[len(lines) - tail:] if tail else []
+        for stamp, line in chosen:
+            out = ("[pod/%s/%s] " % (pod, app) if prefix else "") + (stamp + " " if stamps else "") + line
+            print(out)
+    sys.exit(0)
+unsupported()
+'''.replace("JSONPATH", repr(JSONPATH))
+
+
+# --------------------------------------------------------------------------- el clúster falso
+
+
+@dataclass
+class Cluster:
+    """Un estado de clúster: env de los deployments y registros por pod, con hora."""
+
+    env: dict[str, str | None] = field(default_factory=lambda: {"bff": None, "backend1": None, "app2": None})
+    logs: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    timestamps: bool = True
+    broken: bool = False
+    clock: int = 0
+    counter: int = 0
+
+    def restart(self, app: str) -> None:
+        """Como un rollout: los pods nuevos empiezan con el registro vacío."""
+        self.logs[app] = {}
+
+    def line(self, app: str, pod: str, path: str, status: int, attempt: str, request_id: str) -> None:
+        self.clock += 7
+        stamp = f"2026-05-14T10:{self.clock // 60000 % 60:02d}:{self.clock // 1000 % 60:02d}.{self.clock % 1000:03d}000000Z"
+        text = f"pod={pod} path={path} status={status} attempt={attempt} request_id={request_id}"
+        self.logs.setdefault(app, {}).setdefault(pod, []).append((stamp, text))
+
+    def curl(self, backend_pods: list[str], app2_rounds: list[list[str]], backend_status: int | None,
+             app2_status: int, request_id: str | None = None) -> str:
+        """Una petición de curl, escrita en el orden en que la registran las apps: cada app2 al
+        responder, luego el backend1 que la llamó; bff al final."""
+        self.counter += 1
+        request_id = request_id or f"{self.counter:08x}-8b1d-4c7a-9e52-1d0b7f4a6c21"
+        for attempt, (pod, calls) in enumerate(zip(backend_pods, app2_rounds, strict=True), start=1):
+            for app2_attempt, app2_pod in enumerate(calls, start=1):
+                self.line("app2", app2_pod, "/", app2_status, str(app2_attempt), request_id)
+            self.line("backend1", pod, "/", backend_status or app2_status, str(attempt), request_id)
+        self.line("bff", "bff-6c8f9d7b4d-q7w2m", "/toapp", 200, "-", request_id)
+        return request_id
+
+    def save(self, path: Path) -> None:
+        state = {"env": self.env, "logs": self.logs, "timestamps": self.timestamps, "broken": self.broken}
+        path.write_text(json.dumps(state), encoding="utf-8")
+
+
+B = ["backend1-7d9f8c6b5d-4xk2p", "backend1-7d9f8c6b5d-m8zt6", "backend1-7d9f8c6b5d-r2v9n"]
+A = ["app2-5b6d4f8c9d-k2j7h", "app2-5b6d4f8c9d-p9x4s", "app2-5b6d4f8c9d-w5n8q"]
+
+
+def step1_request(cluster: Cluster, backend_pods=None, request_id=None) -> str:
+    return cluster.curl(backend_pods or B, [[A[0]], [A[2]], [A[0]]], 503, 200, request_id)
+
+
+def step2_request(cluster: Cluster, backend_pods=None, request_id=None) -> str:
+    rounds = [[A[0], A[1], A[2]], [A[1], A[0], A[2]], [A[2], A[1], A[0]]]
+    return cluster.curl(backend_pods or B, rounds, None, 503, request_id)
+
+
+def setup_state() -> Cluster:
+    """Tras setup.sh: sin STATUS_CODE_APP, quizá con una petición de prueba que salió bien."""
+    cluster = Cluster()
+    cluster.curl([B[0]], [[A[1]]], None, 200)
+    return cluster
+
+
+def step1_done(curls: int = 1) -> Cluster:
+    cluster = setup_state()
+    cluster.env["backend1"] = "503"
+    for app in ("bff", "backend1", "app2"):
+        cluster.restart(app)
+    for _ in range(curls):
+        step1_request(cluster)
+    return cluster
+
+
+def step2_done(curls: int = 1) -> Cluster:
+    cluster = step1_done()
+    cluster.env["backend1"] = None
+    cluster.env["app2"] = "503"
+    for app in ("bff", "backend1", "app2"):
+        cluster.restart(app)
+    for _ in range(curls):
+        step2_request(cluster)
+    return cluster
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+    calls: list[list[str]]
+
+
+@pytest.fixture
+def run(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    kubectl = bin_dir / "kubectl"
+    kubectl.write_text(FAKE_KUBECTL, encoding="utf-8")
+    kubectl.chmod(0o755)
+    state = tmp_path / "state.json"
+
+    def _run(cluster: Cluster | None, *command: str, path: str | None = None) -> Run:
+        calls_file = Path(str(state) + ".calls")
+        calls_file.unlink(missing_ok=True)
+        if cluster is not None:
+            cluster.save(state)
+        env = {"PATH": path if path is not None else f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+               "FAKE_KUBE_STATE": str(state), "LANG": "C.UTF-8"}
+        result = subprocess.run(list(command), capture_output=True, text=True, env=env, timeout=60, check=False)
+        calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
+        return Run(result.returncode, result.stdout, result.stderr, calls)
+
+    return _run
+
+
+# --------------------------------------------------------------------------- verify.sh
+
+
+def verify(run, step: str, cluster: Cluster) -> Run:
+    result = run(cluster, "bash", str(ROOT / step / "verify.sh"))
+    for call in result.calls:  # solo formas del subconjunto del laboratorio
+        assert call in (["get", "deployment", call[2], "-o", "jsonpath=" + JSONPATH],
+                        ["logs", "-l", call[2], "--tail=-1"]), call
+    return result
+
+
+@pytest.mark.parametrize("script", ["step1/verify.sh", "step2/verify.sh"])
+def test_verify_scripts_are_executable_bash_and_shellcheck_clean(script):
+    path = ROOT / script
+    assert os.access(path, os.X_OK)
+    assert path.read_text(encoding="utf-8").startswith("#!/usr/bin/env bash\n")
+    shellcheck = str(SHELLCHECK) if SHELLCHECK.exists() else "shellcheck"
+    result = subprocess.run([shellcheck, str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout
+
+
+def test_step1_fails_before_the_step(run):
+    result = verify(run, "step1", setup_state())
+    assert result.code != 0 and "STATUS_CODE_APP=503" in result.out
+
+
+def test_step1_fails_after_set_env_but_before_curl(run):
+    cluster = setup_state()
+    cluster.env["backend1"] = "503"
+    for app in ("bff", "backend1", "app2"):
+        cluster.restart(app)
+    assert verify(run, "step1", cluster).code != 0
+
+
+def test_step1_passes_after_the_step_and_is_idempotent(run):
+    cluster = step1_done()
+    first, second = verify(run, "step1", cluster), verify(run, "step1", cluster)
+    assert first.code == 0, first.out
+    assert (second.code, second.out) == (first.code, first.out)
+
+
+def test_step1_passes_with_several_curls(run):
+    assert verify(run, "step1", step1_done(curls=5)).code == 0
+
+
+def test_step1_passes_when_a_pod_is_repeated(run):
+    """previous_hosts da 3 pods distintos unas 9 de cada 10 veces: 2 pods también vale."""
+    cluster = step1_done(curls=0)
+    step1_request(cluster, backend_pods=[B[0], B[1], B[0]])
+    assert verify(run, "step1", cluster).code == 0
+
+
+def test_step1_reads_the_whole_log_not_the_last_ten_lines(run):
+    cluster = step1_done(curls=0)
+    step1_request(cluster)
+    for _ in range(12):  # después, peticiones que no cuentan (por ejemplo, durante un rollout)
+        cluster.curl([B[0]], [[A[0]]], 503, 200)
+    assert verify(run, "step1", cluster).code == 0
+
+
+def test_step1_fails_without_retries(run):
+    """Istio ≥ 1.24 sin la política de la malla: bff 1, backend1 1, app2 1."""
+    cluster = step1_done(curls=0)
+    for _ in range(3):
+        cluster.curl([B[0]], [[A[0]]], 503, 200)
+    assert verify(run, "step1", cluster).code != 0
+
+
+def test_step1_fails_if_app2_is_also_broken(run):
+    cluster = step1_done()
+    cluster.env["app2"] = "503"
+    assert verify(run, "step1", cluster).code != 0
+
+
+def test_step1_fails_if_counts_do_not_belong_to_one_request(run):
+    """Tres líneas de backend1 repartidas entre tres peticiones distintas no son tres intentos."""
+    cluster = step1_done(curls=0)
+    for attempt_pod in B:
+        request_id = cluster.curl([attempt_pod], [[A[0]]], 503, 200)
+        cluster.line("app2", A[1], "/", 200, "1", request_id)
+        cluster.line("app2", A[2], "/", 200, "1", request_id)
+    assert verify(run, "step1", cluster).code != 0
+
+
+def test_step1_fails_when_kubectl_fails(run):
+    cluster = step1_done()
+    cluster.broken = True
+    assert verify(run, "step1", cluster).code != 0
+
+
+def test_step2_fails_in_the_state_step1_left(run):
+    result = verify(run, "step2", step1_done())
+    assert result.code != 0 and "STATUS_CODE_APP-" in result.out
+
+
+def test_step2_fails_after_set_env_but_before_curl(run):
+    cluster = step1_done()
+    cluster.env["backend1"], cluster.env["app2"] = None, "503"
+    for app in ("backend1", "app2"):
+        cluster.restart(app)
+    assert verify(run, "step2", cluster).code != 0
+
+
+def test_step2_passes_after_the_step_and_is_idempotent(run):
+    cluster = step2_done()
+    first, second = verify(run, "step2", cluster), verify(run, "step2", cluster)
+    assert first.code == 0, first.out
+    assert (second.code, second.out) == (first.code, first.out)
+
+
+def test_step2_passes_with_several_curls_and_repeated_pods(run):
+    cluster = step2_done(curls=3)
+    step2_request(cluster, backend_pods=[B[2], B[2], B[1]])
+    assert verify(run, "step2", cluster).code == 0
+    cluster = step2_done(curls=0)
+    step2_request(cluster, backend_pods=[B[2], B[2], B[1]])
+    assert verify(run, "step2", cluster).code == 0
+
+
+def test_step2_fails_if_backend1_still_forces_503(run):
+    cluster = step2_done()
+    cluster.env["backend1"] = "503"
+    assert verify(run, "step2", cluster).code != 0
+
+
+def test_step2_fails_with_only_the_finish_exercise_counts(run):
+    """Con el VirtualService del final (attempts: 0 hacia backend1): 1/1/3, no 1/3/9."""
+    cluster = step2_done(curls=0)
+    cluster.curl([B[0]], [[A[0], A[1], A[2]]], None, 503)
+    assert verify(run, "step2", cluster).code != 0
+
+
+# --------------------------------------------------------------------------- traza
+
+
+def traza(run, cluster: Cluster | None, *args: str, path: str | None = None) -> Run:
+    return run(cluster, str(TRAZA), *args, path=path)
+
+
+def tree_children(out: str) -> dict[str, list[str]]:
+    """Del árbol de traza: pod de cada intento de backend1 → pods de app2 que cuelgan de él."""
+    tree: dict[str, list[str]] = {}
+    current = None
+    for line in out.splitlines():
+        backend = re.match(r"^   [├└]─ intento (\d): (backend1-\S+) respondió (\d+)$", line)
+        app = re.match(r"^   [│ ]  [├└]─ intento (\d): (app2-\S+) respondió (\d+)$", line)
+        if backend:
+            current = f"{backend[1]}:{backend[2]}"
+            tree[current] = []
+        elif app:
+            assert current
+            tree[current].append(f"{app[1]}:{app[2]}")
+    return tree
+
+
+def test_traza_is_an_executable_stdlib_script():
+    assert os.access(TRAZA, os.X_OK)
+    source = TRAZA.read_text(encoding="utf-8")
+    assert source.startswith("#!/usr/bin/env python3\n")
+    imports = set(re.findall(r"^(?:from|import) (\w+)", source, re.M))
+    assert imports <= set(sys.stdlib_module_names) | {"__future__"}, imports
+
+
+def test_traza_step1_tree(run):
+    cluster = step1_done()
+    request_id = next(iter(cluster.logs["bff"].values()))[-1][1].split("request_id=")[1]
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"Petición {request_id}\n\ncurl\n└─ bff-6c8f9d7b4d-q7w2m respondió 200 a curl (/toapp)\n")
+    assert tree_children(result.out) == {
+        f"1:{B[0]}": [f"1:{A[0]}"], f"2:{B[1]}": [f"1:{A[2]}"], f"3:{B[2]}": [f"1:{A[0]}"],
+    }
+    assert "Total: bff 1 · backend1 3 · app2 3" in result.out
+    assert "Nota" not in result.out
+    assert ["logs", "-l", "app=app2", "--tail=-1", "--timestamps"] in result.calls
+
+
+def test_traza_step2_tree_nests_each_app2_attempt_under_its_backend1_attempt(run):
+    cluster = step2_done(curls=2)
+    request_id = step2_request(cluster, backend_pods=[B[1], B[1], B[0]])
+    step2_request(cluster)  # una petición posterior no se mezcla
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    assert tree_children(result.out) == {
+        f"1:{B[1]}": [f"1:{A[0]}", f"2:{A[1]}", f"3:{A[2]}"],
+        f"2:{B[1]}": [f"1:{A[1]}", f"2:{A[0]}", f"3:{A[2]}"],
+        f"3:{B[0]}": [f"1:{A[2]}", f"2:{A[1]}", f"3:{A[0]}"],
+    }
+    assert "Total: bff 1 · backend1 3 · app2 9" in result.out
+
+
+def test_traza_without_timestamps_still_counts_exactly_and_says_it_is_approximate(run):
+    cluster = step2_done()
+    cluster.timestamps = False
+    request_id = next(iter(cluster.logs["bff"].values()))[-1][1].split("request_id=")[1]
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    tree = tree_children(result.out)
+    assert [key.split(":")[0] for key in tree] == ["1", "2", "3"]
+    for children in tree.values():  # cada ronda: intentos 1, 2, 3 hacia app2
+        assert [child.split(":")[0] for child in children] == ["1", "2", "3"]
+    assert sorted(c for children in tree.values() for c in children) == sorted(
+        f"{n}:{pod}" for n, pod in [(1, A[0]), (2, A[1]), (3, A[2]), (1, A[1]), (2, A[0]), (3, A[2]),
+                                    (1, A[2]), (2, A[1]), (3, A[0])])
+    assert "Total: bff 1 · backend1 3 · app2 9" in result.out
+    assert "aproximado" in result.out
+    assert ["logs", "-l", "app=bff", "--tail=-1"] in result.calls
+
+
+def test_traza_without_argument_uses_the_latest_bff_request(run):
+    cluster = step1_done(curls=3)
+    latest = step1_request(cluster, request_id="ffffffff-0000-4000-8000-000000000001")
+    cluster.line("bff", "bff-6c8f9d7b4d-q7w2m", "/healthz-no", 200, "-", "-")  # sin id: no cuenta
+    result = traza(run, cluster)
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"Petición {latest}\n")
+
+
+def test_traza_accepts_a_quoted_id_pasted_from_the_json(run):
+    cluster = step1_done()
+    request_id = step1_request(cluster)
+    result = traza(run, cluster, f'"{request_id}",')
+    assert result.code == 0 and f"Petición {request_id}" in result.out
+
+
+def test_traza_unknown_id_is_a_clear_spanish_error(run):
+    result = traza(run, step1_done(), "no-existe")
+    assert result.code == 1 and result.out == ""
+    assert "no hay ninguna línea con request_id=no-existe" in result.err and "¿Copiaste" in result.err
+
+
+def test_traza_empty_bff_log_without_argument(run):
+    cluster = step1_done(curls=0)
+    result = traza(run, cluster)
+    assert result.code == 1 and "curl -s localhost:30000/toapp" in result.err
+
+
+def test_traza_without_kubectl(run, tmp_path):
+    empty = tmp_path / "vacío"
+    empty.mkdir()
+    result = run(None, sys.executable, str(TRAZA), "abc", path=str(empty))
+    assert result.code == 2 and "no encuentro el comando kubectl" in result.err
+
+
+def test_traza_reports_kubectl_failures(run):
+    cluster = step1_done()
+    cluster.broken = True
+    result = traza(run, cluster, "abc")
+    assert result.code == 2 and "falló" in result.err and "refused" in result.err
+
+
+def test_traza_usage(run):
+    assert traza(run, step1_done(), "--help").out.startswith("uso: traza")
+    bad = traza(run, step1_done(), "a", "b")
+    assert bad.code == 2 and bad.err.startswith("uso: traza")
