@@ -333,6 +333,18 @@ def test_image_loading_function_alone(sandbox: Sandbox, tmp_path: Path) -> None:
     assert sorted(load.args.split()[4:]) == manifest_images()
 
 
+def test_whole_setup_on_kind_from_a_checkout(sandbox: Sandbox, tmp_path: Path) -> None:
+    course = tmp_path / "checkout"
+    shutil.copytree(REPO / "apps", course / "apps")
+    shutil.copytree(REPO / "tools", course / "tools")
+    result = sandbox.run(CURSO_ROOT=str(course), BUNDLE=str(tmp_path / "no-existe.tar.gz"),
+                         IMAGE_TARGET="kind:curso")
+    assert_success(sandbox, result)
+    assert sandbox.one("kind").args.startswith("load docker-image --name curso ")
+    assert not sandbox.find("ctr", "import") and not sandbox.find("crictl")
+    assert sandbox.one("istioctl", "install").end < sandbox.one("kubectl", "apply").start
+
+
 def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
     env = {**sandbox.env, "PATH": "/usr/bin:/bin", "FOREGROUND_TIMEOUT": "60"}
     fg = subprocess.Popen(["bash", str(FOREGROUND)], env=env, stdout=subprocess.PIPE,

@@ -227,7 +227,9 @@ case $TOOL in
   crictl) fake_crictl "$@" ;;
   istioctl) fake_istioctl "$@" ;;
   curl) fake_curl "$@" ;;
-  kind) [[ ${1:-} == load ]] || unknown ;;
+  kind)
+    [[ ${1:-} == load ]] || unknown
+    for ref in "${@:5}"; do echo "docker.io/library/$ref" >>"$STATE/ctr.images"; done ;;
   sleep) : ;;
   *) unknown ;;
 esac
