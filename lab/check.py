@@ -344,7 +344,7 @@ def check_markdown(ctx: Ctx) -> list[Problem]:
                     out.append(Problem(md, number, f"{kind} «{target}» con ruta absoluta: usa una ruta relativa al Markdown"))
                     continue
                 if not (md.parent / local).exists():
-                    out.append(Problem(md, number, f"{kind} roto: no existe «{local}» (relativo a {md.parent.relative_to(ctx.root) if md.parent != ctx.root else '.'}/)"))
+                    out.append(Problem(md, number, f"{kind} {'rota' if is_image else 'roto'}: no existe «{local}» (relativo a {md.parent.relative_to(ctx.root) if md.parent != ctx.root else '.'}/)"))
     return out
 
 
