@@ -438,3 +438,10 @@ def test_traza_usage(run):
     assert traza(run, step1_done(), "--help").out.startswith("uso: traza")
     bad = traza(run, step1_done(), "a", "b")
     assert bad.code == 2 and bad.err.startswith("uso: traza")
+
+
+def test_step2_fails_with_step1_counts_in_the_logs(run):
+    """El estado del paso 2 pero una petición con las cuentas del paso 1 (3 y 3) no basta."""
+    cluster = step2_done(curls=0)
+    step1_request(cluster)
+    assert verify(run, "step2", cluster).code != 0
