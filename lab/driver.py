@@ -1,0 +1,88 @@
+"""Manejar un laboratorio desde Python (pruebas, banco de medidas): la CLI real, en subprocesos.
+
+    lab = LabDriver(course_root)
+    lab.up()
+    status, body = lab.curl()                      # GET 127.0.0.1:30000/toapp, sin proxies
+    lab.counts(body["request_id"])                 # (1, 3, 3)
+    lab.set_env("backend1", STATUS_CODE_APP="503")  # set env + rollout status
+    lab.down()
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from lab.appcmd import without_proxies
+from lab.counting import counts, hits
+from lab.state import read_state
+
+CHAIN = ("bff", "backend1", "app2")
+
+
+class LabDriver:
+    def __init__(self, course_root: Path, env: dict[str, str] | None = None) -> None:
+        self.root = Path(course_root).resolve()
+        self.env = without_proxies(env if env is not None else dict(__import__("os").environ))
+
+    def run(self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        proc = subprocess.run(
+            [sys.executable, "-m", "lab", "--course", str(self.root), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"lab {' '.join(args)} → {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def up(self) -> subprocess.CompletedProcess:
+        return self.run("up", "--detach")
+
+    def down(self) -> subprocess.CompletedProcess:
+        return self.run("down")
+
+    def kubectl(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return self.run("kubectl", *args, check=check, stdin=stdin)
+
+    def state(self) -> dict[str, Any]:
+        state = read_state(self.root)
+        assert state is not None, "el laboratorio no está en marcha"
+        return state
+
+    def set_env(self, deployment: str, **changes: str | None) -> None:
+        """kubectl set env (K=V, o K- con None) y espera al rollout, como haría quien aprende."""
+        items = [f"{k}-" if v is None else f"{k}={v}" for k, v in changes.items()]
+        self.kubectl("set", "env", f"deployment/{deployment}", *items)
+        self.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+
+    def current_env(self, deployment: str) -> dict[str, str | None]:
+        for item in self.state()["deployments"]:
+            if item["name"] == deployment:
+                return {name: value for name, value, _ in item["env"]}
+        raise KeyError(deployment)
+
+    def curl(self, path: str = "/toapp", timeout: float = 30) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", 30000, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            raw = response.read()
+        finally:
+            conn.close()
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:
+            return response.status, raw.decode(errors="replace")
+
+    def counts(self, request_id: str) -> tuple[int, ...]:
+        return counts(self.state(), request_id, CHAIN)
+
+    def hits(self, request_id: str) -> list:
+        return hits(self.state(), request_id)

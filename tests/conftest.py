@@ -1,0 +1,44 @@
+"""Piezas comunes de la suite (pequeñas a propósito).
+
+- Marca `lab`: pruebas que arrancan el laboratorio con Envoy real. Nunca dos a la vez (puerto
+  30000 e IP fijas): ejecuta la suite con `flock /work/lab.lock pytest ...` si hay más gente.
+- `course_copy`: un curso desechable en tmp_path cuyo apps/ enlaza al del repositorio, con la
+  opción de cambiar el IstioOperator o un manifiesto (su .lab/ queda también en tmp_path).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lab: arranca el laboratorio local (Envoy real); de uno en uno")
+
+
+@pytest.fixture(scope="session")
+def course_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    def make(files: dict[str, str] | None = None) -> Path:
+        """files: rutas relativas a la raíz del curso → contenido nuevo (se copian, no se enlazan)."""
+        course = tmp_path_factory.mktemp("curso")
+        (course / "apps").mkdir()
+        overrides = {Path(p) for p in files or {}}
+        for item in (ROOT / "apps").iterdir():
+            rel = Path("apps") / item.name
+            if any(rel in o.parents for o in overrides):
+                shutil.copytree(item, course / rel)
+            else:
+                (course / rel).symlink_to(item)
+        for name in ("tools", "index.json"):
+            if (ROOT / name).exists():
+                (course / name).symlink_to(ROOT / name)
+        for rel, text in (files or {}).items():
+            (course / rel).write_text(text, encoding="utf-8")
+        return course
+
+    return make

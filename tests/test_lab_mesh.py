@@ -1,0 +1,166 @@
+"""Las cifras del curso contra Envoy real: 1/3/3, 1/3/9, attempts: 0, un pod caído, URX, ~91 %.
+
+Un solo laboratorio para todo el módulo (con la política de malla de apps/istio/); cada prueba
+pone el entorno que necesita (set env + rollout, como quien aprende) y cuenta, por x-request-id,
+las líneas de registro de cada app que causó cada curl.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lab.driver import LabDriver
+
+pytestmark = pytest.mark.lab
+
+VS_NO_RETRIES = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: backend1
+spec:
+  hosts: [backend1]
+  http:
+  - route:
+    - destination: {host: backend1}
+    retries:
+      attempts: 0
+"""
+
+
+@pytest.fixture(scope="module")
+def lab(course_copy) -> Iterator[LabDriver]:
+    driver = LabDriver(course_copy())
+    driver.up()
+    try:
+        yield driver
+    finally:
+        driver.down()
+
+
+def configure(lab: LabDriver, backend1: str | None, app2: str | None, vs: bool) -> None:
+    """STATUS_CODE_APP de backend1 y app2 (None = sin definir) y la VirtualService de backend1."""
+    for deployment, wanted in (("backend1", backend1), ("app2", app2)):
+        if lab.current_env(deployment).get("STATUS_CODE_APP") != wanted:
+            lab.set_env(deployment, STATUS_CODE_APP=wanted)
+    has_vs = bool(lab.state()["virtual_services"])
+    if vs and not has_vs:
+        lab.kubectl("apply", "-f", "-", stdin=VS_NO_RETRIES)
+    elif not vs and has_vs:
+        lab.kubectl("delete", "-f", "-", stdin=VS_NO_RETRIES)
+
+
+def curl_counts(lab: LabDriver, n: int) -> list[tuple[tuple[int, ...], int, dict]]:
+    results = []
+    for _ in range(n):
+        status, body = lab.curl()
+        assert isinstance(body, dict) and "request_id" in body, body
+        results.append((lab.counts(body["request_id"]), status, body))
+    return results
+
+
+def test_healthy_chain_is_one_request_per_hop(lab: LabDriver) -> None:
+    configure(lab, None, None, vs=False)
+    for counts, status, body in curl_counts(lab, 5):
+        assert (counts, status, body["backend1_status"]) == ((1, 1, 1), 200, 200)
+
+
+def test_step1_backend1_503_gives_1_3_3_and_http_200(lab: LabDriver) -> None:
+    configure(lab, "503", None, vs=False)
+    for counts, status, body in curl_counts(lab, 20):
+        assert counts == (1, 3, 3)
+        assert status == 200 and body["backend1_status"] == 503
+
+
+def test_step1_attempts_are_1_2_3_with_one_request_id(lab: LabDriver) -> None:
+    configure(lab, "503", None, vs=False)
+    _, body = lab.curl()
+    attempts = sorted(h.attempt for h in lab.hits(body["request_id"]) if h.deployment == "backend1")
+    assert attempts == ["1", "2", "3"]
+
+
+def test_step1_bff_sidecar_log_shows_urx(lab: LabDriver) -> None:
+    configure(lab, "503", None, vs=False)
+    _, body = lab.curl()
+    rid = body["request_id"]
+    deadline = time.monotonic() + 5
+    while True:  # el registro de acceso de Envoy se vuelca cada 50 ms
+        out = lab.kubectl("logs", "deploy/bff", "-c", "istio-proxy", "--tail=20").stdout
+        lines = [line for line in out.splitlines() if f'"{rid}"' in line and "outbound|8080||backend1" in line]
+        if lines or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert len(lines) == 1, out
+    assert '"GET / HTTP/1.1" 503 URX via_upstream' in lines[0]
+
+
+def test_step1_three_distinct_backend1_pods_about_91_percent(lab: LabDriver) -> None:
+    """1 − (2/3)^6 ≈ 0.912 (previous_hosts + 5 reintentos de selección): nunca «siempre»."""
+    configure(lab, "503", None, vs=False)
+    n = 200
+    distinct = 0
+    for _ in range(n):
+        _, body = lab.curl()
+        pods = {h.pod for h in lab.hits(body["request_id"]) if h.deployment == "backend1"}
+        distinct += len(pods) == 3
+    assert 0.83 <= distinct / n <= 0.97, distinct
+
+
+def test_vs_attempts_0_on_backend1_gives_1_1_1(lab: LabDriver) -> None:
+    configure(lab, "503", None, vs=True)
+    for counts, status, body in curl_counts(lab, 10):
+        assert (counts, status, body["backend1_status"]) == ((1, 1, 1), 200, 503)
+
+
+def test_step2_app2_503_with_vs_attempts_0_gives_1_1_3(lab: LabDriver) -> None:
+    configure(lab, None, "503", vs=True)
+    for counts, _, body in curl_counts(lab, 10):
+        assert (counts, body["backend1_status"]) == ((1, 1, 3), 503)
+
+
+def test_step2_app2_503_gives_1_3_9(lab: LabDriver) -> None:
+    configure(lab, None, "503", vs=False)
+    for counts, status, body in curl_counts(lab, 10):
+        assert (counts, status, body["backend1_status"]) == ((1, 3, 9), 200, 503)
+
+
+def test_proxy_config_route_shows_the_programmed_policy(lab: LabDriver) -> None:
+    configure(lab, None, "503", vs=True)
+    import json
+
+    routes = json.loads(lab.run("istioctl", "proxy-config", "route", "deploy/bff", "-o", "json").stdout)
+    hosts = {vh["name"]: vh["routes"][0]["route"] for r in routes for vh in r.get("virtualHosts", [])}
+    assert "retryPolicy" not in hosts["backend1.default.svc.cluster.local:8080"]
+    app2 = hosts["app2.default.svc.cluster.local:8080"]["retryPolicy"]
+    assert app2["numRetries"] == 2 and app2["retriableStatusCodes"] == [503]
+    table = lab.run("istioctl", "proxy-config", "route", "deploy/bff").stdout
+    assert "backend1.default" in table.splitlines()[2] or "backend1.default" in table
+
+
+def test_killed_pod_is_routed_around_by_connect_failure_retry(lab: LabDriver) -> None:
+    configure(lab, None, None, vs=False)
+    victim = next(p for p in lab.state()["pods"] if p["deployment"] == "backend1")
+    for container in victim["containers"]:
+        import os
+
+        os.killpg(container["pid"], signal.SIGKILL)
+    results = curl_counts(lab, 30)
+    assert all(status == 200 and body["backend1_status"] == 200 for _, status, body in results)
+    hits = [h for _, _, body in results for h in lab.hits(body["request_id"]) if h.deployment == "backend1"]
+    assert victim["name"] not in {h.pod for h in hits}
+    # 1 de cada 3 primeros intentos va al pod muerto: P(ningún reintento en 30) = (2/3)^30 ≈ 5e-6
+    assert any(h.attempt == "2" for h in hits)
+    deadline = time.monotonic() + 5
+    while lab.kubectl("get", "pod", victim["name"]).stdout.split()[-3] != "Error" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    row = lab.kubectl("get", "pod", victim["name"]).stdout.splitlines()[1].split()
+    assert row[1:3] == ["0/2", "Error"]
+    lab.kubectl("rollout", "restart", "deployment/backend1")
+    lab.kubectl("rollout", "status", "deployment/backend1", "--timeout=120s")
+    assert victim["name"] not in {p["name"] for p in lab.state()["pods"]}
+    assert all(p["ready"] for p in lab.state()["pods"])
