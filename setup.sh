@@ -90,7 +90,10 @@ stage_done() {
 # El primero que falla deja el marcador; los demás no lo sobrescriben (noclobber).
 mark_failure() {
   local message=$1
-  ((LOGGING)) || return 0
+  if ((LOGGING == 0)); then
+    printf 'error: %s\n' "$message" >&2
+    return 0
+  fi
   if (set -C && printf 'etapa=%s\ntitulo=%s\nmensaje=%s\n' "$CURRENT_STAGE" "$CURRENT_TITLE" \
     "$message" >"$STATE_DIR/fallo") 2>/dev/null; then
     progress "✘ Falló la etapa «$CURRENT_TITLE»: $message"
@@ -136,11 +139,8 @@ sha256_of() { sha256sum "$1" | awk '{print $1}'; }
 
 # Referencias de imagen de los manifiestos (apps/k8s/*.yaml: el único sitio donde se escriben).
 image_refs() {
-  local refs
-  refs=$(sed -nE "s/^[[:space:]]*(-[[:space:]]+)?image:[[:space:]]*[\"']?([^\"'[:space:]#]+).*/\2/p" \
-    "$CURSO_ROOT"/apps/k8s/*.yaml | sort -u)
-  [[ -n $refs ]] || die "no hay ninguna imagen en $CURSO_ROOT/apps/k8s/*.yaml"
-  printf '%s\n' "$refs"
+  sed -nE "s/^[[:space:]]*(-[[:space:]]+)?image:[[:space:]]*[\"']?([^\"'[:space:]#]+).*/\2/p" \
+    "$CURSO_ROOT"/apps/k8s/*.yaml | sort -u
 }
 
 # Nombre del servicio (carpeta de apps/ y SERVICE del Dockerfile) a partir de «nombre:versión».
@@ -207,11 +207,13 @@ load_images() {
 # ¿Están ya en containerd todas las imágenes? (solo se puede saber en este nodo)
 images_present() {
   [[ $IMAGE_TARGET == containerd ]] || return 0
-  local have ref
+  local have ref refs
+  mapfile -t refs < <(image_refs)
+  ((${#refs[@]})) || return 1
   have=$(ctr -n k8s.io images ls -q 2>/dev/null) || return 1
-  while read -r ref; do
+  for ref in "${refs[@]}"; do
     grep -qxF "$(containerd_name "$ref")" <<<"$have" || return 1
-  done < <(image_refs)
+  done
 }
 
 # Sello de las imágenes: hash de todo lo que entra en ellas (apps/ sin manifiestos ni Istio).
