@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from test_apps_harness import APPS, RunningApp, start_app, start_chain, uvicorn_command, app_env, wait_ready, HOST
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_apps_harness import APPS, HOST, RunningApp, app_env, start_app, start_chain, uvicorn_command, wait_ready  # noqa: E402
 
 sys.path.insert(0, str(APPS))
 from common.logline import attempt, clean, format_line  # noqa: E402
