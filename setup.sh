@@ -50,6 +50,7 @@ LOCK_TIMEOUT=${LOCK_TIMEOUT:-1800}
 
 CURRENT_STAGE=inicio
 CURRENT_TITLE="Inicio"
+CURRENT_SHORT="Inicio"
 STAGE_START=0
 START_EPOCH=$(date +%s)
 LOGGING=0
@@ -76,15 +77,17 @@ progress() {
   fi
 }
 
+# stage ID TÍTULO NOMBRE_CORTO: «▸ TÍTULO…» al empezar; stage_done DETALLE: «✔ NOMBRE: DETALLE (N s)».
 stage() {
   CURRENT_STAGE=$1
   CURRENT_TITLE=$2
+  CURRENT_SHORT=$3
   STAGE_START=$(now)
   progress "▸ $CURRENT_TITLE…"
 }
 
 stage_done() {
-  progress "✔ $CURRENT_TITLE (${1:-hecho}, $(($(now) - STAGE_START)) s)"
+  progress "✔ $CURRENT_SHORT: $1 ($(($(now) - STAGE_START)) s)"
 }
 
 # El primero que falla deja el marcador; los demás no lo sobrescriben (noclobber).
@@ -224,7 +227,7 @@ images_seal() {
 }
 
 job_images() {
-  stage imagenes "Construyendo e importando las imágenes de bff, backend1 y app2"
+  stage imagenes "Construyendo e importando las imágenes de bff, backend1 y app2" "Imágenes"
   local seal
   seal="$(images_seal) $IMAGE_TARGET"
   if [[ -f $STATE_DIR/imagenes.sello && $(<"$STATE_DIR/imagenes.sello") == "$seal" ]] &&
@@ -239,7 +242,7 @@ job_images() {
 }
 
 job_sidecar() {
-  stage sidecar "Descargando de antemano la imagen de los sidecars"
+  stage sidecar "Descargando de antemano la imagen de los sidecars" "Imagen del sidecar"
   local image=$ISTIO_HUB/proxyv2:$ISTIO_VERSION
   if [[ $IMAGE_TARGET != containerd ]] || ! command -v crictl >/dev/null; then
     stage_done "omitido: sin crictl en este nodo"
@@ -270,7 +273,7 @@ start_job() {
 # ---------------------------------------------------------------- etapas de la línea principal
 
 unpack_bundle() {
-  stage archivos "Esperando los archivos del curso"
+  stage archivos "Esperando los archivos del curso" "Archivos del curso"
   local i seal
   if [[ ! -f $BUNDLE && -f $CURSO_ROOT/apps/istio/istio-operator.yaml ]]; then
     log "sin $BUNDLE: se usa $CURSO_ROOT tal como está"
@@ -299,13 +302,13 @@ unpack_bundle() {
   compgen -G "$CURSO_ROOT/apps/k8s/*.yaml" >/dev/null || die "no hay manifiestos en apps/k8s/"
   mkdir -p "$BIN_DIR"
   install -m 0755 "$CURSO_ROOT/tools/traza" "$BIN_DIR/traza"
-  stage_done "en $CURSO_ROOT; traza instalada"
+  stage_done "en $CURSO_ROOT, traza instalada"
 }
 
 node_ready() { kubectl wait --for=condition=Ready node --all --timeout=5s; }
 
 wait_node() {
-  stage nodo "Esperando a que el nodo de Kubernetes esté Ready"
+  stage nodo "Esperando a que el nodo de Kubernetes esté Ready" "Nodo"
   local i
   for ((i = 0; i < NODE_TIMEOUT; i += 5)); do
     if node_ready; then break; fi
@@ -319,7 +322,7 @@ wait_node() {
 # Con Cilium (la CNI de Killercoda desde 2026), Istio necesita cni-exclusive=false y
 # bpf-lb-sock-hostns-only=true; si no, el balanceo por sockets salta el sidecar y no hay reintentos.
 cilium_patch() {
-  stage cilium "Comprobando la CNI (Cilium)"
+  stage cilium "Comprobando la CNI (Cilium)" "CNI"
   local out exclusive hostns
   if ! out=$(kubectl -n kube-system get configmap cilium-config -o name 2>&1); then
     if [[ $out == *NotFound* || $out == *"not found"* ]]; then
@@ -350,7 +353,7 @@ fetch() {
 }
 
 download_istioctl() {
-  stage istioctl "Descargando istioctl $ISTIO_VERSION"
+  stage istioctl "Descargando istioctl $ISTIO_VERSION" "istioctl $ISTIO_VERSION"
   local arch=$ISTIO_ARCH bin=$ISTIO_HOME/$ISTIO_VERSION/istioctl
   if [[ -x $bin ]]; then
     ln -sfn "$bin" "$BIN_DIR/istioctl"
@@ -389,7 +392,8 @@ download_istioctl() {
 }
 
 install_istio() {
-  stage istio "Instalando Istio $ISTIO_VERSION (istiod y la política de reintentos)"
+  stage istio "Instalando Istio $ISTIO_VERSION (istiod y la política de reintentos)" \
+    "Istio $ISTIO_VERSION"
   local operator=$CURSO_ROOT/apps/istio/istio-operator.yaml seal
   seal="$ISTIO_VERSION $(sha256_of "$operator")"
   if [[ -f $STATE_DIR/istio.sello && $(<"$STATE_DIR/istio.sello") == "$seal" ]] &&
@@ -403,7 +407,7 @@ install_istio() {
   kubectl -n istio-system rollout status deployment/istiod --timeout="${ISTIO_TIMEOUT}s" ||
     die "istiod no estuvo listo en ${ISTIO_TIMEOUT} s"
   kubectl label namespace "$APP_NAMESPACE" istio-injection=enabled --overwrite
-  stage_done "istiod listo; inyección activada en $APP_NAMESPACE"
+  stage_done "istiod listo, inyección de sidecars activada en $APP_NAMESPACE"
 }
 
 wait_jobs() {
@@ -421,7 +425,7 @@ wait_jobs() {
 DEPLOYMENTS=()
 
 apply_apps() {
-  stage apps "Desplegando bff, backend1 y app2"
+  stage apps "Desplegando bff, backend1 y app2" "Despliegue"
   local out restart=0
   if [[ -f $STATE_DIR/imagenes.nuevas && -f $STATE_DIR/apps.aplicadas ]]; then restart=1; fi
   out=$(kubectl apply -f "$CURSO_ROOT/apps/k8s/" -o name) || die "kubectl apply -f apps/k8s/ falló"
@@ -445,7 +449,7 @@ diagnose() {
 }
 
 wait_rollouts() {
-  stage pods "Esperando a que los pods (con su sidecar) estén listos"
+  stage pods "Esperando a que los pods (con su sidecar) estén listos" "Pods"
   local deployment pods missing
   for deployment in "${DEPLOYMENTS[@]}"; do
     if ! kubectl -n "$APP_NAMESPACE" rollout status "$deployment" --timeout="${ROLLOUT_TIMEOUT}s"; then
@@ -498,6 +502,7 @@ main() {
   wait_rollouts
   CURRENT_STAGE=listo
   CURRENT_TITLE="Listo"
+  CURRENT_SHORT="Listo"
   printf '%s\n' "$(now)" >"$STATE_DIR/listo"
   progress "✔ Entorno listo en $(($(now) - START_EPOCH)) s"
 }
