@@ -326,7 +326,9 @@ class Player:
                     f"{self.rel(page.verify)} pasa ANTES de ejecutar los bloques de {self.rel(page.text)}: "
                     f"no comprueba lo que enseña el paso.\n{_indent(text)}",
                 )
-            self.out(f"· {self.rel(page.verify)} antes del paso: falla, como debe (código {rc})\n")
+            said = text.strip().splitlines()
+            why = f": {said[0]}" if said else ""
+            self.out(f"· {self.rel(page.verify)} antes del paso: falla, como debe (código {rc}){why}\n")
         runs = [b for b in page.blocks if b.runs]
         for i, block in enumerate(page.blocks):
             if not block.runs:

@@ -1,0 +1,82 @@
+"""`lab play` contra el laboratorio de verdad (marca `lab`: Envoy real, uno a la vez; ejecuta la suite
+con `flock /work/lab.lock ...`). El curso real pasa entero; copias rotas a propósito fallan en el
+fichero y la línea de la rotura. Cada prueba levanta un laboratorio nuevo y lo baja siempre."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SKIP = shutil.ignore_patterns(
+    ".git", ".venv", "node_modules", ".lab", "lab", "tests", "bench", "__pycache__", "*.egg-info",
+    ".pytest_cache", "artifacts", "*.pyc",
+)
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(900)]
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(REPO, tmp_path / "curso", ignore=SKIP, symlinks=True))
+
+
+def lab_play(root: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "lab", "play", "--course", str(root)],
+        cwd=root, capture_output=True, text=True, timeout=800, check=False,
+    )
+    # Nada queda corriendo: el laboratorio de esa copia está parado.
+    status = subprocess.run(
+        [sys.executable, "-m", "lab", "status", "--course", str(root)],
+        cwd=root, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert "Laboratorio detenido" in proc.stdout, proc.stdout[-3000:]
+    assert "no está en marcha" in status.stdout + status.stderr, status.stdout + status.stderr
+    return proc
+
+
+def replace_once(path: Path, old: str, new: str) -> int:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} no está en {path}"
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return line
+
+
+def test_the_real_course_plays_from_start_to_end() -> None:
+    proc = lab_play(REPO)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "lab play: el curso funciona" in proc.stdout
+    assert "step1/verify.sh después del paso: pasa" in proc.stdout
+    assert "step2/verify.sh después del paso: pasa" in proc.stdout
+
+
+def test_typo_in_deployment_name(course: Path) -> None:
+    line = replace_once(
+        course / "step1" / "text.md",
+        "kubectl set env deployment/backend1 STATUS_CODE_APP=503",
+        "kubectl set env deployment/backendl STATUS_CODE_APP=503",
+    )
+    proc = lab_play(course)
+    assert proc.returncode == 1
+    assert f"step1/text.md:{line}: falló la orden «kubectl set env deployment/backendl STATUS_CODE_APP=503»" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_wrong_port_in_curl(course: Path) -> None:
+    line = replace_once(course / "step1" / "text.md", "curl -s localhost:30000/toapp", "curl -s localhost:30080/toapp")
+    proc = lab_play(course)
+    assert proc.returncode == 1
+    assert f"step1/text.md:{line}: falló la orden «curl -s localhost:30080/toapp» (código 7)" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_verify_that_would_pass_without_the_step(course: Path) -> None:
+    # Un verify que solo mira que haya pods: pasa antes de romper nada, luego no comprueba el paso.
+    (course / "step1" / "verify.sh").write_text("#!/usr/bin/env bash\nkubectl get pods | grep -q backend1\n", encoding="utf-8")
+    proc = lab_play(course)
+    assert proc.returncode == 1
+    assert "step1/verify.sh:1: step1/verify.sh pasa ANTES de ejecutar los bloques de step1/text.md" in proc.stdout, proc.stdout[-3000:]
