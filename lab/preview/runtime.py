@@ -199,7 +199,7 @@ class Lab:
             return
         if code == 0:
             self.state = "listo"
-            self.terminal.write("ok", "Laboratorio listo: bff en 127.0.0.1:30000.")
+            self.terminal.write("ok", "Laboratorio listo: pulsa ▶ Ejecutar en los bloques del texto.")
             self.ready.set()
         else:
             self.state = "error"
@@ -339,7 +339,7 @@ class Runner:
                 self._current = None
             job.exit_code = code
             job.state = "hecho"
-            self.terminal.write("end", "", job.id, code)
+            self.terminal.write("end", job.kind, job.id, code)
 
     def _run_block(self, job: Job, block: Block) -> int:
         self.terminal.write("cmd", typed(block.code), job.id)

@@ -155,7 +155,7 @@ async function poll(){
         const box = jobBox(e.job);
         if (e.kind === "end"){
           box.dataset.exit = e.exit;
-          if (e.exit !== 0) termLine("exit", "(código de salida " + e.exit + ")", box);
+          if (e.exit !== 0 && e.text === "run") termLine("exit", "(código de salida " + e.exit + ")", box);
           finishJob(e.job, e.exit);
         } else termLine(e.kind, e.text, box);
       }
