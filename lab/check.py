@@ -571,6 +571,9 @@ def check_bundle(ctx: Ctx) -> list[Problem]:
 _CSPELL_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+) - Unknown word \((?P<word>[^)]+)\)(?: Suggestions: \[(?P<sugg>[^\]]*)\])?")
 
 
+_INDEX_PROSE = re.compile(r'"(?:title|description)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
 def _cspell_binary(root: Path) -> Path | None:
     for base in (root, TOOLS_ROOT):
         candidate = base / "node_modules" / ".bin" / "cspell"
@@ -594,11 +597,19 @@ def check_spelling(ctx: Ctx) -> list[Problem]:
             wrapper["dictionaryDefinitions"] = [{"name": "glosario-curso", "path": str(glossary)}]
             wrapper["dictionaries"] = ["glosario-curso"]
         (Path(tmp) / "cspell.json").write_text(json.dumps(wrapper), encoding="utf-8")
+        # Los títulos y la descripción de index.json también son prosa: una copia línea a línea
+        # con solo esos textos (así la línea que informa cspell es la de index.json).
+        index_prose = Path(tmp) / "index-prosa.txt"
+        index_prose.write_text(
+            "\n".join(" ".join(json.loads(f'"{v}"') for v in _INDEX_PROSE.findall(ln)) for ln in ctx.index_raw.splitlines()) + "\n",
+            encoding="utf-8",
+        )
         cmd = [
             str(binary), "lint", "--no-progress", "--no-summary", "--no-color", "--show-suggestions",
             "--no-config-search", "--no-cache", "--no-must-find-files",
             "--config", str(Path(tmp) / "cspell.json"), "--root", str(ctx.root),
             *[str(p.relative_to(ctx.root)) for p in ctx.markdown],
+            *([f"file://{index_prose}"] if ctx.index_raw else []),
         ]
         proc = _run(cmd, ctx.root, timeout=TOOL_TIMEOUT)
     out: list[Problem] = []
@@ -608,7 +619,8 @@ def check_spelling(ctx: Ctx) -> list[Problem]:
             continue
         suggestions = [s.strip() for s in (m["sugg"] or "").split(",") if s.strip()]
         hint = f" (¿«{suggestions[0]}»?)" if suggestions else ""
-        out.append(Problem(ctx.root / m["file"], int(m["line"]), f"ortografía: «{m['word']}» no está en el diccionario{hint}; si es un término técnico, añádelo a .cspell/glosario.txt"))
+        file = ctx.index_path if m["file"].endswith("index-prosa.txt") else ctx.root / m["file"]
+        out.append(Problem(file, int(m["line"]), f"ortografía: «{m['word']}» no está en el diccionario{hint}; si es un término técnico, añádelo a .cspell/glosario.txt"))
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and not out):
         out.append(Problem(ctx.markdown[0], 1, f"cspell falló ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[:400]}"))
     return out

@@ -211,3 +211,15 @@ def test_bundle_out_of_date(course: Path) -> None:
 def test_list_of_checks_and_unknown_name() -> None:
     proc = lab_check(REPO, "--only", "nada")
     assert proc.returncode == 2 and "comprobación desconocida: nada" in proc.stderr
+
+
+def test_titles_in_index_json_are_prose_too(course: Path) -> None:
+    index = course / "index.json"
+    data = json.loads(index.read_text(encoding="utf-8"))
+    title = data["details"]["steps"][1]["title"]
+    line = replace_once(index, json.dumps(title, ensure_ascii=False), json.dumps(title + " y su explicacion", ensure_ascii=False))
+    problems = shown(run_checks(course, ["spelling"]), course)
+    assert problems == [
+        f"index.json:{line}: ortografía: «explicacion» no está en el diccionario (¿«explicación»?); "
+        "si es un término técnico, añádelo a .cspell/glosario.txt"
+    ]
