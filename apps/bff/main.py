@@ -17,7 +17,7 @@ app = create_app("bff", timeout=10.0)
 
 
 @app.get("/toapp")
-async def toapp(request: Request) -> dict:
+async def toapp(request: Request) -> dict[str, object]:
     # Si backend1 no responde, call() ya contesta por nosotros: 502 (sin conexión) o 504 (tiempo).
     backend1 = await call(request, BACKEND1_URL)
     return {
