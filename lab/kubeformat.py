@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-MIN_WIDTH, PADDING = 10, 3  # printers.GetNewTabWriter: minwidth 10, padding 3
+MIN_WIDTH, PADDING = 6, 3  # printers.GetNewTabWriter: minwidth 6, padding 3
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

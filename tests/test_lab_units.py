@@ -1,0 +1,107 @@
+"""Piezas del laboratorio sin procesos: topología, política de reintentos, formatos, CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lab.appcmd import app_command, dockerfile_cmd
+from lab.errors import LabError
+from lab.kubeformat import age, table
+from lab.meshpolicy import DEFAULT_RETRY_ON, convert_policy, duration, load_mesh_config, parse_virtual_service
+from lab.topology import EnvVar, load_topology, pod_name, template_hash
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_topology_comes_from_the_manifests() -> None:
+    topo = load_topology(ROOT)
+    assert [(d.name, d.replicas, d.service.index) for d in topo.deployments] == [
+        ("bff", 1, 1), ("backend1", 3, 2), ("app2", 3, 3)
+    ]
+    assert topo.node_ports() == [(30000, topo.deployment("bff"))]
+    assert EnvVar("POD_NAME", field_path="metadata.name") in topo.deployment("app2").env
+
+
+def test_pod_names_look_like_kubernetes_and_change_with_the_template() -> None:
+    env = (EnvVar("A", "1"),)
+    h = template_hash("backend1", env, None)
+    assert len(h) == 10 and h == template_hash("backend1", env, None)
+    assert h != template_hash("backend1", (EnvVar("A", "2"),), None)
+    assert h != template_hash("backend1", env, "2026-01-01T00:00:00Z")
+    name = pod_name("backend1", h)
+    assert name.startswith(f"backend1-{h}-") and len(name.rsplit("-", 1)[1]) == 5
+
+
+def test_mesh_policy_from_the_operator_retries_503() -> None:
+    policy = convert_policy(load_mesh_config(ROOT)["defaultHttpRetryPolicy"])
+    assert policy["num_retries"] == 2 and policy["retriable_status_codes"] == [503]
+    assert policy["retry_on"] == DEFAULT_RETRY_ON
+    assert policy["host_selection_retry_max_attempts"] == 5
+    assert policy["retry_host_predicate"][0]["name"] == "envoy.retry_host_predicates.previous_hosts"
+
+
+def test_istio_conversion_rules() -> None:
+    default = convert_policy(None)  # Istio >= 1.24: sin 503
+    assert default["retry_on"] == DEFAULT_RETRY_ON and "retriable_status_codes" not in default
+    assert convert_policy({"attempts": 0}) is None
+    custom = convert_policy({"attempts": 4, "retryOn": "503,gateway-error", "perTryTimeout": "500ms"})
+    assert custom["num_retries"] == 4
+    assert custom["retry_on"] == "gateway-error,retriable-status-codes"
+    assert custom["retriable_status_codes"] == [503]
+    assert custom["per_try_timeout"] == "0.500s"
+    assert convert_policy({"attempts": 3})["retry_on"] == DEFAULT_RETRY_ON  # sin retryOn: el de siempre
+    assert "retry_host_predicate" not in convert_policy({"attempts": 1, "retryIgnorePreviousHosts": False})
+    assert duration("2s", "x") == "2s" and duration("1m", "x") == "60s"
+
+
+def test_virtual_service_validation() -> None:
+    topo = load_topology(ROOT)
+    doc = {"metadata": {"name": "b"}, "spec": {"hosts": ["backend1.default.svc.cluster.local"],
+           "http": [{"route": [{"destination": {"host": "backend1"}}], "retries": {"attempts": 0}}]}}
+    assert parse_virtual_service(doc, topo, "-").host == "backend1"
+    doc["spec"]["http"][0]["retries"] = {"attempts": 0, "retryOn": "503"}
+    with pytest.raises(LabError, match="denied the request"):
+        parse_virtual_service(doc, topo, "-")
+    doc["spec"]["http"][0] = {"match": [{"uri": {"prefix": "/"}}], "route": []}
+    with pytest.raises(LabError, match="not supported by the lab"):
+        parse_virtual_service(doc, topo, "-")
+
+
+def test_uvicorn_command_comes_from_the_dockerfile() -> None:
+    cmd = dockerfile_cmd(ROOT)
+    assert cmd[:2] == ["uvicorn", "main:app"] and "0.0.0.0" in cmd
+    args = app_command(cmd, "127.0.2.11")
+    assert args[:3] == [sys.executable, "-m", "uvicorn"]
+    assert args[args.index("--host") + 1] == "127.0.2.11" and "0.0.0.0" not in args
+
+
+def test_kubectl_formats() -> None:
+    assert table(["NAME", "READY", "AGE"], [["bff-x", "2/2", "5s"]]) == "NAME    READY   AGE\nbff-x   2/2     5s"
+    assert [age(0, s) for s in (5, 119, 125, 600, 3 * 3600 + 60, 30 * 3600, 3 * 86400)] == [
+        "5s", "119s", "2m5s", "10m", "3h1m", "30h", "3d"
+    ]
+
+
+def run_lab(*args: str, course: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lab", "--course", str(course), *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_commands_without_a_running_lab(tmp_path: Path) -> None:
+    unsupported = run_lab("kubectl", "port-forward", "svc/bff", "8080", course=tmp_path)
+    assert unsupported.returncode == 1 and "no soportado por el laboratorio" in unsupported.stderr
+    get = run_lab("kubectl", "get", "pods", course=tmp_path)
+    assert get.returncode == 1 and "no está en marcha" in get.stderr
+    assert run_lab("status", course=tmp_path).returncode == 3
+    down = run_lab("down", course=tmp_path)
+    assert down.returncode == 0 and "no estaba en marcha" in down.stdout
+    assert run_lab("bailar", course=tmp_path).returncode == 1
+
+
+def test_up_without_manifests_is_a_clear_error(tmp_path: Path) -> None:
+    out = run_lab("up", "--detach", course=tmp_path)
+    assert out.returncode == 1 and "No encuentro manifiestos" in out.stderr
