@@ -79,6 +79,7 @@ class CourseShell:
         self._count = 0
         self._marker = f"__LAB_DONE_{uuid.uuid4().hex}"
         self._buffer = b""
+        self._interrupt_requested = False  # interrupt() (de otro hilo, p. ej. la vista previa) durante run()
 
     # ---------------------------------------------------------------- ciclo de vida
 
@@ -106,6 +107,7 @@ class CourseShell:
             "__lab_fail_rc=$__lab_rc; __lab_fail_line=$LINENO; __lab_fail_cmd=$BASH_COMMAND; fi' ERR\n"
             "trap '__lab_int=1; return 130 2>/dev/null' INT\n"
         )
+        self.run(":", timeout=30)  # espera a que bash haya puesto las trampas
         return self
 
     def close(self) -> None:
@@ -147,7 +149,11 @@ class CourseShell:
             raise ShellClosed("la terminal se cerró") from None
 
     def interrupt(self) -> None:
-        """Ctrl-C: SIGINT al grupo de procesos de la terminal (bash lo atrapa; las órdenes mueren)."""
+        """Ctrl-C: SIGINT al grupo de procesos de la terminal (bash lo atrapa; las órdenes mueren).
+
+        Se puede llamar desde otro hilo mientras run() espera: ese bloque acaba con interrupted=True
+        y exit_code 0 (un Ctrl-C no es un fallo, como en Killercoda)."""
+        self._interrupt_requested = True
         if self._proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._proc.pid, signal.SIGINT)
@@ -183,6 +189,7 @@ class CourseShell:
             f"\"$(printf %s \"$__lab_fail_cmd\" | base64 -w0)\"\n"
         )
         start = time.monotonic()
+        self._interrupt_requested = False
         interrupted = timed_out = False
         chunks: list[bytes] = []
         printed = 0  # bytes de la salida ya entregados a on_output
@@ -221,6 +228,7 @@ class CourseShell:
         if on_output and len(output.encode()) > printed:
             rest = output.encode()[printed:].decode(errors="replace")
             on_output(rest + ("\n" if rest and not rest.endswith("\n") else ""))
+        interrupted = interrupted or self._interrupt_requested
         failed_cmd = base64.b64decode(cmd).decode(errors="replace") if cmd else None
         exit_code = 0 if interrupted and not timed_out else rc
         if timed_out and not exit_code:

@@ -275,3 +275,17 @@ def test_shell_exit_closes_the_terminal(tmp_path: Path) -> None:
             sh.run("exit 3")
         with pytest.raises(ShellClosed):
             sh.run("echo ya no")
+
+
+def test_shell_interrupt_from_another_thread_and_while_idle(tmp_path: Path) -> None:
+    import threading
+
+    with CourseShell(cwd=tmp_path) as sh:
+        sh.interrupt()  # sin nada corriendo: la terminal sigue viva
+        assert sh.run("echo viva") == BlockResult(0, "viva\n")
+        timer = threading.Timer(0.5, sh.interrupt)
+        timer.start()
+        r = sh.run("echo antes; sleep 30; echo nunca", timeout=20)
+        timer.join()
+        assert (r.exit_code, r.interrupted, r.timed_out, r.output) == (0, True, False, "antes\n")
+        assert sh.run("echo otra") == BlockResult(0, "otra\n")
