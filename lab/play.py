@@ -438,6 +438,14 @@ def play_course(
     except CourseError as exc:
         write(f"lab play: {exc}\n")
         return 1
+    if up is None and down is None:
+        # Un laboratorio nuevo en cada ejecución: si ya hay uno de este curso (el de `lab up` de otra
+        # terminal), no se toca; se pide pararlo.
+        running = subprocess.run(_lab_command(["status"], root), cwd=root, capture_output=True, text=True, check=False)
+        if running.returncode != 3:
+            write(f"lab play: ya hay un laboratorio de este curso en marcha ({running.stdout.strip()}). "
+                  "`lab play` usa siempre uno nuevo: páralo antes con `lab down`.\n")
+            return 1
     up = up if up is not None else _lab_command(["up", "--detach"], root)
     down = down if down is not None else _lab_command(["down"], root)
     player: Player | None = None
