@@ -196,7 +196,8 @@ def check_index(ctx: Ctx) -> list[Problem]:
         value = obj.get(key)
         if value is None:
             if required:
-                out.append(Problem(path, line(where.rsplit(".", 1)[-1].split("[")[0]), f"falta {where}.{key}"))
+                name = key if where == "index.json" else f"{where}.{key}"
+                out.append(Problem(path, line(where.rsplit(".", 1)[-1].split("[")[0]), f"falta «{name}»"))
             return None
         if not isinstance(value, str) or not value.strip():
             out.append(Problem(path, line(key), f"{where}.{key} debe ser un texto no vacío"))
@@ -215,8 +216,6 @@ def check_index(ctx: Ctx) -> list[Problem]:
 
     keys(data, KEYS_TOP, "index.json")
     string(data, "title", "index.json", required=True)
-    if "title" not in data:
-        out.append(Problem(path, 1, "falta «title»"))
     string(data, "description", "index.json")
 
     backend = data.get("backend")
