@@ -47,12 +47,18 @@ def dockerfile_cmd(course_root: Path) -> list[str]:
     return cmd
 
 
-def app_command(cmd: list[str], ip: str) -> list[str]:
-    """El CMD con el host cambiado por la IP del pod; `uvicorn` = el del Python del laboratorio."""
+def app_argv(cmd: list[str], ip: str) -> list[str]:
+    """El CMD con `--host 0.0.0.0` cambiado por la IP del pod (lo que ejecuta el lanzador por fork)."""
     args = list(cmd)
     if "--host" not in args:
         raise LabError(f"El CMD de {DOCKERFILE} no tiene --host: el laboratorio necesita fijar la IP del pod.")
     args[args.index("--host") + 1] = ip
+    return args
+
+
+def app_command(cmd: list[str], ip: str) -> list[str]:
+    """app_argv para exec: `uvicorn` = el del Python del laboratorio (`python -m uvicorn`)."""
+    args = app_argv(cmd, ip)
     if Path(args[0]).name == "uvicorn":
         return [sys.executable, "-m", "uvicorn", *args[1:]]
     return args

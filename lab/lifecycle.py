@@ -141,8 +141,9 @@ def _clean_leftovers(course_root: Path, state: dict | None = None) -> int:
     if not state:
         return 0
     recorded = [(c["pid"], c.get("started")) for pod in state.get("pods", []) for c in pod["containers"] if c["pid"]]
-    if state.get("kube_proxy"):
-        recorded.append((state["kube_proxy"]["pid"], state["kube_proxy"]["started"]))
+    for key in ("kube_proxy", "launcher"):
+        if state.get(key):
+            recorded.append((state[key]["pid"], state[key]["started"]))
     if state.get("pid") and not alive(state["pid"], state.get("pid_started")):
         state_file(course_root).unlink(missing_ok=True)
     return kill_recorded(recorded)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab.appcmd import app_command, app_env
+from collections.abc import Callable
+
+from lab.appcmd import app_argv, app_env
 from lab.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, sidecar_bootstrap, write_json
 from lab.errors import LabError
 from lab.procs import Spawner, start_time
@@ -40,6 +42,8 @@ class Runtime:
     cmd: list[str]
     topology: Topology
     spawner: Spawner
+    # (argv del CMD, log, entorno, carpeta) → proceso: el cigoto (lab/zygote.py) o un exec.
+    launch_app: Callable[[list[str], Path, dict[str, str], Path], Any]
 
     @property
     def xds_dir(self) -> Path:
@@ -108,6 +112,11 @@ class Pod:
 
 def start_pod(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
     """Arranca el sidecar y la app del pod (sin esperar a que estén listos)."""
+    start_sidecar(runtime, pod, mesh)
+    start_app(runtime, pod)
+
+
+def start_sidecar(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
     deployment = runtime.topology.deployment(pod.deployment)
     (runtime.logs_dir / pod.name).mkdir(parents=True, exist_ok=True)
     bootstrap = runtime.xds_dir / f"{pod.name}.json"
@@ -118,11 +127,17 @@ def start_pod(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
         env={"PATH": "/usr/bin:/bin"},
         cwd=runtime.state_dir,
     )
-    pod.app = runtime.spawner.spawn(
-        app_command(runtime.cmd, pod.ip),
+    pod.phase = "Running"
+
+
+def start_app(runtime: Runtime, pod: Pod) -> None:
+    deployment = runtime.topology.deployment(pod.deployment)
+    (runtime.logs_dir / pod.name).mkdir(parents=True, exist_ok=True)
+    pod.app = runtime.launch_app(
+        app_argv(runtime.cmd, pod.ip),
         pod.log_path(runtime.logs_dir, pod.container),
-        env=app_env(runtime.course_root, pod.name, pod.ip, pod.env, OUTBOUND_PORT),
-        cwd=runtime.course_root / "apps" / _app_dir(deployment),
+        app_env(runtime.course_root, pod.name, pod.ip, pod.env, OUTBOUND_PORT),
+        runtime.course_root / "apps" / _app_dir(deployment),
     )
     pod.phase = "Running"
 

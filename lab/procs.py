@@ -43,9 +43,12 @@ class Spawner:
         self._thread = threading.Thread(target=self._run, name="spawner", daemon=True)
         self._thread.start()
 
-    def spawn(self, args: list[str], log: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    def spawn(
+        self, args: list[str], log: Path, env: dict[str, str], cwd: Path, pipes: bool = False
+    ) -> subprocess.Popen:
+        """Salida y errores al archivo `log`; con pipes=True, stdin/stdout son tuberías de texto."""
         future: Future = Future()
-        self._requests.put((future, {"args": args, "log": log, "env": env, "cwd": cwd}))
+        self._requests.put((future, {"args": args, "log": log, "env": env, "cwd": cwd, "pipes": pipes}))
         return future.result()
 
     def _run(self) -> None:
@@ -53,11 +56,13 @@ class Spawner:
             future, kw = item
             try:
                 with open(kw["log"], "ab") as out:  # O_APPEND: stdout, stderr y /dev/stdout sin pisarse
+                    pipes = kw["pipes"]
                     proc = subprocess.Popen(
                         kw["args"],
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
+                        stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+                        stdout=subprocess.PIPE if pipes else out,
+                        stderr=out if pipes else subprocess.STDOUT,
+                        text=pipes,
                         env=kw["env"],
                         cwd=kw["cwd"],
                         start_new_session=True,

@@ -10,9 +10,11 @@ Los datos fluyen en un sentido: manifiestos → modelo → configuración de Env
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -25,14 +27,15 @@ from typing import Any
 import yaml
 
 from lab import envoyconfig as xds
-from lab.appcmd import dockerfile_cmd
+from lab.appcmd import app_command, dockerfile_cmd, without_proxies
 from lab.control import ControlServer
 from lab.errors import LabError
 from lab.meshpolicy import VirtualService, load_mesh_config, parse_virtual_service
-from lab.pods import PROXY_CONTAINER, Pod, Runtime, http_ok, probe, start_pod, exited, wait_ready
+from lab.pods import ENVOY_FLAGS, Pod, Runtime, exited, http_ok, probe, start_app, start_sidecar, wait_ready
 from lab.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
 from lab.state import state_dir, write_state
 from lab.topology import FIRST_HOST, Deployment, EnvVar, load_topology, pod_ip, pod_name, template_hash
+from lab.zygote import Zygote, preload_modules
 
 NODE_IP = "127.0.0.2"  # dirección del «nodo»: admin del kube-proxy
 READY_TIMEOUT = 30.0
@@ -75,6 +78,7 @@ class Supervisor:
         self.versions = {"eds": 0, "rds": 0}
         self.rollouts: dict[str, threading.Thread] = {}
         self.kube_proxy: subprocess.Popen | None = None
+        self.zygote: Zygote | None = None
         self.spawner: Spawner | None = None
         self.control: ControlServer | None = None
         self.runtime: Runtime | None = None
@@ -109,7 +113,7 @@ class Supervisor:
             shutil.rmtree(self.dir / sub, ignore_errors=True)
             (self.dir / sub).mkdir(parents=True)
         self.spawner = Spawner()
-        self.runtime = Runtime(self.root, self.dir, envoy, cmd, self.topology, self.spawner)
+        self.runtime = Runtime(self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app)
         self.control = ControlServer(
             {
                 "set-env": self._rpc_set_env,
@@ -131,8 +135,28 @@ class Supervisor:
                 for port in POD_PORTS:
                     check_port_free(pod_ip(deployment.service, FIRST_HOST + i), port)
 
+    def _launch_app(self, argv: list[str], log: Path, env: dict[str, str], cwd: Path) -> Any:
+        if self.zygote is None:  # LAB_APP_LAUNCH=exec
+            assert self.spawner is not None
+            return self.spawner.spawn(app_command(argv, argv[argv.index("--host") + 1]), log, env, cwd)
+        return self.zygote.spawn(argv, log, env, cwd)
+
+    def _start_zygote(self) -> None:
+        assert self.spawner is not None
+        if os.environ.get("LAB_APP_LAUNCH") == "exec":
+            return
+        proc = self.spawner.spawn(
+            [sys.executable, "-m", "lab.zygote", *preload_modules(self.root)],
+            self.dir / "logs" / "launcher.log",
+            env=without_proxies(dict(os.environ)) | {"LAB_COURSE": str(self.root)},
+            cwd=self.dir,
+            pipes=True,
+        )
+        self.zygote = Zygote(proc)
+
     def _start_everything(self) -> None:
         assert self.runtime and self.spawner
+        self._start_zygote()  # importa FastAPI mientras arrancan los Envoys
         with self.lock:
             for deployment in self.topology.deployments:
                 for _ in range(deployment.replicas):
@@ -143,8 +167,6 @@ class Supervisor:
             self._write_routes()
         bootstrap = self.dir / "xds" / "kube-proxy.json"
         xds.write_json(bootstrap, xds.kube_proxy_bootstrap(self.topology.node_ports(), self.dir / "xds", NODE_IP))
-        from lab.pods import ENVOY_FLAGS  # noqa: PLC0415
-
         self.kube_proxy = self.spawner.spawn(
             [self.runtime.envoy, "-c", str(bootstrap), *ENVOY_FLAGS],
             self.dir / "logs" / "kube-proxy.log",
@@ -152,7 +174,15 @@ class Supervisor:
             cwd=self.dir,
         )
         for pod in self.pods:
-            start_pod(self.runtime, pod, self.mesh)
+            start_sidecar(self.runtime, pod, self.mesh)
+        if self.zygote is not None:
+            try:
+                self.zygote.ready.result(timeout=READY_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001
+                tail = (self.dir / "logs" / "launcher.log").read_text(errors="replace")[-800:]
+                raise LabError(f"El lanzador de apps (lab.zygote) no arrancó: {exc}\n{tail}") from exc
+        for pod in self.pods:
+            start_app(self.runtime, pod)
         self._publish()
         wait_ready(self.runtime, self.pods, READY_TIMEOUT, self.stopping)
         deadline = time.monotonic() + 10
@@ -191,6 +221,8 @@ class Supervisor:
             for pod in self.pods:
                 pod.phase = "Terminating"
         stop_all(procs)
+        if self.zygote is not None:
+            stop_all([self.zygote.proc])
         if self.spawner:
             self.spawner.close()
         if self.control:
@@ -239,8 +271,8 @@ class Supervisor:
         assert self.runtime is not None or self.phase in ("starting", "failed")
         logs = self.dir / "logs"
         state = {
-            "pid": __import__("os").getpid(),
-            "pid_started": start_time(__import__("os").getpid()),
+            "pid": os.getpid(),
+            "pid_started": start_time(os.getpid()),
             "port": self.control.port if self.control else None,
             "phase": self.phase,
             "error": self.error,
@@ -268,6 +300,9 @@ class Supervisor:
             ],
             "kube_proxy": {"pid": self.kube_proxy.pid, "started": start_time(self.kube_proxy.pid)}
             if self.kube_proxy
+            else None,
+            "launcher": {"pid": self.zygote.proc.pid, "started": start_time(self.zygote.proc.pid)}
+            if self.zygote
             else None,
             "versions": dict(self.versions),
         }

@@ -40,6 +40,8 @@ def recorded_pids(lab: LabDriver) -> list[tuple[int, str]]:
     state = lab.state()
     pids = [(c["pid"], c["started"]) for p in state["pods"] for c in p["containers"]]
     pids.append((state["kube_proxy"]["pid"], state["kube_proxy"]["started"]))
+    if state.get("launcher"):
+        pids.append((state["launcher"]["pid"], state["launcher"]["started"]))
     pids.append((state["pid"], state["pid_started"]))
     return pids
 
@@ -69,7 +71,7 @@ def test_down_leaves_nothing_and_a_second_up_is_refused(course_copy) -> None:
     lab.up()
     try:
         pids = recorded_pids(lab)
-        assert len(pids) == 7 * 2 + 2
+        assert len(pids) == 7 * 2 + 3  # apps, sidecars, kube-proxy, supervisor, lanzador
         assert all(alive(pid, started) for pid, started in pids)
         again = lab.run("up", "--detach", check=False)
         assert again.returncode == 1 and "ya está en marcha" in again.stderr
