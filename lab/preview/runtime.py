@@ -293,11 +293,21 @@ class Runner:
                     del self._jobs[old]
             current = self._current
         if isinstance(payload, Block) and payload.action == "exec interrupt" and current and current.kind == "run":
-            if self._shell is not None:
-                self.terminal.write("sys", "^C", current.id)
-                self._shell.interrupt()
+            self.terminal.write("sys", "^C", current.id)
+            threading.Thread(target=self._interrupt, args=(current,), name="preview-ctrl-c", daemon=True).start()
         self._queue.put((job, payload))
         return job
+
+    def _interrupt(self, job: Job) -> None:
+        """Ctrl-C al bloque `job` mientras siga siendo el que corre (el primero puede llegar antes de
+        que el bloque haya empezado de verdad: se repite cada medio segundo, 20 veces como mucho)."""
+        for _ in range(20):
+            with self._lock:
+                if self._current is not job:
+                    return
+                if self._shell is not None:
+                    self._shell.interrupt()
+            time.sleep(0.5)
 
     def jobs(self) -> list[dict[str, Any]]:
         with self._lock:
