@@ -325,7 +325,8 @@ class Player:
 
     def play_page(self, shell: CourseShell, page: Page) -> None:
         label = {"intro": "Introducción", "finish": "Final"}.get(page.slug, f"Paso {page.slug.removeprefix('step')}")
-        self.out(f"\n━━ {label}: {page.title} ({self.rel(page.text)})\n")
+        heading = label if page.title == label else f"{label}: {page.title}"
+        self.out(f"\n━━ {heading} ({self.rel(page.text)})\n")
         if page.verify is not None:
             rc, text = self.verify(page)
             if rc == 0:
