@@ -2,6 +2,7 @@
 
 Lo que entiende (todo en el namespace default; lo demás sale con «no soportado por el laboratorio»):
   get pods|pod [NOMBRE...] [-l SEL]          get deploy|deployments        get virtualservices|vs
+  (get pods y get deploy admiten -o jsonpath='...': campos, [n], [*] y [?(@.x=="v")])
   -n istio-system get configmap istio -o jsonpath='{.data.mesh}'
   set env deployment/X K=V K2-  (también deploy/X, deployment X): lanza un rollout y vuelve
   rollout restart deployment/X              rollout status deployment/X [--timeout=D]
@@ -22,6 +23,7 @@ from typing import Any
 import yaml
 
 from lab.errors import LabError
+from lab.jsonpath import render
 from lab.kubeformat import age, table
 from lab.logs import container_log, read_lines
 from lab.meshpolicy import VS_API_VERSIONS, mesh_configmap
@@ -30,7 +32,7 @@ from lab.state import call, running_state
 NAMESPACE = "default"
 MESH_JSONPATH = "{.data.mesh}"
 SUPPORTED = (
-    "get pods|deploy|vs, -n istio-system get configmap istio -o jsonpath='{.data.mesh}', logs, "
+    "get pods|deploy|vs (-o jsonpath), -n istio-system get configmap istio -o jsonpath='{.data.mesh}', logs, "
     "set env, rollout restart|status, wait --for=condition=Ready, apply -f, delete -f"
 )
 VALUE_FLAGS = {
@@ -172,7 +174,7 @@ def cmd_get(course: Path, args: Args, namespace: str) -> int:
     if kind in POD_TYPES:
         return _get_pods(course, args, names)
     if kind in DEPLOY_TYPES:
-        _allow(args, "selector")
+        _allow(args, "selector", "output")
         return _get_deployments(course, args, names)
     if kind in VS_TYPES and not names:
         _allow(args)
@@ -180,11 +182,30 @@ def cmd_get(course: Path, args: Args, namespace: str) -> int:
     raise Unsupported(unsupported_text(args.raw))
 
 
+def _jsonpath(args: Args) -> str | None:
+    output = args.flags.get("output")
+    if output is None:
+        return None
+    if not output.startswith("jsonpath="):
+        raise Unsupported(unsupported_text(args.raw))
+    template = output.split("=", 1)[1]
+    return template[1:-1] if len(template) > 1 and template[0] == template[-1] == "'" else template
+
+
 def _get_pods(course: Path, args: Args, names: list[str]) -> int:
-    _allow(args, "selector")
+    _allow(args, "selector", "output")
+    jsonpath = _jsonpath(args)
     state = running_state(course)
     pods = _pods(state, args.flags.get("selector"))
     now = time.time()
+    if jsonpath is not None:
+        chosen = [p for p in pods if not names or p["name"] in names]
+        if names and len(chosen) != len(names):
+            missing = next(n for n in names if n not in {p["name"] for p in chosen})
+            raise LabError(f'Error from server (NotFound): pods "{missing}" not found')
+        data = _pod_object(chosen[0]) if len(names) == 1 else _list([_pod_object(p) for p in chosen])
+        sys.stdout.write(render(jsonpath, data))
+        return 0
     if names:
         by_name = {p["name"]: p for p in pods}
         missing = [n for n in names if n not in by_name]
@@ -202,8 +223,15 @@ def _get_pods(course: Path, args: Args, names: list[str]) -> int:
 
 
 def _get_deployments(course: Path, args: Args, names: list[str]) -> int:
+    jsonpath = _jsonpath(args)
     state = running_state(course)
     now = time.time()
+    if jsonpath is not None:
+        chosen = [_deployment_object(state, _deployment(state, n)) for n in names] or [
+            _deployment_object(state, d) for d in sorted(state["deployments"], key=lambda d: d["name"])
+        ]
+        sys.stdout.write(render(jsonpath, chosen[0] if len(names) == 1 else _list(chosen)))
+        return 0
     rows = []
     for item in sorted(state["deployments"], key=lambda d: d["name"]):
         if (names and item["name"] not in names) or not _matches(item["labels"], args.flags.get("selector")):
@@ -220,6 +248,56 @@ def _get_deployments(course: Path, args: Args, names: list[str]) -> int:
     elif not names:
         print(f"No resources found in {NAMESPACE} namespace.", file=sys.stderr)
     return 1 if missing else 0
+
+
+def _list(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+
+
+def _pod_object(pod: dict[str, Any]) -> dict[str, Any]:
+    """Lo que el laboratorio sabe de un pod, con la forma del objeto de Kubernetes."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": pod["name"], "namespace": NAMESPACE, "labels": pod["labels"]},
+        "spec": {"containers": [{"name": c["name"]} for c in pod["containers"]]},
+        "status": {
+            "phase": "Failed" if pod["phase"] == "Error" else "Running",
+            "podIP": pod["ip"],
+            "conditions": [{"type": "Ready", "status": "True" if pod["ready"] else "False"}],
+            "containerStatuses": [
+                {"name": c["name"], "ready": c["ready"], "restartCount": pod["restarts"]} for c in pod["containers"]
+            ],
+        },
+    }
+
+
+def _deployment_object(state: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
+    live = [p for p in state["pods"] if p["deployment"] == item["name"] and p["phase"] != "Terminating"]
+    env = [
+        {"name": n, "value": v} if f is None else {"name": n, "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": f}}}
+        for n, v, f in item["env"]
+    ]
+    ready = sum(p["ready"] for p in live)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": item["name"], "namespace": NAMESPACE, "labels": item["labels"]},
+        "spec": {
+            "replicas": item["replicas"],
+            "selector": {"matchLabels": item["labels"]},
+            "template": {
+                "metadata": {"labels": item["labels"]},
+                "spec": {"containers": [{"name": item["container"], "env": env}]},
+            },
+        },
+        "status": {
+            "replicas": len(live),
+            "updatedReplicas": sum(p["rs_hash"] == item["rs_hash"] for p in live),
+            "readyReplicas": ready,
+            "availableReplicas": ready,
+        },
+    }
 
 
 def _get_vs(course: Path) -> int:

@@ -69,6 +69,13 @@ def test_get_deploy_has_kubectl_shape(lab: LabDriver) -> None:
     assert [r.split()[:4] for r in body] == [["app2", "3/3", "3", "3"], ["backend1", "3/3", "3", "3"], ["bff", "1/1", "1", "1"]]
 
 
+def test_jsonpath_on_deployments_and_pods(lab: LabDriver) -> None:
+    env_value = '{.spec.template.spec.containers[0].env[?(@.name=="APP2_URL")].value}'
+    assert lab.kubectl("get", "deployment", "backend1", "-o", f"jsonpath={env_value}").stdout == "http://app2:8080"
+    names = lab.kubectl("get", "pods", "-l", "app=app2", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    assert len(names) == 3 and all(n.startswith("app2-") for n in names)
+
+
 def test_mesh_configmap_shows_the_operator_policy(lab: LabDriver) -> None:
     out = lab.kubectl("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}").stdout
     assert "defaultHttpRetryPolicy:\n  attempts: 2\n" in out

@@ -10,6 +10,7 @@ import pytest
 
 from lab.appcmd import app_command, dockerfile_cmd
 from lab.errors import LabError
+from lab.jsonpath import render
 from lab.kubeformat import age, table
 from lab.meshpolicy import DEFAULT_RETRY_ON, convert_policy, duration, load_mesh_config, parse_virtual_service
 from lab.topology import EnvVar, load_topology, pod_name, template_hash
@@ -105,3 +106,14 @@ def test_commands_without_a_running_lab(tmp_path: Path) -> None:
 def test_up_without_manifests_is_a_clear_error(tmp_path: Path) -> None:
     out = run_lab("up", "--detach", course=tmp_path)
     assert out.returncode == 1 and "No encuentro manifiestos" in out.stderr
+
+
+def test_jsonpath_subset() -> None:
+    deploy = {"spec": {"template": {"spec": {"containers": [{"env": [{"name": "A", "value": "1"},
+                                                                      {"name": "STATUS_CODE_APP", "value": "503"}]}]}}}}
+    expr = '{.spec.template.spec.containers[0].env[?(@.name=="STATUS_CODE_APP")].value}'
+    assert render(expr, deploy) == "503"
+    assert render('{.spec.template.spec.containers[0].env[?(@.name=="NADA")].value}', deploy) == ""
+    assert render("{.items[*].n}-x", {"items": [{"n": 1}, {"n": True}]}) == "1 true-x"
+    with pytest.raises(LabError, match="is not found"):
+        render("{.spec.nada}", deploy)
