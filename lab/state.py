@@ -19,7 +19,7 @@ from lab.errors import LabError
 from lab.procs import alive
 
 STATE_DIR = ".lab"
-NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach» (o «make lab-up»)."
+NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."
 
 
 def state_dir(course_root: Path) -> Path:
