@@ -1,0 +1,59 @@
+# Reintentos en Istio: the course, its lab and its checks.
+#   make demo   fresh machine (Python >= 3.11, Node.js >= 20.18) -> the whole course, played on the local lab
+#   make test   the whole suite: unit, lab (real Envoy), `lab check`, `lab play`
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LAB := $(BIN)/lab
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test check bench bundle diagrams lab preview requirements clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml apps/requirements.txt $(wildcard package-lock.json)
+	@$(PYTHON) -c 'import sys; sys.exit("Se necesita Python >= 3.11; prueba: make PYTHON=python3.12" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r apps/requirements.txt
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@if [ -f package-lock.json ]; then \
+	  command -v npm >/dev/null || { echo "Falta npm (Node.js >= 20.18): lo usa el corrector ortográfico (cspell)."; exit 1; }; \
+	  npm ci --no-audit --no-fund --loglevel=error; fi
+	touch $@
+
+demo: venv
+	$(LAB) play
+
+test: venv
+	$(BIN)/pytest
+
+check: venv
+	$(LAB) check
+
+bench: venv
+	$(BIN)/python bench/bench_apps.py
+	$(BIN)/python bench/bench_lab.py
+
+bundle: venv
+	$(BIN)/python -m lab.bundle
+
+diagrams: venv
+	$(BIN)/python assets/diagrams/make_diagrams.py
+
+lab: venv
+	$(LAB) shell
+
+preview: venv
+	$(LAB) preview
+
+# Regenerates apps/requirements.txt (pinned, with hashes) from apps/requirements.in.
+requirements: venv
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --universal --python-version 3.11 --generate-hashes --no-header --quiet \
+	  apps/requirements.in -o apps/requirements.txt
+
+clean:
+	-$(LAB) down 2>/dev/null
+	rm -rf $(VENV) node_modules .lab .pytest_cache artifacts
