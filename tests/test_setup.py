@@ -58,9 +58,9 @@ class Sandbox:
     def path(self, var: str) -> Path:
         return Path(self.env[var])
 
-    def run(self, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    def run(self, *args: str, script: Path = SETUP, **extra: str) -> subprocess.CompletedProcess:
         env = {**self.env, **extra}
-        return subprocess.run(["bash", str(SETUP), *args], env=env, capture_output=True, text=True,
+        return subprocess.run(["bash", str(script), *args], env=env, capture_output=True, text=True,
                               timeout=120, check=False)
 
     def foreground(self, **extra: str) -> subprocess.CompletedProcess:
@@ -125,9 +125,9 @@ def sandbox(tmp_path: Path) -> Sandbox:
     return Sandbox(tmp_path, env)
 
 
-def manifest_images() -> list[str]:
+def manifest_images(root: Path = REPO) -> list[str]:
     images = []
-    for path in sorted((REPO / "apps" / "k8s").glob("*.yaml")):
+    for path in sorted((root / "apps" / "k8s").glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc.get("kind") == "Deployment":
                 images += [c["image"] for c in doc["spec"]["template"]["spec"]["containers"]]
@@ -343,6 +343,56 @@ def test_whole_setup_on_kind_from_a_checkout(sandbox: Sandbox, tmp_path: Path) -
     assert sandbox.one("kind").args.startswith("load docker-image --name curso ")
     assert not sandbox.find("ctr", "import") and not sandbox.find("crictl")
     assert sandbox.one("istioctl", "install").end < sandbox.one("kubectl", "apply").start
+
+
+def checkout(tmp_path: Path) -> Path:
+    """Una copia de apps/ y tools/ para usar como CURSO_ROOT sin paquete (y poder cambiarla)."""
+    course = tmp_path / "checkout"
+    shutil.copytree(REPO / "apps", course / "apps")
+    shutil.copytree(REPO / "tools", course / "tools")
+    return course
+
+
+def test_a_tag_bump_in_the_manifests_is_built_imported_and_rolled_out(sandbox: Sandbox, tmp_path: Path) -> None:
+    course = checkout(tmp_path)
+    old = manifest_images(course)
+    for path in (course / "apps" / "k8s").glob("*.yaml"):
+        path.write_text(re.sub(r"(image:\s*[\w./-]+):[\w.-]+", r"\1:2.3.4-rc1", path.read_text()))
+    new = manifest_images(course)
+    assert new != old and all(i.endswith(":2.3.4-rc1") for i in new), new
+
+    assert_success(sandbox, sandbox.run(CURSO_ROOT=str(course), BUNDLE=str(tmp_path / "no-existe.tar.gz")))
+    built = sorted(re.search(r" -t (\S+)", b.args).group(1) for b in sandbox.find("docker", "build "))
+    assert built == new
+    assert sorted((Path(sandbox.env["FAKE_STATE"]) / "ctr.images").read_text().split()) == sorted(
+        f"docker.io/library/{i}" for i in new)
+    rollouts = sandbox.find("kubectl", "rollout status deployment.apps/")
+    assert len(rollouts) == len(new) and all(r.rc == 0 for r in rollouts)
+    assert not [c for c in sandbox.calls() if any(i in c.args for i in old)]
+
+
+def test_an_image_setup_never_imported_fails_the_rollout_like_a_cluster(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Un setup.sh que se deja una imagen al importarla: el clúster falso no la tiene y los pods de
+    ese despliegue quedan en ErrImageNeverPull (imagePullPolicy: Never), como en Kubernetes."""
+    broken = tmp_path / "setup-roto.sh"
+    text = SETUP.read_text()
+    import_line = 'docker save "${refs[@]}" | ctr -n k8s.io images import -'
+    assert import_line in text
+    broken.write_text(text.replace(import_line, import_line.replace('"${refs[@]}"', '"${refs[@]:1}"')))
+    missing = sorted(manifest_images())[0]  # image_refs las ordena: la primera es la que falta
+    deployment = missing.split(":")[0]
+
+    result = sandbox.run(script=broken, ROLLOUT_TIMEOUT="7")
+    assert result.returncode != 0
+    assert missing not in " ".join(sandbox.one("docker", "save").args.split()[1:])
+    failed = [r for r in sandbox.find("kubectl", "rollout status deployment.apps/") if r.rc != 0]
+    assert [r.args.split("/")[1].split()[0] for r in failed] == [deployment]
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=pods\n" in failure and f"deployment.apps/{deployment} no estuvo listo en 7 s" in failure
+    # El diagnóstico del registro dice por qué, como `kubectl get pods` y los eventos de un clúster.
+    assert re.search(rf"^{deployment}-\S+ 0/2 ErrImageNeverPull ", sandbox.log, re.M), sandbox.log
+    assert f'Container image "{missing}" is not present with pull policy of Never' in sandbox.log
+    assert not (sandbox.state / "listo").exists()
 
 
 def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:

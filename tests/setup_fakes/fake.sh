@@ -16,6 +16,15 @@
 #                            y estos a que empiece docker build (con límite, ~10 s): si setup.sh
 #                            los serializa, sus intervalos no se solapan y la prueba lo ve
 #   FAKE_ISTIOCTL_ARCHIVE    el .tar.gz que «descarga» curl
+#
+# El clúster falso no sabe nada de las apps del curso: lo que existe es lo que setup.sh hizo.
+#   - `kubectl apply -f DIR` lee los manifiestos que recibe y guarda cada Deployment (nombre,
+#     réplicas, imágenes y su imagePullPolicy) en $FAKE_STATE/deploy.<nombre>.
+#   - `ctr images import` y `kind load` guardan en $FAKE_STATE/ctr.images las imágenes que de verdad
+#     recibieron (el archivo de `docker save`), con el nombre completo de containerd.
+#   - `kubectl rollout status` termina bien solo si cada imagen del Deployment está en el nodo; si
+#     no, sus pods quedan en ErrImageNeverPull (o ErrImagePull: aquí no hay registro) y la espera
+#     agota su tiempo, como en un clúster. `get pods` y `get events` lo cuentan.
 set -euo pipefail
 
 TOOL=$(basename "$0")
@@ -58,6 +67,74 @@ unknown() {
   exit 99
 }
 
+# El nombre con que containerd guarda una imagen de Docker: «bff:1.0.0» → «docker.io/library/bff:1.0.0»,
+# «org/x:1» → «docker.io/org/x:1»; con registro («registry:5000/x:1», «localhost/x:1»), tal cual.
+containerd_name() {
+  local ref=$1 first=${1%%/*}
+  if [[ $ref != */* ]]; then
+    printf 'docker.io/library/%s\n' "$ref"
+  elif [[ $first == *.* || $first == *:* || $first == localhost ]]; then
+    printf '%s\n' "$ref"
+  else
+    printf 'docker.io/%s\n' "$ref"
+  fi
+}
+
+# Aplica un manifiesto: imprime «tipo/nombre» de cada objeto (como `-o name`) y guarda cada
+# Deployment en $STATE/deploy.<nombre>: réplicas en la primera línea y luego «imagen política».
+apply_manifest() {
+  local kind name replicas image policy line
+  while IFS=$'\t' read -r kind name replicas line; do
+    case $kind in
+      Deployment)
+        echo "deployment.apps/$name"
+        {
+          printf '%s\n' "$replicas"
+          tr ';' '\n' <<<"$line" | awk 'NF'
+        } >"$STATE/deploy.$name" ;;
+      *) echo "$(tr '[:upper:]' '[:lower:]' <<<"$kind")/$name" ;;
+    esac
+  done < <(awk '
+    function flush() {
+      if (kind != "") printf "%s\t%s\t%s\t%s\n", kind, name, (replicas == "" ? 1 : replicas), images
+      kind = ""; name = ""; replicas = ""; images = ""; section = ""
+    }
+    function value(s) { sub(/^[^:]*:[ \t]*/, "", s); sub(/[ \t]+#.*$/, "", s); gsub(/["\047]/, "", s); return s }
+    /^---/ { flush(); next }
+    /^[A-Za-z]/ { section = $0; sub(/:.*/, "", section) }
+    /^kind:/ { kind = value($0) }
+    section == "metadata" && /^  name:/ { name = value($0) }
+    section == "spec" && /^  replicas:/ { replicas = value($0) }
+    /^[ \t]*(-[ \t]+)?image:/ { images = images (images == "" ? "" : ";") value($0) " IfNotPresent" }
+    /^[ \t]*(-[ \t]+)?imagePullPolicy:/ { sub(/ [A-Za-z]+$/, " " value($0), images) }
+    END { flush() }
+  ' "$1")
+}
+
+deployments() {
+  local file
+  for file in "$STATE"/deploy.*; do
+    [[ -e $file ]] && printf '%s\n' "${file##*/deploy.}"
+  done
+}
+
+pod_name() { printf '%s-6d5f8c7b9d-x%04d\n' "$1" "$2"; }
+
+# Por qué no arrancan los pods de un Deployment («MOTIVO mensaje», como el evento del kubelet), o
+# nada si todas sus imágenes están en el nodo.
+pod_problem() {
+  local image policy
+  while read -r image policy; do
+    grep -qxF "$(containerd_name "$image")" "$STATE/ctr.images" 2>/dev/null && continue
+    if [[ $policy == Never ]]; then
+      printf 'ErrImageNeverPull Container image "%s" is not present with pull policy of Never\n' "$image"
+    else
+      printf 'ErrImagePull Failed to pull image "%s": no hay registro en el clúster falso\n' "$image"
+    fi
+    return 0
+  done < <(sed 1d "$STATE/deploy.$1")
+}
+
 fake_kubectl() {
   case $ARGS in
     *"wait --for=condition=Ready node --all"*) echo "node/controlplane condition met" ;;
@@ -94,35 +171,56 @@ fake_kubectl() {
       touch "$STATE/ns.labelled"
       echo "namespace/default labeled" ;;
     *"apply -f "*" -o name"*)
-      local dir file name
+      local dir file
       dir=$(sed -E 's/.*apply -f ([^ ]+) -o name.*/\1/' <<<"$ARGS")
       # Los pods llevan sidecar solo si Istio y la etiqueta estaban antes que el apply.
       if [[ -e $STATE/istio.installed && -e $STATE/ns.labelled ]]; then touch "$STATE/injected"; fi
-      for file in "$dir"/*.yaml; do
-        name=$(basename "$file" .yaml)
-        echo "deployment.apps/$name"
-        echo "service/$name"
-      done ;;
+      for file in "$dir"/*.yaml; do apply_manifest "$file"; done ;;
     *"rollout restart deployment.apps/"*) echo "deployments restarted" ;;
     *"rollout status deployment.apps/"*)
-      local deployment image
+      local deployment replicas
       deployment=$(sed -E 's#.*deployment\.apps/([^ ]+).*#\1#' <<<"$ARGS")
-      image="docker.io/library/$deployment:1.0.0"
-      if [[ $deployment == "${FAKE_ROLLOUT_NEVER:-}" ]] ||
-        ! grep -qxF "$image" "$STATE/ctr.images" 2>/dev/null; then
-        echo "Waiting for deployment \"$deployment\" rollout to finish: 0 of 3 updated replicas are available..."
+      [[ -f $STATE/deploy.$deployment ]] || {
+        echo "Error from server (NotFound): deployments.apps \"$deployment\" not found" >&2
+        exit 1
+      }
+      replicas=$(sed -n 1p "$STATE/deploy.$deployment")
+      if [[ $deployment == "${FAKE_ROLLOUT_NEVER:-}" ]] || [[ -n $(pod_problem "$deployment") ]]; then
+        echo "Waiting for deployment \"$deployment\" rollout to finish: 0 of $replicas updated replicas are available..."
         echo "error: timed out waiting for the condition" >&2
         exit 1
       fi
       echo "deployment \"$deployment\" successfully rolled out" ;;
     *"get pods --field-selector=status.phase=Running"*)
-      local name sidecar=""
+      local deployment i sidecar=""
       [[ -e $STATE/injected ]] && sidecar=" istio-proxy"
-      for name in bff backend1 app2; do
-        printf '%s-6d5f8c7b9d-abcde %s%s\n' "$name" "$name" "$sidecar"
+      for deployment in $(deployments); do
+        [[ -z $(pod_problem "$deployment") ]] || continue  # sin imagen, el pod sigue Pending
+        for ((i = 1; i <= $(sed -n 1p "$STATE/deploy.$deployment"); i++)); do
+          printf '%s %s%s\n' "$(pod_name "$deployment" "$i")" "$deployment" "$sidecar"
+        done
       done ;;
-    *"get pods -o wide"*) echo "NAME READY STATUS RESTARTS AGE" ;;
-    *"get events"*) echo "LAST SEEN TYPE REASON OBJECT MESSAGE" ;;
+    *"get pods -o wide"*)
+      local deployment i problem
+      echo "NAME READY STATUS RESTARTS AGE"
+      for deployment in $(deployments); do
+        problem=$(pod_problem "$deployment")
+        for ((i = 1; i <= $(sed -n 1p "$STATE/deploy.$deployment"); i++)); do
+          if [[ -n $problem ]]; then
+            printf '%s 0/2 %s 0 1m\n' "$(pod_name "$deployment" "$i")" "${problem%% *}"
+          else
+            printf '%s 2/2 Running 0 1m\n' "$(pod_name "$deployment" "$i")"
+          fi
+        done
+      done ;;
+    *"get events"*)
+      local deployment problem
+      echo "LAST SEEN TYPE REASON OBJECT MESSAGE"
+      for deployment in $(deployments); do
+        problem=$(pod_problem "$deployment")
+        [[ -z $problem ]] ||
+          printf '1m Warning %s pod/%s %s\n' "${problem%% *}" "$(pod_name "$deployment" 1)" "${problem#* }"
+      done ;;
     *) unknown ;;
   esac
 }
@@ -162,8 +260,8 @@ fake_ctr() {
           first=0
           continue
         fi
-        echo "docker.io/library/$line" >>"$STATE/ctr.images"
-        echo "unpacking docker.io/library/$line (sha256:0000)...done"
+        containerd_name "$line" >>"$STATE/ctr.images"
+        echo "unpacking $(containerd_name "$line") (sha256:0000)...done"
       done ;;
     "-n k8s.io images ls -q") cat "$STATE/ctr.images" 2>/dev/null || true ;;
     *) unknown ;;
@@ -190,7 +288,6 @@ fake_istioctl() {
       touch "$STATE/istio.installed"
       echo "✔ Istio core installed"
       echo "✔ Istiod installed" ;;
-    version) echo "1.30.3" ;;
     *) unknown ;;
   esac
 }
@@ -229,7 +326,7 @@ case $TOOL in
   curl) fake_curl "$@" ;;
   kind)
     [[ ${1:-} == load ]] || unknown
-    for ref in "${@:5}"; do echo "docker.io/library/$ref" >>"$STATE/ctr.images"; done ;;
+    for ref in "${@:5}"; do containerd_name "$ref" >>"$STATE/ctr.images"; done ;;
   sleep) : ;;
   *) unknown ;;
 esac
