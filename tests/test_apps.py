@@ -371,10 +371,11 @@ def test_status_code_app_rejects(value: str, monkeypatch: pytest.MonkeyPatch, ca
     monkeypatch.setenv("STATUS_CODE_APP", value)
     with pytest.raises(SystemExit) as stop:
         status_code_from_env(default=200)
-    assert stop.value.code == 1
-    assert capsys.readouterr().err.splitlines() == [
-        f"Error de configuración: STATUS_CODE_APP={value!r} no es válido: debe ser un número entero entre 200 y 599."
-    ]
+    assert stop.value.code not in (0, None)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert "STATUS_CODE_APP" in err[0] and repr(value) in err[0]
+    assert "200" in err[0] and "599" in err[0]
 
 
 @pytest.mark.parametrize(
@@ -424,10 +425,10 @@ def test_upstream_url_rejects(value: str, monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setenv("APP2_URL", value)
     with pytest.raises(SystemExit) as stop:
         upstream_url("APP2_URL", "http://app2:8080")
-    assert stop.value.code == 1
-    assert capsys.readouterr().err.splitlines() == [
-        f"Error de configuración: APP2_URL={value!r} no es una URL válida: se esperaba algo como http://app2:8080."
-    ]
+    assert stop.value.code not in (0, None)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1, err
+    assert "APP2_URL" in err[0] and repr(value) in err[0]
 
 
 @pytest.mark.parametrize(
