@@ -349,3 +349,89 @@ def test_spanish_questions_are_opened():
             if "pod=" in prose or prose.startswith(("[", "{", "kubectl", "ID=")):
                 continue
             assert prose.count("?") <= prose.count("¿"), f"{page}:{number}: falta «¿»: {line}"
+
+
+# --------------------------------------------------------------------------- redacción
+
+
+def prose(page: str) -> list[tuple[int, str]]:
+    """Las líneas de prosa de una página: sin bloques de código ni código en línea ni enlaces."""
+    out, fenced = [], False
+    for number, line in enumerate((ROOT / page).read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+            continue
+        if not fenced:
+            out.append((number, re.sub(r"`[^`]*`|\]\([^)]*\)", "", line)))
+    return out
+
+
+# Un término por concepto (decisión editorial): «petición» (no «solicitud»), «fallo» (no «bug»),
+# «entorno» (no «sandbox»); voz de tú, sin voseo.
+AVOID = {
+    r"\bsolicitud(es)?\b": "petición",
+    r"\bbugs?\b": "fallo",
+    r"\bsandbox\b": "entorno",
+    r"\bendpoints?\b": "la ruta (p. ej. /toapp)",
+    r"\b(fijate|pulsá|mirá|probá|podés|tenés|querés|sabés)\b": "tú (fíjate, pulsa, mira...)",
+}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_one_term_per_concept_and_tu(page):
+    for number, line in prose(page):
+        for pattern, better in AVOID.items():
+            found = re.search(pattern, line, re.I)
+            assert not found, f"{page}:{number}: «{found[0]}»: usa {better}"
+
+
+@pytest.mark.parametrize("page", ["step1/text.md", "step2/text.md", "finish.md"])
+def test_every_expected_output_is_announced_and_not_executable(page):
+    """Tras cada bloque {{exec}} que imprime algo viene «Salida esperada…» y un bloque ```text
+    (sin {{exec}}: Killercoda no debe ofrecer ejecutarlo)."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    for fence, following in zip(fences, fences[1:], strict=False):
+        if fence[1] == "text":
+            assert not fence[3], f"{page}: una salida esperada no puede ser {{{{exec}}}}"
+            between = text[text.rfind("\n\n", 0, fence.start() - 1): fence.start()]
+            assert "Salida esperada" in between, f"{page}: salida sin anunciar: {fence[2][:60]!r}"
+        if fence[3]:
+            assert following[1] == "text", f"{page}: tras {fence[2].splitlines()[0]!r} falta la salida esperada"
+    assert fences and fences[-1][1] == "text"
+
+
+def test_rollout_status_outputs_have_kubectl_shapes():
+    """Las líneas de `kubectl rollout status` del texto son las que escribe kubectl de verdad."""
+    shapes = [
+        r'Waiting for deployment "\w+" rollout to finish: \d+ out of \d+ new replicas have been updated\.\.\.',
+        r'Waiting for deployment "\w+" rollout to finish: \d+ old replicas are pending termination\.\.\.',
+        r'Waiting for deployment "\w+" rollout to finish: \d+ of \d+ updated replicas are available\.\.\.',
+        r'deployment "\w+" successfully rolled out',
+    ]
+    for page in ("step1/text.md", "step2/text.md"):
+        lines = [l for l in (ROOT / page).read_text(encoding="utf-8").splitlines()
+                 if l.startswith(("Waiting for deployment", "deployment \""))]
+        assert lines, page
+        for line in lines:
+            assert any(re.fullmatch(s, line) for s in shapes), f"{page}: {line!r}"
+
+
+POD_NAME = re.compile(r"\b(?:bff|backend1|app2)-(?P<hash>[0-9a-z]{10})-(?P<suffix>[0-9a-z]{5})\b")
+
+
+def test_example_pod_names_look_like_kubernetes_ones():
+    """Kubernetes arma los nombres con un alfabeto sin vocales ni 0, 1, 3 (SafeEncodeString)."""
+    alphabet = set("bcdfghjklmnpqrstvwxz2456789")
+    for page in PAGES:
+        for match in POD_NAME.finditer((ROOT / page).read_text(encoding="utf-8")):
+            bad = set(match["hash"] + match["suffix"]) - alphabet
+            assert not bad, f"{page}: {match[0]} tiene {sorted(bad)}, que Kubernetes nunca usa"
+
+
+def test_links_to_istio_use_the_latest_docs():
+    links = re.findall(r"\]\((https?://[^)\s]+)\)", "\n".join((ROOT / p).read_text(encoding="utf-8") for p in PAGES))
+    istio = [link for link in links if "istio.io" in link]
+    assert len(istio) >= 5
+    for link in istio:
+        assert re.match(r"https://istio\.io/latest/(docs|news)/", link), link
