@@ -8,6 +8,9 @@
 `Block.line` es la línea (1-based) donde empieza el código: la primera línea tras la valla de
 apertura en un bloque cercado, la línea del propio código en un `código`{{exec}} en línea.
 `Block.code` va sin la sangría de la valla (bloques dentro de listas o de <details>).
+`Block.span` son las líneas (1-based) de la valla de apertura y de la de cierre (la del {{marcador}})
+de un bloque cercado, y None en el código en línea: con ellas la vista previa pinta cada bloque sin
+volver a buscar vallas (este es el único lector de vallas del proyecto).
 
 Lo que no se entiende se eleva como CourseError, cuyo str() es «fichero:línea: mensaje».
 `marker_problems()` devuelve todos los problemas de sintaxis de acciones de un Markdown (lab check los
@@ -58,6 +61,9 @@ class Block:
     line: int
     code: str
     action: str  # "exec" | "exec interrupt" | "copy"
+    # (línea de la valla de apertura, línea de la valla de cierre) si es cercado; None si va en línea.
+    # Fuera de la igualdad: Block(file, line, code, action) sigue comparando como antes.
+    span: tuple[int, int] | None = field(default=None, compare=False)
 
     @property
     def runs(self) -> bool:
@@ -359,7 +365,8 @@ def markdown_blocks(path: Path) -> tuple[Block, ...]:
         m = _MARKER.match(f.close_rest)
         if m and m["name"] in ACTIONS:
             code = _dedent(f.lines, f.indent)
-            found.append(Block(path, f.start + 1 if f.lines else f.close_line, code, m["name"]))
+            line = f.start + 1 if f.lines else f.close_line
+            found.append(Block(path, line, code, m["name"], span=(f.start, f.close_line)))
     for number, text in enumerate(lines, start=1):
         if number in inside:
             continue

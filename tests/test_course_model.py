@@ -77,6 +77,36 @@ def test_blocks_fenced_and_inline_with_lines(tmp_path: Path) -> None:
     assert [b.runs for b in course.page("step1").blocks] == [True, True, False, True]
 
 
+def test_block_span_is_the_fence_lines_and_stays_out_of_equality(tmp_path: Path) -> None:
+    md = (
+        "`ls`{{exec}}\n"                  # 1
+        "~~~~plain\n"                     # 2
+        "```{{exec}}\n"                   # 3 (dentro de la valla de tildes: no es un bloque)
+        "~~~~{{copy}}\n"                  # 4
+        "- paso\n"                        # 5
+        "  ```bash\n"                     # 6
+        "  kubectl get pods\n"            # 7
+        "\n"                              # 8
+        "  ```{{exec interrupt}}\n"       # 9
+        "```\n"                           # 10
+        "```{{exec}}\n"                   # 11 (cuerpo vacío)
+    )
+    root = make_course(tmp_path, {"step1/text.md": md})
+    blocks = load_course(root).page("step1").blocks
+    assert [(b.line, b.action, b.span) for b in blocks] == [
+        (1, "exec", None),
+        (3, "copy", (2, 4)),
+        (7, "exec interrupt", (6, 9)),
+        (11, "exec", (10, 11)),
+    ]
+    assert blocks[1].code == "```{{exec}}" and blocks[2].code == "kubectl get pods\n" and blocks[3].code == ""
+    # Compatibilidad: construir sin span y comparar/hashear como antes.
+    f = root / "step1/text.md"
+    assert blocks[2] == Block(f, 7, "kubectl get pods\n", "exec interrupt")
+    assert hash(blocks[2]) == hash(Block(f, 7, "kubectl get pods\n", "exec interrupt"))
+    assert Block(f, 1, "ls", "exec").span is None
+
+
 @pytest.mark.parametrize(
     ("md", "line", "fragment"),
     [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -150,16 +151,69 @@ def test_render_marks_course_blocks_and_rewrites_images(course: Path) -> None:
     assert 'href="http://127.0.0.1:30000/toapp"' in intro.html
 
 
-def test_render_warns_when_blocks_disagree_with_course_model(course: Path) -> None:
+def test_render_takes_fences_ids_and_actions_from_the_course_model(course: Path) -> None:
+    md = course / "step1" / "text.md"
+    md.write_text(
+        textwrap.dedent(
+            """\
+            # Casos difíciles
+
+            1. En una lista:
+
+               ```bash
+               kubectl get pods
+               ```{{exec}}
+
+            ~~~~plain
+            ```{{exec}}
+            dentro de una valla más larga
+            ~~~~{{copy}}
+
+            `ls`{{}} no se copia, `ls`{{exec}} se ejecuta, `pwd` se copia y `pwd`{{copy}} también.
+
+            <div>
+            `oculto`{{exec}}
+            </div>
+            """
+        )
+    )
     c = load_course(course)
     step = c.page("step1")
-    # Un Page cuyo modelo no tiene el bloque en línea: sin botón y con aviso, nunca un id inventado.
-    from dataclasses import replace
+    assert [(b.action, b.code) for b in step.blocks] == [
+        ("exec", "kubectl get pods"),
+        ("copy", "```{{exec}}\ndentro de una valla más larga"),
+        ("exec", "ls"),
+        ("copy", "pwd"),
+        ("exec", "oculto"),
+    ]
+    out = render_page(c, step, "TOK")
+    # Ejecutar: solo los {{exec}} que se ven, con el id y la huella que acepta /api/run.
+    assert out.runnable == ["step1:0", "step1:2"]
+    assert out.html.count('class="kc-run"') == 2
+    for i in (0, 2):
+        assert f'id="b-step1-{i}"' in out.html
+        assert f'data-block="step1:{i}" data-digest="{digest(step.blocks[i].code)}"' in out.html
+    # El bloque de la lista sale sin la sangría y como bash; la valla de cierre no se ve.
+    assert '<code class="language-bash">kubectl get pods</code>' in out.html
+    # La valla ``` dentro de ~~~~ es código del bloque {{copy}}, no otro bloque.
+    assert '<div class="kc-block kc-copyblock"><pre><code class="language-plain">```{{exec}}\ndentro' in out.html
+    assert out.html.count('class="kc-copy"') == 2  # el {{exec}} cercado y el {{copy}} cercado
+    # `ls`{{}} va sin copia y sin botón; el botón es del segundo `ls`.
+    assert "<code>ls</code> no se copia" in out.html
+    assert out.html.index("<code>ls</code>") < out.html.index('data-block="step1:2"')
+    assert out.html.count('<code class="kc-copyable" title="Haz clic para copiar">pwd</code>') == 2
+    # Dentro de HTML no hay código: sin botón, y se avisa con la línea de lab.course.
+    assert "step1:4" not in out.html
+    assert out.warnings == [
+        f"step1/text.md:{step.blocks[4].line}: el bloque {{{{exec}}}} no se ve como código en la página "
+        "(¿dentro de un bloque HTML?); se queda sin botón"
+    ]
 
-    only_first = replace(step, blocks=step.blocks[:1])
-    out = render_page(c, only_first, "TOK")
-    assert out.runnable == ["step1:0"]
-    assert any("no coincide" in w for w in out.warnings)
+
+def _page_buttons(client: TestClient, slug: str) -> list[tuple[str, str]]:
+    """(id, huella) de cada botón Ejecutar de la página, en orden, tal como los manda el navegador."""
+    html = client.get(f"/api/page/{slug}").json()["html"]
+    return re.findall(r'data-block="([^"]+)" data-digest="([^"]+)"', html)
 
 
 # --------------------------------------------------------------------------- seguridad
@@ -280,11 +334,12 @@ def test_blocks_and_check_run_in_the_lab_terminal(course: Path) -> None:
     r = client.post("/api/check", json={"page": "step1"})
     assert r.status_code == 202
     assert wait_for(_job_done(client, r.json()["job"]), "verify antes de los bloques")["exit"] != 0
-    for i, block in enumerate(step.blocks):
-        if block.runs:
-            r = client.post("/api/run", json={"block": f"step1:{i}", "digest": digest(block.code)})
-            assert r.status_code == 202, r.text
-            assert wait_for(_job_done(client, r.json()["job"]), f"bloque {i}")["exit"] == 0
+    buttons = _page_buttons(client, "step1")
+    assert [b for b, _ in buttons] == [f"step1:{i}" for i, b in enumerate(step.blocks) if b.runs]
+    for block_id, block_digest in buttons:  # lo que manda el navegador al pulsar ▶ Ejecutar
+        r = client.post("/api/run", json={"block": block_id, "digest": block_digest})
+        assert r.status_code == 202, r.text
+        assert wait_for(_job_done(client, r.json()["job"]), f"bloque {block_id}")["exit"] == 0
     r = client.post("/api/check", json={"page": "step1"})
     assert wait_for(_job_done(client, r.json()["job"]), "verify")["exit"] == 0
     text = preview.terminal.text()

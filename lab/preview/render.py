@@ -1,14 +1,17 @@
 """Markdown del curso → HTML como lo pinta Killercoda.
 
 Lo que entiende, además de CommonMark con HTML:
-- `código`{{exec}} / {{exec interrupt}} / {{copy}} / {{}} en línea, y la valla de cierre con
-  marcador (```{{exec}}), que CommonMark no reconoce como cierre (por eso se normaliza antes).
+- Los bloques con acción de lab.course (`Page.blocks`): la vista previa no busca vallas ni acciones
+  por su cuenta. De cada bloque cercado toma `Block.span` para quitar el {{marcador}} de su valla de
+  cierre (CommonMark no la reconoce como cierre con él) y reconocer su token; el código, la acción y
+  el id salen del bloque. `código`{{exec}} en línea se reconoce por su línea y su código.
+- `código`{{}} en línea: sin copia.
 - Imágenes relativas al Markdown (también en <img src="…"> del HTML), servidas desde /files/ con
   el token; las que salen de la carpeta del curso no se sirven y se avisa.
 - Enlaces {{TRAFFIC_HOST1_30000}} → http://127.0.0.1:30000 (el NodePort del laboratorio).
 
-Los bloques ejecutables reciben el id «pagina:indice» del bloque en `Page.blocks` de
-lab.course.load_course, emparejando por acción y código: el navegador nunca manda código, solo ese id.
+Los bloques ejecutables reciben el id «pagina:indice» de su bloque en `Page.blocks` (el que acepta
+/api/run): el navegador nunca manda código, solo ese id y la huella del código.
 """
 
 from __future__ import annotations
@@ -33,8 +36,6 @@ IMAGE_TYPES = {
     ".webp": "image/webp",
 }
 
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
-_FENCE_CLOSE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<rest>.*)$")
 _MARKER_AT_START = re.compile(r"^\{\{(?P<name>[^{}]*)\}\}")
 _TRAFFIC = re.compile(r"\{\{TRAFFIC_HOST\d+_(?P<port>\d+)\}\}")
 _HTML_SRC = re.compile(r"""(?P<pre>\bsrc\s*=\s*)(?P<q>["'])(?P<src>[^"']*)(?P=q)""", re.IGNORECASE)
@@ -45,43 +46,12 @@ def digest(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]
 
 
-def _norm(code: str) -> str:
-    return "\n".join(line.rstrip() for line in code.strip("\n").splitlines()).strip()
-
-
 @dataclass
 class Rendered:
     html: str
     warnings: list[str] = field(default_factory=list)
     images: set[Path] = field(default_factory=set)  # ficheros de imagen servidos (para recargar al cambiar)
     runnable: list[str] = field(default_factory=list)  # ids de bloque con botón Ejecutar, en orden
-
-
-def _normalise_fences(source: str) -> tuple[str, dict[int, str]]:
-    """Quita el {{marcador}} de las vallas de cierre. Devuelve el texto y {línea de apertura: acción}."""
-    lines = source.split("\n")
-    markers: dict[int, str] = {}
-    i = 0
-    while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        fence = m["fence"]
-        j = i + 1
-        while j < len(lines):
-            c = _FENCE_CLOSE.match(lines[j])
-            if c and c["fence"][0] == fence[0] and len(c["fence"]) >= len(fence):
-                rest = c["rest"]
-                if rest.strip() == "" or rest.lstrip().startswith("{{"):
-                    mk = _MARKER_AT_START.match(rest.lstrip())
-                    if mk:
-                        markers[i] = mk["name"].strip()
-                    lines[j] = c["indent"] + c["fence"]
-                    break
-            j += 1
-        i = j + 1
-    return "\n".join(lines), markers
 
 
 class _Renderer:
@@ -91,7 +61,9 @@ class _Renderer:
         self.token = token
         self.root = course.root.resolve()
         self.out = Rendered(html="")
-        self._cursor = 0
+        # Bloques de Page.blocks aún sin token: {línea de apertura (0-based): (índice, bloque)} y los en línea.
+        self._fenced: dict[int, tuple[int, Block]] = {}
+        self._inline: list[tuple[int, Block]] = []
         self.md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
         self.md.enable("table")
         self.md.enable("strikethrough")
@@ -104,20 +76,23 @@ class _Renderer:
         rules["html_inline"] = self._html
         rules["link_open"] = self._link_open
 
-    # ---------------------------------------------------------------- emparejar con lab.course
-    def _match(self, action: str, code: str) -> tuple[str, Block] | None:
-        """El siguiente bloque de Page.blocks con esa acción y ese código (en orden de lectura)."""
-        wanted = _norm(code)
-        for index in range(self._cursor, len(self.page.blocks)):
-            block = self.page.blocks[index]
-            if block.action == action and _norm(block.code) == wanted:
-                self._cursor = index + 1
-                return f"{self.page.slug}:{index}", block
-        self.out.warnings.append(
-            f"{self._rel(self.page.text)}: un bloque {{{{{action}}}}} no coincide con lo que lee lab.course "
-            f"({code.strip().splitlines()[0][:60] if code.strip() else '(vacío)'!r}); se muestra sin botón Ejecutar"
-        )
+    # ---------------------------------------------------------------- bloques de lab.course
+    def _inline_block(self, action: str, code: str, lines: range | None) -> tuple[int, Block] | None:
+        """El primer bloque en línea pendiente con esa acción y ese código en esas líneas (1-based)."""
+        for n, (index, block) in enumerate(self._inline):
+            if (block.action, block.code.strip()) == (action, code.strip()) and (lines is None or block.line in lines):
+                del self._inline[n]
+                return index, block
         return None
+
+    def _unplaced(self) -> None:
+        """Avisa de los bloques de Page.blocks que no salieron como código (p. ej. dentro de HTML)."""
+        left = sorted([*self._fenced.values(), *self._inline], key=lambda found: found[0])
+        for _, block in left:
+            self.out.warnings.append(
+                f"{self._rel(self.page.text)}:{block.line}: el bloque {{{{{block.action}}}}} no se ve como "
+                "código en la página (¿dentro de un bloque HTML?); se queda sin botón"
+            )
 
     def _rel(self, path: Path) -> str:
         try:
@@ -139,52 +114,44 @@ class _Renderer:
 
     def _fence(self, tokens, idx, options, env) -> str:
         token = tokens[idx]
-        action = token.meta.get("kc", "")
+        found: tuple[int, Block] | None = token.meta.get("kc")
         info = token.info.strip()
         lang = re.split(r"[\s{]", info, maxsplit=1)[0] if info else ""
-        code = token.content
-        body = html.escape(code.rstrip("\n"))
+        # Con acción se muestra el código del bloque: lo que se ve es lo que ejecuta /api/run.
+        code = found[1].code if found else token.content
         lang_cls = f' class="language-{html.escape(lang)}"' if lang else ""
-        pre = f"<pre><code{lang_cls}>{body}</code></pre>"
-        if action in ("exec", "exec interrupt"):
-            found = self._match(action, code)
-            block_id, block = found if found else (None, None)
-            if block_id:
-                self.out.runnable.append(block_id)
-            extra = ' data-interrupt="1"' if action == "exec interrupt" else ""
-            attrs = f' id="b-{block_id.replace(":", "-")}"' if block_id else ""
+        pre = f"<pre><code{lang_cls}>{html.escape(code.rstrip(chr(10)))}</code></pre>"
+        if found is None:
+            return f'<div class="kc-block">{pre}</div>\n'
+        index, block = found
+        if block.runs:
+            block_id = f"{self.page.slug}:{index}"
+            self.out.runnable.append(block_id)
+            extra = ' data-interrupt="1"' if block.action == "exec interrupt" else ""
             return (
-                f'<div class="kc-block kc-exec"{attrs}{extra}>{pre}'
+                f'<div class="kc-block kc-exec" id="b-{block_id.replace(":", "-")}"{extra}>{pre}'
                 f'<div class="kc-actions">{self._buttons(block_id, block, True, True)}</div></div>\n'
             )
-        if action == "copy":
-            self._match("copy", code)
-            return f'<div class="kc-block kc-copyblock">{pre}<div class="kc-actions">{self._buttons(None, None, True, False)}</div></div>\n'
-        return f'<div class="kc-block">{pre}</div>\n'
+        return f'<div class="kc-block kc-copyblock">{pre}<div class="kc-actions">{self._buttons(None, None, True, False)}</div></div>\n'
 
     def _code_block(self, tokens, idx, options, env) -> str:
         return f'<div class="kc-block"><pre><code>{html.escape(tokens[idx].content.rstrip(chr(10)))}</code></pre></div>\n'
 
     def _code_inline(self, tokens, idx, options, env) -> str:
         token = tokens[idx]
-        code = token.content
-        action = token.meta.get("kc")
-        text = html.escape(code)
-        if action in ("exec", "exec interrupt"):
-            found = self._match(action, code)
-            if found:
-                block_id, block = found
-                self.out.runnable.append(block_id)
-                return (
-                    f'<span class="kc-inline kc-exec" id="b-{block_id.replace(":", "-")}"><code>{text}</code>'
-                    f"{self._buttons(block_id, block, False, True)}</span>"
-                )
-            return f'<code class="kc-inline-code">{text}</code>'
-        if action == "":  # `código`{{}}: sin copia
+        text = html.escape(token.content)
+        found: tuple[int, Block] | None = token.meta.get("kc")
+        if found and found[1].runs:
+            index, block = found
+            block_id = f"{self.page.slug}:{index}"
+            self.out.runnable.append(block_id)
+            return (
+                f'<span class="kc-inline kc-exec" id="b-{block_id.replace(":", "-")}"><code>{text}</code>'
+                f"{self._buttons(block_id, block, False, True)}</span>"
+            )
+        if token.meta.get("kc_marker") == "":  # `código`{{}}: sin copia
             return f"<code>{text}</code>"
-        if action == "copy":
-            self._match("copy", code)
-        # Por defecto Killercoda copia el código en línea al hacer clic.
+        # {{copy}} y, por defecto, todo el código en línea: Killercoda lo copia al hacer clic.
         return f'<code class="kc-copyable" title="Haz clic para copiar">{text}</code>'
 
     def _file_url(self, src: str) -> str | None:
@@ -238,29 +205,46 @@ class _Renderer:
 
     # ---------------------------------------------------------------- todo
     def render(self) -> Rendered:
-        source = self.page.text.read_text(encoding="utf-8")
-        normalised, markers = _normalise_fences(source)
-        tokens = self.md.parse(normalised)
+        # splitlines(): la misma numeración de líneas que lab.course.
+        lines = self.page.text.read_text(encoding="utf-8").splitlines()
+        for index, block in enumerate(self.page.blocks):
+            if block.span is None:
+                self._inline.append((index, block))
+                continue
+            opening, closing = block.span
+            self._fenced[opening - 1] = (index, block)
+            if 0 < closing <= len(lines):
+                # lab.course ya validó que tras la valla solo va el {{marcador}}: se corta ahí.
+                cut = lines[closing - 1].find("{{")
+                if cut >= 0:
+                    lines[closing - 1] = lines[closing - 1][:cut]
+        tokens = self.md.parse("\n".join(lines) + "\n")
         for token in tokens:
             if token.type == "fence" and token.map:
-                token.meta["kc"] = markers.get(token.map[0], "")
+                found = self._fenced.pop(token.map[0], None)
+                if found is not None:
+                    token.meta["kc"] = found
             if token.type == "inline" and token.children:
-                kids = token.children
-                for i, child in enumerate(kids):
-                    if child.type != "code_inline" or i + 1 >= len(kids) or kids[i + 1].type != "text":
-                        continue
-                    m = _MARKER_AT_START.match(kids[i + 1].content)
-                    if m:
-                        child.meta["kc"] = m["name"].strip()
-                        kids[i + 1].content = kids[i + 1].content[m.end():]
+                self._mark_inline(token)
         self.out.html = self.md.renderer.render(tokens, self.md.options, {})
-        runnable_in_course = [b for b in self.page.blocks if b.runs]
-        if len(self.out.runnable) != len(runnable_in_course):
-            self.out.warnings.append(
-                f"{self._rel(self.page.text)}: lab.course ve {len(runnable_in_course)} bloques ejecutables y "
-                f"la vista previa {len(self.out.runnable)}"
-            )
+        self._unplaced()
         return self.out
+
+    def _mark_inline(self, token) -> None:  # type: ignore[no-untyped-def]
+        """Quita el {{marcador}} que sigue a un `código` y le asigna su bloque de Page.blocks."""
+        kids = token.children
+        lines = range(token.map[0] + 1, token.map[1] + 1) if token.map else None
+        for i, child in enumerate(kids):
+            if child.type != "code_inline" or i + 1 >= len(kids) or kids[i + 1].type != "text":
+                continue
+            m = _MARKER_AT_START.match(kids[i + 1].content)
+            if not m:
+                continue
+            kids[i + 1].content = kids[i + 1].content[m.end():]
+            child.meta["kc_marker"] = action = m["name"].strip()
+            found = self._inline_block(action, child.content, lines)
+            if found is not None:
+                child.meta["kc"] = found
 
 
 def render_page(course: Course, page: Page, token: str) -> Rendered:
