@@ -223,3 +223,43 @@ def test_titles_in_index_json_are_prose_too(course: Path) -> None:
         f"index.json:{line}: ortografía: «explicacion» no está en el diccionario (¿«explicación»?); "
         "si es un término técnico, añádelo a .cspell/glosario.txt"
     ]
+
+
+def test_accent_stripped_in_a_verify_message_is_reported_at_its_line(course: Path) -> None:
+    verify = course / "step1" / "verify.sh"
+    line = replace_once(verify, 'fail "ninguna petición de bff', 'fail "ninguna peticion de bff')
+    proc = lab_check(course, "--only", "spelling")
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        f"step1/verify.sh:{line}: ortografía: «peticion» no está en el diccionario (¿«petición»?); "
+        "si es un término técnico, añádelo a .cspell/glosario.txt"
+    ], proc.stdout
+
+
+def test_script_text_is_messages_not_code(course: Path) -> None:
+    """Del script se revisa lo que se lee (echo/printf, cadenas entre comillas dobles, comentarios
+    del foreground) en su línea, aunque la cadena ocupe varias; no el código: variables, opciones,
+    rutas, programas de awk entre comillas simples, $(…) dentro de una cadena, comentarios de los
+    scripts que nadie ve ni el uso «[todo|imagenes]»."""
+    verify = course / "step2" / "verify.sh"
+    start = len(verify.read_text(encoding="utf-8").splitlines())
+    with verify.open("a", encoding="utf-8") as f:
+        f.write(
+            "# comentario sin tilde que nadie ve: opcion\n"
+            "awk '{ cancion = $1 }\n  END { print cancion }' /dev/null\n"
+            'echo "uno $(printf "%s" "$cancion") dos --opcion=camion /ruta/camion raton_camion"\n'
+            "printf 'Uso: %s [todo|imagenes]\\n' \"$0\"\n"
+            'echo "primera línea\nsegunda con cancion"\n'
+            "printf 'la accion %s\\n' \"$x\"\n"
+        )
+        f.write("echo \"${cancion:-x} ${#lista[@]} $((a + $(b)))\" 'cancion'\n")
+    (course / "foreground.sh").write_text(
+        (course / "foreground.sh").read_text(encoding="utf-8").replace("# Primer plano", "# Primer plano sin tildes: pequeno", 1),
+        encoding="utf-8",
+    )
+    problems = shown(run_checks(course, ["spelling"]), course)
+    assert [p.split(" no está")[0] for p in problems] == [
+        "foreground.sh:2: ortografía: «pequeno»",
+        f"step2/verify.sh:{start + 7}: ortografía: «cancion»",
+        f"step2/verify.sh:{start + 8}: ortografía: «accion»",
+    ], problems
