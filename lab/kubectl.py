@@ -7,7 +7,7 @@ Lo que entiende (todo en el namespace default; lo demás sale con «no soportado
   set env deployment/X K=V K2-  (también deploy/X, deployment X): lanza un rollout y vuelve
   rollout restart deployment/X              rollout status deployment/X [--timeout=D]
   wait --for=condition=Ready pod -l SEL|pods --all|pod/NOMBRE [--timeout=D]
-  logs POD|deploy/X|-l SEL [-c C] [--prefix] [--tail=N]   (con -l, --tail es 10 por pod)
+  logs POD|deploy/X|-l SEL [-c C] [--prefix] [--tail=N] [--timestamps]   (con -l, --tail es 10 por pod)
   apply -f FICHERO|-      delete -f FICHERO|-      (VirtualService de networking.istio.io)
 """
 
@@ -25,7 +25,7 @@ import yaml
 from lab.errors import LabError
 from lab.jsonpath import render
 from lab.kubeformat import age, table
-from lab.logs import container_log, read_lines
+from lab.logs import container_log, read_entries
 from lab.meshpolicy import VS_API_VERSIONS, mesh_configmap
 from lab.state import call, running_state
 
@@ -40,7 +40,7 @@ VALUE_FLAGS = {
     "-c": "container", "--container": "container", "-o": "output", "--output": "output",
     "--tail": "tail", "--timeout": "timeout", "--for": "for", "-f": "filename", "--filename": "filename",
 }
-BOOL_FLAGS = {"--prefix": "prefix", "--all": "all"}
+BOOL_FLAGS = {"--prefix": "prefix", "--all": "all", "--timestamps": "timestamps"}
 POD_TYPES = ("pods", "pod", "po")
 DEPLOY_TYPES = ("deployments", "deployment", "deploy")
 VS_TYPES = ("virtualservices", "virtualservice", "vs", "virtualservices.networking.istio.io")
@@ -316,7 +316,7 @@ def _get_vs(course: Path) -> int:
 
 # ------------------------------------------------------------------------------ logs
 def cmd_logs(course: Path, args: Args, namespace: str) -> int:
-    _allow(args, "selector", "container", "prefix", "tail")
+    _allow(args, "selector", "container", "prefix", "tail", "timestamps")
     state = running_state(course)
     targets = args.words[1:]
     selector = args.flags.get("selector")
@@ -349,8 +349,9 @@ def cmd_logs(course: Path, args: Args, namespace: str) -> int:
                 f"error: container {container} is not valid for pod {pod['name']}; choose one of: [{names}]"
             ) from None
         prefix = f"[pod/{pod['name']}/{container}] " if args.flags.get("prefix") else ""
-        for line in read_lines(path, tail):
-            sys.stdout.write(f"{prefix}{line}\n")
+        # Como kubectl: el prefijo del pod, luego la marca de kubelet (hora de llegada) y la línea.
+        for stamp, line in read_entries(path, tail, timestamps=bool(args.flags.get("timestamps"))):
+            sys.stdout.write(f"{prefix}{stamp} {line}\n" if stamp else f"{prefix}{line}\n")
     sys.stdout.flush()
     return 0
 

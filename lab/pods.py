@@ -1,8 +1,9 @@
 """Un pod del laboratorio: su app (uvicorn) y su sidecar (Envoy), cada uno un proceso.
 
 Contenedores como en Kubernetes con Istio: el de la app (nombre del manifiesto, el de por
-defecto en `kubectl logs`) e `istio-proxy`. Cada uno escribe su salida en
-.lab/logs/<pod>/<contenedor>.log, que es lo que lee `kubectl logs`.
+defecto en `kubectl logs`) e `istio-proxy`. Cada uno escribe su salida en una FIFO que lee el
+supervisor (lab/capture.py, como el runtime de un nodo): queda en .lab/logs/<pod>/<contenedor>.log,
+con la hora de llegada de cada línea en <contenedor>.times; es lo que lee `kubectl logs`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from collections.abc import Callable
 
 from lab.appcmd import app_argv, app_env
+from lab.capture import OutputCollector
 from lab.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, sidecar_bootstrap, write_json
 from lab.errors import LabError
 from lab.procs import Spawner, start_time
@@ -44,6 +46,8 @@ class Runtime:
     spawner: Spawner
     # (argv del CMD, log, entorno, carpeta) → proceso: el cigoto (lab/zygote.py) o un exec.
     launch_app: Callable[[list[str], Path, dict[str, str], Path], Any]
+    # La salida de los contenedores (FIFO → .log + .times); sin él, cada proceso escribe en su .log.
+    output: OutputCollector | None = None
 
     @property
     def xds_dir(self) -> Path:
@@ -52,6 +56,10 @@ class Runtime:
     @property
     def logs_dir(self) -> Path:
         return self.state_dir / "logs"
+
+    def container_output(self, log: Path) -> Path:
+        """Dónde debe escribir un contenedor cuya salida se registra en `log`."""
+        return self.output.pipe(log) if self.output is not None else log
 
 
 @dataclass
@@ -123,7 +131,7 @@ def start_sidecar(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
     write_json(bootstrap, sidecar_bootstrap(pod.name, pod.ip, deployment, runtime.topology, mesh, runtime.xds_dir))
     pod.proxy = runtime.spawner.spawn(
         [runtime.envoy, "-c", str(bootstrap), *ENVOY_FLAGS],
-        pod.log_path(runtime.logs_dir, PROXY_CONTAINER),
+        runtime.container_output(pod.log_path(runtime.logs_dir, PROXY_CONTAINER)),
         env={"PATH": "/usr/bin:/bin"},
         cwd=runtime.state_dir,
     )
@@ -135,7 +143,7 @@ def start_app(runtime: Runtime, pod: Pod) -> None:
     (runtime.logs_dir / pod.name).mkdir(parents=True, exist_ok=True)
     pod.app = runtime.launch_app(
         app_argv(runtime.cmd, pod.ip),
-        pod.log_path(runtime.logs_dir, pod.container),
+        runtime.container_output(pod.log_path(runtime.logs_dir, pod.container)),
         app_env(runtime.course_root, pod.name, pod.ip, pod.env, OUTBOUND_PORT),
         runtime.course_root / "apps" / _app_dir(deployment),
     )
@@ -194,7 +202,10 @@ def wait_ready(runtime: Runtime, pods: list[Pod], timeout: float, stopping: Any 
 
 
 def crash_message(runtime: Runtime, pod: Pod, container: str, code: int) -> str:
-    tail = tail_lines(pod.log_path(runtime.logs_dir, container), 8)
+    log = pod.log_path(runtime.logs_dir, container)
+    if runtime.output is not None:
+        runtime.output.wait(log, timeout=2.0)  # que llegue hasta la última línea del proceso
+    tail = tail_lines(log, 8)
     text = "\n".join(f"    {line}" for line in tail) or "    (sin salida)"
     return (
         f"El contenedor {container} del pod {pod.name} terminó al arrancar (código {code}). "

@@ -28,6 +28,7 @@ import yaml
 
 from lab import envoyconfig as xds
 from lab.appcmd import app_command, dockerfile_cmd, without_proxies
+from lab.capture import OutputCollector
 from lab.control import ControlServer
 from lab.errors import LabError
 from lab.meshpolicy import VirtualService, load_mesh_config, parse_virtual_service
@@ -82,6 +83,7 @@ class Supervisor:
         self.spawner: Spawner | None = None
         self.control: ControlServer | None = None
         self.runtime: Runtime | None = None
+        self.output: OutputCollector | None = None
 
     # ---------------------------------------------------------------- arranque y parada
     def start(self) -> None:
@@ -113,7 +115,10 @@ class Supervisor:
             shutil.rmtree(self.dir / sub, ignore_errors=True)
             (self.dir / sub).mkdir(parents=True)
         self.spawner = Spawner()
-        self.runtime = Runtime(self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app)
+        self.output = OutputCollector()
+        self.runtime = Runtime(
+            self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app, self.output
+        )
         self.control = ControlServer(
             {
                 "set-env": self._rpc_set_env,
@@ -223,6 +228,8 @@ class Supervisor:
         stop_all(procs)
         if self.zygote is not None:
             stop_all([self.zygote.proc])
+        if self.output:
+            self.output.close()  # lo que quedaba en las FIFO, al .log
         if self.spawner:
             self.spawner.close()
         if self.control:
