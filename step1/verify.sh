@@ -24,31 +24,8 @@ case "$app2" in
   *) fail "app2 debe responder 200: quítale STATUS_CODE_APP=$app2 con «kubectl set env deployment/app2 STATUS_CODE_APP-»." ;;
 esac
 
-logs=$(
-  for app in bff backend1 app2; do
-    kubectl logs -l "app=$app" --tail=-1 | sed "s/^/$app /" || exit 1
-  done
-) || fail "no pude leer los registros de las apps."
-
-# Un request_id de bff (status=200) con exactamente 3 líneas en backend1 (todas 503)
-# y 3 en app2 (todas 200).
-if ! awk -v want_backend1=3 -v want_app2=3 -v backend1_status=503 -v app2_status=200 '
-  {
-    id = ""; status = ""
-    for (i = 2; i <= NF; i++) {
-      if ($i ~ /^request_id=/) id = substr($i, 12)
-      else if ($i ~ /^status=/) status = substr($i, 8)
-    }
-    if (id == "" || id == "-") next
-    if ($1 == "bff") { if (status == 200) bff[id] = 1 }
-    else if ($1 == "backend1") { n1[id]++; if (status != backend1_status) bad[id] = 1 }
-    else if ($1 == "app2") { n2[id]++; if (status != app2_status) bad[id] = 1 }
-  }
-  END {
-    for (id in bff)
-      if (n1[id] == want_backend1 && n2[id] == want_app2 && !(id in bad)) { print "request_id " id; found = 1; break }
-    exit (found ? 0 : 1)
-  }' <<<"$logs"; then
+# traza --recuento: una línea por request_id con sus líneas y estados en cada app.
+recuento=$(traza --recuento) || fail "no pude leer los registros de las apps (traza --recuento)."
+grep -q ' bff=1 backend1=3 app2=3 estados_bff=200 estados_backend1=503,503,503 estados_app2=200,200,200$' <<<"$recuento" ||
   fail "ninguna petición de bff llegó 3 veces a backend1 y 3 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/backend1») y vuelve a hacer «curl -s localhost:30000/toapp»."
-fi
 echo "Paso 1 completado."

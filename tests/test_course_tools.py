@@ -180,6 +180,7 @@ def run(tmp_path):
         calls = [json.loads(line) for line in calls_file.read_text().splitlines()] if calls_file.exists() else []
         return Run(result.returncode, result.stdout, result.stderr, calls)
 
+    _run.bin_dir = bin_dir
     return _run
 
 
@@ -187,11 +188,24 @@ def run(tmp_path):
 
 
 def verify(run, step: str, cluster: Cluster) -> Run:
-    result = run(cluster, "bash", str(ROOT / step / "verify.sh"))
+    """El verify.sh con tools/ en el PATH (como en `lab play`; en Killercoda, traza está en /usr/local/bin)."""
+    path = f"{run.bin_dir}{os.pathsep}{ROOT / 'tools'}{os.pathsep}{os.environ['PATH']}"
+    result = run(cluster, "bash", str(ROOT / step / "verify.sh"), path=path)
     for call in result.calls:  # solo formas del subconjunto del laboratorio
         assert call in (["get", "deployment", call[2], "-o", "jsonpath=" + JSONPATH],
+                        ["logs", "-l", call[2], "--tail=-1", "--timestamps"],
                         ["logs", "-l", call[2], "--tail=-1"]), call
+    assert any(call[:1] == ["logs"] for call in result.calls) or result.code != 0
     return result
+
+
+def test_verify_scripts_count_with_traza_not_their_own_parser():
+    """Un solo lector de registros: traza. Los verify.sh solo comparan su línea de --recuento."""
+    for step in ("step1", "step2"):
+        script = (ROOT / step / "verify.sh").read_text(encoding="utf-8")
+        assert "traza --recuento" in script
+        assert "awk" not in script and "kubectl logs" not in script, step
+        assert len(script.splitlines()) <= 35, step
 
 
 @pytest.mark.parametrize("script", ["step1/verify.sh", "step2/verify.sh"])
@@ -445,3 +459,37 @@ def test_step2_fails_with_step1_counts_in_the_logs(run):
     cluster = step2_done(curls=0)
     step1_request(cluster)
     assert verify(run, "step2", cluster).code != 0
+
+
+def test_traza_recuento_one_line_per_request_with_counts_and_statuses(run):
+    cluster = step2_done(curls=0)
+    first = step1_request(cluster)  # con las cuentas del paso 1, aunque el estado sea el del paso 2
+    second = step2_request(cluster, backend_pods=[B[2], B[2], B[1]])
+    result = traza(run, cluster, "--recuento")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        f"request_id={first} bff=1 backend1=3 app2=3 estados_bff=200 estados_backend1=503,503,503 "
+        "estados_app2=200,200,200",
+        f"request_id={second} bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 "
+        "estados_app2=" + ",".join(["503"] * 9),
+    ]
+    one = traza(run, cluster, "--recuento", f'"{second}",')
+    assert one.code == 0 and one.out == result.out.splitlines()[1] + "\n"
+
+
+def test_traza_recuento_unknown_id_and_empty_logs(run):
+    cluster = step1_done(curls=0)
+    assert traza(run, cluster, "--recuento").out == ""
+    unknown = traza(run, cluster, "--recuento", "no-existe")
+    assert unknown.code == 0
+    assert unknown.out == "request_id=no-existe bff=0 backend1=0 app2=0 estados_bff= estados_backend1= estados_app2=\n"
+    bad = traza(run, cluster, "--recuento", "a", "b")
+    assert bad.code == 2 and bad.err.startswith("uso: traza")
+
+
+def test_verify_fails_clearly_without_traza(run, tmp_path):
+    """Sin traza en el PATH (setup.sh no la instaló) el paso no pasa, y lo dice."""
+    cluster = step1_done()
+    path = f"{run.bin_dir}{os.pathsep}{os.environ['PATH']}"
+    result = run(cluster, "bash", str(ROOT / "step1" / "verify.sh"), path=path)
+    assert result.code == 1 and "traza --recuento" in result.out
