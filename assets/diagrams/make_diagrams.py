@@ -119,7 +119,7 @@ def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list
 
     # El sidecar de bff, que es quien reintenta hacia backend1.
     side_x = columns["bff"] + 7.5 + 3.2
-    box(ax, side_x, mid, 5.2, 13, "envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=7.5)
+    box(ax, side_x, mid, 5.2, 13, "Envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=7.5)
     ax.texts[-1].set_rotation(90)
 
     b_fill, b_edge = status_colors(backend_status)
@@ -133,7 +133,7 @@ def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list
         many = len(calls) > 1
         # El sidecar de este pod de backend1: también numera sus intentos hacia app2.
         sx = columns["backend1"] + 11 + 2.4
-        box(ax, sx, by, 4.2, 9, "envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=6.5)
+        box(ax, sx, by, 4.2, 9, "Envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=6.5)
         ax.texts[-1].set_rotation(90)
         start_x = sx + 2.1
         for j, ((app_pod, status), ly) in enumerate(zip(calls, leaf_y[i], strict=True)):
@@ -153,7 +153,7 @@ def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list
 def architecture(path: Path) -> None:
     height = 43.0
     fig, ax = new_figure(height)
-    ax.text(50, height - 3.6, "La cadena del curso: cada pod lleva su sidecar de Istio (envoy)",
+    ax.text(50, height - 3.6, "La cadena del curso: cada pod lleva su sidecar de Istio (Envoy)",
             ha="center", va="center", fontsize=12, fontweight="bold", color=INK)
     ys = [height - 13, height - 22, height - 31]  # 30, 21, 12
     box(ax, 6.5, ys[1], 10, 8, "curl", fill="#f0f4f8", edge=MUTED, weight="bold")
@@ -161,7 +161,7 @@ def architecture(path: Path) -> None:
 
     def pod(x, y, name):
         box(ax, x - 3, y, 15, 7, name, size=10)
-        box(ax, x + 7.5, y, 6, 7, "envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=7)
+        box(ax, x + 7.5, y, 6, 7, "Envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=7)
 
     pod(26.5, ys[1], "bff")
     for y, letter in zip(ys, "ABC", strict=True):
