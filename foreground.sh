@@ -36,7 +36,7 @@ while :; do
     limpiar_linea
     echo
     echo "✔ Listo: el entorno está preparado (en $((fin - t0)) s)."
-    echo "  Istio, los siete sidecars y las tres aplicaciones ya están en marcha."
+    echo "  Istio y las tres aplicaciones ya están en marcha, con un sidecar en cada pod."
     echo
     echo "Primer comando para probar:"
     echo "  kubectl get pods"

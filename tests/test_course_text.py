@@ -4,9 +4,10 @@
   laboratorio, y solo nombres que definen los manifiestos (deployments, etiquetas, contenedores,
   puerto NodePort), leídos de apps/k8s/*.yaml, nunca escritos aquí a mano.
 - Cada imagen enlazada existe, es un PNG legible y tiene un texto alternativo con contenido.
-- Los números que promete el texto (marcas `<!-- promesa: ... -->`, salidas de ejemplo, totales de
-  traza y los umbrales de los verify.sh) son los del diseño: 1/3/3, 1/3/9 y 1/1/3. Los tests del
-  laboratorio comprueban luego esas mismas marcas contra Envoy de verdad.
+- Los números que promete el texto: la marca `<!-- promesa: ... -->` de cada página es la única
+  fuente (`lab play` la compara con Envoy de verdad, por request_id); aquí se comprueba que las
+  salidas de ejemplo, los totales de traza y los umbrales de los verify.sh dicen lo mismo que ella.
+- Las réplicas que nombra la prosa (p. ej. «backend1 (3 pods)») son las de los manifiestos.
 """
 
 from __future__ import annotations
@@ -25,14 +26,6 @@ from lab.course import Block, load_course
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("intro.md", "step1/text.md", "step2/text.md", "finish.md")
 
-# Lo que promete cada página, tal como lo fija /work/shared/design.md §1 (una petición de curl):
-# paso 1 (503 en backend1) 1/3/3; paso 2 (503 en app2) 1/3/9; ejercicio final (VirtualService con
-# attempts: 0 para el host backend1, app2 todavía en 503) 1/1/3.
-EXPECTED = {
-    "step1/text.md": {"bff": 1, "backend1": 3, "app2": 3},
-    "step2/text.md": {"bff": 1, "backend1": 3, "app2": 9},
-    "finish.md": {"bff": 1, "backend1": 1, "app2": 3},
-}
 SERVICES = ("bff", "backend1", "app2")
 
 
@@ -202,10 +195,17 @@ def test_curl_targets_the_bff_node_port(blocks, manifests):
 
 
 def test_heredoc_virtualservices_are_valid_and_name_real_services(blocks, manifests):
-    docs = [yaml.safe_load(body) for block in blocks for body in split_commands(block.code)[1]]
-    assert docs, "el final debe tener el VirtualService opcional"
-    for doc in docs:
+    applied, deleted = [], []
+    for block in blocks:
+        for tokens, body in zip(
+            [t for t in split_commands(block.code)[0] if t[:3] in (["kubectl", "apply", "-f"], ["kubectl", "delete", "-f"])],
+            split_commands(block.code)[1], strict=True,
+        ):
+            (applied if tokens[1] == "apply" else deleted).append(yaml.safe_load(body))
+    assert applied, "el final debe tener el VirtualService opcional"
+    for doc in applied + deleted:
         assert doc["apiVersion"] == "networking.istio.io/v1" and doc["kind"] == "VirtualService"
+    for doc in applied:
         assert set(doc["spec"]["hosts"]) <= set(manifests.services)
         for http in doc["spec"]["http"]:
             for route in http["route"]:
@@ -213,8 +213,11 @@ def test_heredoc_virtualservices_are_valid_and_name_real_services(blocks, manife
             retries = http.get("retries", {})
             if retries.get("attempts") == 0:  # Istio rechaza attempts: 0 junto con retryOn/perTryTimeout
                 assert set(retries) == {"attempts"}
-    applied = [d for d in docs if d["spec"]["hosts"] == ["backend1"]]
-    assert applied and all(h["retries"] == {"attempts": 0} for d in applied for h in d["spec"]["http"])
+    backend1 = [d for d in applied if d["spec"]["hosts"] == ["backend1"]]
+    assert backend1 and all(h["retries"] == {"attempts": 0} for d in backend1 for h in d["spec"]["http"])
+    # Para borrar basta con el tipo y el nombre: el YAML completo está una sola vez, en el apply.
+    assert deleted and all(set(d) == {"apiVersion", "kind", "metadata"} for d in deleted)
+    assert {d["metadata"]["name"] for d in deleted} <= {d["metadata"]["name"] for d in applied}
 
 
 def test_step_pages_use_wait_commands_prefix_and_full_tail(blocks):
@@ -293,13 +296,29 @@ def counts(values) -> dict[str, int]:
     return dict(zip(SERVICES, map(int, values), strict=True))
 
 
-@pytest.mark.parametrize("page", sorted(EXPECTED))
-def test_promised_numbers_match_the_design(page):
+def promise(page: str) -> dict[str, int]:
+    """La marca de promesa de una página: la única fuente de sus números (lab play la comprueba)."""
+    found = [counts(m.groups()) for m in PROMISE.finditer((ROOT / page).read_text(encoding="utf-8"))]
+    assert len(found) == 1, f"{page}: se espera una marca <!-- promesa: bff=… backend1=… app2=… -->: {found}"
+    return found[0]
+
+
+PROMISING = ("step1/text.md", "step2/text.md", "finish.md")
+
+
+def test_pages_with_curl_promise_and_the_others_do_not():
+    for page in PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        has_curl = bool(re.search(r"^curl -s localhost", text, re.M))
+        assert (page in PROMISING) == has_curl, page
+        assert bool(PROMISE.search(text)) == has_curl, f"{page}: curl sin marca de promesa, o marca sin curl"
+
+
+@pytest.mark.parametrize("page", PROMISING)
+def test_traza_totals_match_the_promise(page):
     text = (ROOT / page).read_text(encoding="utf-8")
-    promises = [counts(m.groups()) for m in PROMISE.finditer(text)]
-    assert promises == [EXPECTED[page]], f"{page}: marca <!-- promesa --> {promises}"
     totals = [counts(m.groups()) for m in TOTAL.finditer(text)]
-    assert totals and all(t == EXPECTED[page] for t in totals), f"{page}: totales de traza {totals}"
+    assert totals and all(t == promise(page) for t in totals), f"{page}: totales de traza {totals}"
 
 
 @pytest.mark.parametrize("page", ["step1/text.md", "step2/text.md"])
@@ -307,6 +326,7 @@ def test_example_outputs_show_the_promised_counts(page):
     """La salida de ejemplo tras cada `kubectl logs -l app=X --prefix --tail=-1` tiene tantas líneas
     del request_id de ejemplo como promete la página, y las de `grep -c` dicen lo mismo."""
     text = (ROOT / page).read_text(encoding="utf-8")
+    expected = promise(page)
     fences = [(m[1], m[2], bool(m[3])) for m in FENCE.finditer(text)]
     example_id = re.search(r'"request_id":"([0-9a-f-]{36})"', text)[1]
     checked = set()
@@ -316,12 +336,12 @@ def test_example_outputs_show_the_promised_counts(page):
             app = found[1]
             lines = [m for m in LOGLINE.finditer(following[1]) if m[1] == app]
             assert all(m[2] == example_id for m in lines)
-            assert len(lines) == EXPECTED[page][app], f"{page}: ejemplo de {app}: {len(lines)} líneas"
+            assert len(lines) == expected[app], f"{page}: ejemplo de {app}: {len(lines)} líneas"
             checked.add(app)
         if is_exec and "grep -c" in code and following[0] == "text":
             apps = re.findall(r"app=(\w+) --tail=-1 \| grep -c", code)
             numbers = [int(n) for n in re.findall(r"^(\d+)$", following[1], re.M)]
-            assert numbers[: len(apps)] == [EXPECTED[page][a] for a in apps], f"{page}: grep -c {numbers}"
+            assert numbers[: len(apps)] == [expected[a] for a in apps], f"{page}: grep -c {numbers}"
             checked.add("grep")
     assert checked == {*SERVICES, "grep"}
 
@@ -330,15 +350,43 @@ def test_finish_example_counts_match():
     text = (ROOT / "finish.md").read_text(encoding="utf-8")
     block = text[text.index("grep -c"):]
     numbers = [int(n) for n in re.findall(r"^(\d+)$", block, re.M)][:2]
-    assert numbers == [EXPECTED["finish.md"]["backend1"], EXPECTED["finish.md"]["app2"]]
+    assert numbers == [promise("finish.md")["backend1"], promise("finish.md")["app2"]]
 
 
 @pytest.mark.parametrize("step", ["step1", "step2"])
 def test_verify_thresholds_match_the_promise(step):
+    """El verify.sh busca en `traza --recuento` una petición con las cuentas de la marca."""
     script = (ROOT / step / "verify.sh").read_text(encoding="utf-8")
-    want = {app: int(n) for app, n in re.findall(r"-v want_(\w+)=(\d+)", script)}
-    expected = EXPECTED[f"{step}/text.md"]
-    assert want == {"backend1": expected["backend1"], "app2": expected["app2"]}
+    wanted = re.findall(r" bff=(\d+) backend1=(\d+) app2=(\d+) estados_bff=200 "
+                        r"estados_backend1=((?:\d{3},?)+) estados_app2=((?:\d{3},?)+)\$", script)
+    assert len(wanted) == 1, f"{step}/verify.sh: patrón de traza --recuento no encontrado"
+    bff, backend1, app2, states1, states2 = wanted[0]
+    assert counts((bff, backend1, app2)) == promise(f"{step}/text.md")
+    assert len(states1.split(",")) == int(backend1) and len(states2.split(",")) == int(app2)
+
+
+def test_prose_replica_counts_are_the_manifests():
+    """«backend1 (3 pods)» en la prosa son las réplicas de apps/k8s/*.yaml; el total de pods no se
+    escribe (ni en las páginas ni en foreground.sh): «todos los pods», «cada pod»."""
+    replicas = {}
+    for path in sorted((ROOT / "apps" / "k8s").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if doc and doc["kind"] == "Deployment":
+                replicas[doc["metadata"]["name"]] = doc["spec"]["replicas"]
+    total = sum(replicas.values())
+    spelled = {5: "cinco", 6: "seis", 7: "siete", 8: "ocho", 9: "nueve"}.get(total, str(total))
+    whole = re.compile(rf"\b({total}|{spelled}) (pods|sidecars|réplicas)\b", re.I)
+    found = 0
+    for page in PAGES:
+        text = (ROOT / page).read_text(encoding="utf-8")
+        for name, n in re.findall(r"\b(bff|backend1|app2)`? \((\d+) pods?", text):
+            found += 1
+            assert int(n) == replicas[name], f"{page}: «{name} ({n} pods)», pero tiene {replicas[name]} réplicas"
+        for number, line in prose(page):
+            assert not whole.search(line), f"{page}:{number}: di «todos los pods»: {line}"
+    for number, line in enumerate((ROOT / "foreground.sh").read_text(encoding="utf-8").splitlines(), 1):
+        assert not whole.search(line), f"foreground.sh:{number}: di «todos los pods»: {line}"
+    assert found >= 5
 
 
 def test_spanish_questions_are_opened():
