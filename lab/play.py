@@ -1,6 +1,6 @@
 """`lab play`: el curso como lo haría un alumno, contra un laboratorio nuevo.
 
-    lab play [--course DIR] [--keep-going-verify]
+    lab play [--course DIR] [--block-timeout S]
 
 1. `lab up --detach` (un laboratorio nuevo en cada ejecución; siempre `lab down` al final, también
    con Ctrl-C o con un error).
@@ -10,7 +10,13 @@
    terminal y se muestra como en una terminal («$ orden» y su salida). Los {{copy}} no se ejecutan.
    El verify.sh de cada paso debe FALLAR antes de sus bloques (si no, no comprueba nada) y PASAR
    después.
-4. Sale con 1 en el primer fallo, con «fichero:línea: mensaje» y la orden que falló.
+4. Las promesas: cada marca `<!-- promesa: bff=1 backend1=3 app2=9 -->` de una página se compara
+   con el laboratorio de verdad. Al llegar a la marca (antes del primer bloque que va detrás, o al
+   final de la página), cada petición nueva que llegó a bff desde la marca anterior (o desde el
+   principio de la página) se cuenta por su request_id con lab.counting: tantas líneas de registro
+   en cada servicio como promete la marca, o falla en la línea de la marca. Una página cuyos
+   bloques hacen peticiones a bff sin una marca detrás también falla: no se puede olvidar.
+5. Sale con 1 en el primer fallo, con «fichero:línea: mensaje» y la orden que falló.
 
 Un bloque falla si alguna de sus órdenes falla fuera de una condición (lo que dispararía `set -e`):
 la trampa ERR de bash guarda la primera, con su línea. Si el bloque siguiente es
@@ -26,6 +32,7 @@ import argparse
 import base64
 import contextlib
 import os
+import re
 import select
 import signal
 import subprocess
@@ -36,12 +43,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from lab.course import Block, Course, CourseError, Page, load_course
 
 DEFAULT_BLOCK_TIMEOUT = 180.0  # s: lo más que puede tardar un bloque (un rollout lento en el laboratorio)
 INTERRUPT_AFTER = 8.0  # s que corre un bloque antes del Ctrl-C que manda el siguiente {{exec interrupt}}
 VERIFY_TIMEOUT = 60.0
+SETTLE = 5.0  # s que se espera a que las líneas de registro de una petición lleguen antes de contarlas
+ENTRY = "bff"  # el servicio al que llama el curl del curso: cada petición nueva es un request_id suyo
 
 Output = Callable[[str], None]
 
@@ -277,6 +287,94 @@ class CourseShell:
         return out, rc, line, cmd
 
 
+# ============================================================================ promesas
+
+
+PROMISE = re.compile(r"<!--\s*promesa:(?P<body>.*?)-->")
+PROMISE_ITEM = re.compile(r"(?P<service>[a-z0-9][a-z0-9-]*)=(?P<count>\d+)")
+
+
+@dataclass(frozen=True)
+class Promise:
+    """Una marca `<!-- promesa: bff=1 backend1=3 app2=9 -->`: líneas de registro por servicio que deja
+    cada petición que hacen los bloques anteriores de la página."""
+
+    file: Path
+    line: int
+    counts: dict[str, int]
+
+    def __str__(self) -> str:
+        return _counts_text(self.counts)
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return " ".join(f"{service}={n}" for service, n in counts.items())
+
+
+def page_promises(page: Page) -> list[Promise]:
+    """Las marcas de promesa de una página, en orden; una marca mal escrita es un PlayFailure."""
+    found = []
+    text = page.text.read_text(encoding="utf-8")
+    for match in PROMISE.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        items = match["body"].split()
+        parsed = [PROMISE_ITEM.fullmatch(item) for item in items]
+        if not items or not all(parsed):
+            raise PlayFailure(page.text, line, f"marca de promesa mal escrita: «{match[0]}» "
+                              "(se espera <!-- promesa: bff=1 backend1=3 app2=3 -->)")
+        counts = {m["service"]: int(m["count"]) for m in parsed if m}
+        if ENTRY not in counts:
+            raise PlayFailure(page.text, line, f"la promesa «{match[0]}» no dice cuántas líneas deja en {ENTRY}")
+        found.append(Promise(page.text, line, counts))
+    return found
+
+
+class Requests(Protocol):
+    """Lo que el reproductor necesita del laboratorio para comprobar las promesas."""
+
+    def request_ids(self) -> list[str]:
+        """Los request_id de las peticiones que hay en el registro de bff (pods vivos), en orden."""
+        ...
+
+    def counts(self, request_id: str, services: tuple[str, ...]) -> dict[str, int]:
+        """Cuántas líneas de registro dejó esa petición en cada servicio."""
+        ...
+
+
+class LabRequests:
+    """Requests del laboratorio de verdad: los registros de las apps, con lab.counting."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _state(self) -> dict:
+        from lab.state import read_state
+
+        state = read_state(self.root)
+        if state is None:
+            raise ShellClosed("el laboratorio ya no está en marcha (lab status)")
+        return state
+
+    def request_ids(self) -> list[str]:
+        from lab.counting import LINE
+        from lab.logs import read_lines
+
+        ids: list[str] = []
+        for pod in self._state()["pods"]:
+            if pod["deployment"] != ENTRY:
+                continue
+            for line in read_lines(Path(pod["containers"][0]["log"]), -1):
+                match = LINE.fullmatch(line.strip())
+                if match and match[5] != "-":
+                    ids.append(match[5])
+        return list(dict.fromkeys(ids))
+
+    def counts(self, request_id: str, services: tuple[str, ...]) -> dict[str, int]:
+        from lab.counting import counts
+
+        return dict(zip(services, counts(self._state(), request_id, services), strict=True))
+
+
 # ============================================================================ el reproductor
 
 
@@ -294,8 +392,11 @@ class Player:
     cwd: Path
     block_timeout: float = DEFAULT_BLOCK_TIMEOUT
     interrupt_after: float = INTERRUPT_AFTER
+    requests: Requests | None = None  # None: no se comprueban las promesas
+    settle: float = SETTLE
     blocks_run: int = 0
     verifies_run: int = 0
+    promises_kept: int = 0
 
     def rel(self, path: Path) -> str:
         try:
@@ -338,10 +439,16 @@ class Player:
             said = text.strip().splitlines()
             why = f": {said[0]}" if said else ""
             self.out(f"· {self.rel(page.verify)} antes del paso: falla, como debe (código {rc}){why}\n")
+        promises = page_promises(page)
+        seen = self._request_ids()  # las peticiones de antes de la página no son suyas
+        caller: Block | None = None  # el primer bloque tras el que apareció una petición nueva sin promesa
         runs = [b for b in page.blocks if b.runs]
         for i, block in enumerate(page.blocks):
             if not block.runs:
                 continue
+            while promises and promises[0].line < block.line:
+                seen = self.keep(promises.pop(0), seen)
+                caller = None
             nxt = runs[runs.index(block) + 1] if runs.index(block) + 1 < len(runs) else None
             interruptible = nxt is not None and nxt.action == "exec interrupt"
             self.out(_prompt(block.code))
@@ -362,6 +469,18 @@ class Player:
                     block.file, result.line or block.line,
                     f"falló la orden «{result.command or _first(block.code)}» (código {result.exit_code})",
                 )
+            if caller is None and set(self._request_ids()) - seen:
+                caller = block
+        for promise in promises:
+            seen = self.keep(promise, seen)
+            caller = None
+        if caller is not None:
+            new = [rid for rid in self._request_ids() if rid not in seen]
+            raise PlayFailure(
+                caller.file, caller.line,
+                f"este bloque hace peticiones a {ENTRY} (request_id {', '.join(new)}) y ninguna marca "
+                f"<!-- promesa: {ENTRY}=… … --> detrás dice cuántas líneas deja cada una en cada servicio",
+            )
         if page.verify is not None:
             rc, text = self.verify(page)
             if rc != 0:
@@ -370,6 +489,41 @@ class Player:
                     f"{self.rel(page.verify)} falla DESPUÉS de los bloques de {self.rel(page.text)} (código {rc}).\n{_indent(text)}",
                 )
             self.out(f"· {self.rel(page.verify)} después del paso: pasa ✔\n")
+
+
+    def _request_ids(self) -> set[str]:
+        return set(self.requests.request_ids()) if self.requests is not None else set()
+
+    def keep(self, promise: Promise, seen: set[str]) -> set[str]:
+        """Comprueba una promesa con las peticiones nuevas desde `seen`; devuelve el nuevo `seen`."""
+        if self.requests is None:
+            return seen
+        services = tuple(promise.counts)
+        deadline = time.monotonic() + self.settle
+        while True:
+            new = [rid for rid in self.requests.request_ids() if rid not in seen]
+            got = {rid: self.requests.counts(rid, services) for rid in new}
+            wrong = {rid: counts for rid, counts in got.items() if counts != promise.counts}
+            if new and not wrong:
+                break
+            if time.monotonic() >= deadline:  # las líneas llegan al registro en milisegundos
+                where = self.rel(promise.file)
+                if not new:
+                    raise PlayFailure(
+                        promise.file, promise.line,
+                        f"promete {promise} pero ninguna petición nueva llegó a {ENTRY} antes de la marca "
+                        f"(¿falta el curl en {where}, o la marca está antes que él?)",
+                    )
+                rid, counts = next(iter(wrong.items()))
+                raise PlayFailure(
+                    promise.file, promise.line,
+                    f"promete {promise} pero el laboratorio dio {_counts_text(counts)} (request_id {rid})",
+                )
+            time.sleep(0.2)
+        self.promises_kept += 1
+        ids = ", ".join(new)
+        self.out(f"· promesa de {self.rel(promise.file)}:{promise.line} ({promise}): se cumple (request_id {ids}) ✔\n")
+        return seen | set(new)
 
 
 def _prompt(code: str) -> str:
@@ -425,19 +579,26 @@ def play_course(
     env: dict[str, str] | None = None,
     block_timeout: float = DEFAULT_BLOCK_TIMEOUT,
     interrupt_after: float = INTERRUPT_AFTER,
+    requests: Requests | None = None,
+    settle: float = SETTLE,
 ) -> int:
     """Levanta un laboratorio nuevo, juega el curso y lo baja siempre. 0 si todo fue bien.
 
-    up/down/env: para las pruebas (un laboratorio falso); por defecto `lab up --detach`, `lab down`
-    y `lab.shell.course_environment(root)`.
+    up/down/env/requests: para las pruebas (un laboratorio falso); por defecto `lab up --detach`,
+    `lab down`, `lab.shell.course_environment(root)` y los registros del laboratorio (LabRequests).
     """
     root = Path(root).resolve()
     write = out or _stdout
     start = time.monotonic()
     try:
         course = load_course(root)
+        for page in course.pages:
+            page_promises(page)  # una marca mal escrita falla antes de levantar el laboratorio
     except CourseError as exc:
         write(f"lab play: {exc}\n")
+        return 1
+    except PlayFailure as failure:
+        write(f"lab play: {_show(failure.file, root)}:{failure.line}: {failure.message}\n")
         return 1
     if up is None and down is None:
         # Un laboratorio nuevo en cada ejecución: si ya hay uno de este curso (el de `lab up` de otra
@@ -462,7 +623,8 @@ def play_course(
                 # La terminal empieza en una carpeta vacía, como /root en Killercoda; ~/curso es el curso.
                 (Path(home) / "curso").symlink_to(root)
                 environment = {**environment, "HOME": home}
-                player = Player(course, environment, write, Path(home), block_timeout, interrupt_after)
+                player = Player(course, environment, write, Path(home), block_timeout, interrupt_after,
+                                requests if requests is not None else LabRequests(root), settle)
                 player.play()
             status = 0
         except PlayFailure as failure:
@@ -483,7 +645,8 @@ def play_course(
                 status = status or 1
     elapsed = time.monotonic() - start
     if status == 0 and player is not None:
-        write(f"\nlab play: el curso funciona ({player.blocks_run} bloques, {player.verifies_run} verificaciones, {elapsed:.0f} s)\n")
+        write(f"\nlab play: el curso funciona ({player.blocks_run} bloques, {player.verifies_run} verificaciones, "
+              f"{player.promises_kept} promesas, {elapsed:.0f} s)\n")
     return status
 
 

@@ -32,17 +32,40 @@ esac
 """
 
 FAKE_CURL = r"""#!/bin/bash
-# curl falso: solo responde en localhost:30000/toapp; apunta cada petición en $FAKE_LAB/requests
+# curl falso: solo responde en localhost:30000/toapp; apunta cada petición en $FAKE_LAB/requests y
+# deja en $FAKE_LAB/log una línea «servicio request_id» por cada línea de registro que dejaría:
+# bff 1, backend1 3, app2 $FAKE_APP2 (3 si no se dice).
 for arg in "$@"; do
   case $arg in
     localhost:30000/toapp|http://localhost:30000/toapp)
       echo "req" >>"$FAKE_LAB/requests"
+      id=req-$(wc -l <"$FAKE_LAB/requests")
+      for _ in $(seq "${FAKE_APP2:-3}"); do echo "app2 $id"; done >>"$FAKE_LAB/log"
+      printf 'backend1 %s\n' "$id" "$id" "$id" >>"$FAKE_LAB/log"
+      echo "bff $id" >>"$FAKE_LAB/log"
       printf '{"request_id": "abc", "backend1_status": 503}'
       exit 0 ;;
   esac
 done
 exit 7
 """
+
+
+class FakeRequests:
+    """Los «registros» del laboratorio falso ($FAKE_LAB/log) para comprobar las promesas."""
+
+    def __init__(self, state: Path) -> None:
+        self.log = state / "log"
+
+    def _lines(self) -> list[list[str]]:
+        return [line.split() for line in self.log.read_text().splitlines()] if self.log.exists() else []
+
+    def request_ids(self) -> list[str]:
+        return list(dict.fromkeys(rid for service, rid in self._lines() if service == "bff"))
+
+    def counts(self, request_id: str, services: tuple[str, ...]) -> dict[str, int]:
+        lines = self._lines()
+        return {s: sum(line == [s, request_id] for line in lines) for s in services}
 
 INDEX = {
     "title": "Curso falso",
@@ -68,6 +91,8 @@ Y llama a bff:
 ```plain
 curl -s localhost:30000/toapp; echo
 ```{{exec}}
+
+<!-- promesa: bff=1 backend1=3 app2=3 -->
 
 Esto solo se copia, no se ejecuta:
 
@@ -99,6 +124,7 @@ class FakeLab:
             (self.bin / name).chmod(0o755)
         self.log = self.state / "lab.log"
         self.output: list[str] = []
+        self.app2 = 3  # líneas que deja cada curl en app2
 
     def lab_cmd(self, word: str, rc: int = 0) -> list[str]:
         code = "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + '\\n'); print('lab', sys.argv[2]); sys.exit(int(sys.argv[3]))"
@@ -106,12 +132,13 @@ class FakeLab:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}", "FAKE_LAB": str(self.state)}
+        return {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}", "FAKE_LAB": str(self.state),
+                "FAKE_APP2": str(self.app2)}
 
     def play(self, up_rc: int = 0) -> int:
         return play_course(
             self.root, out=self.output.append, up=self.lab_cmd("up", up_rc), down=self.lab_cmd("down"),
-            env=self.env, block_timeout=20, interrupt_after=1,
+            env=self.env, block_timeout=20, interrupt_after=1, requests=FakeRequests(self.state), settle=0.3,
         )
 
     @property
@@ -181,6 +208,7 @@ def test_verify_that_passes_without_the_step_fails(lab: FakeLab) -> None:
 
 def test_verify_that_still_fails_after_the_step_fails(lab: FakeLab) -> None:
     lab.edit("step1/text.md", "curl -s localhost:30000/toapp; echo", "echo sin curl")
+    lab.edit("step1/text.md", "<!-- promesa: bff=1 backend1=3 app2=3 -->\n", "")  # sin curl no promete nada
     assert lab.play() == 1
     assert "step1/verify.sh:1: step1/verify.sh falla DESPUÉS de los bloques de step1/text.md (código 1)" in lab.text
     assert "    sin peticiones" in lab.text  # lo que dijo el verify
@@ -214,7 +242,7 @@ def test_block_that_never_ends_without_interrupt_fails(lab: FakeLab) -> None:
     line = lab.edit("finish.md", "Nada más.", "```plain\nsleep 600\n```{{exec}}") + 1
     code = play_course(
         lab.root, out=lab.output.append, up=lab.lab_cmd("up"), down=lab.lab_cmd("down"),
-        env=lab.env, block_timeout=1, interrupt_after=1,
+        env=lab.env, block_timeout=1, interrupt_after=1, requests=FakeRequests(lab.state),
     )
     assert code == 1
     assert f"finish.md:{line}: el bloque no terminó en 1 s (si es una orden que no acaba, el bloque siguiente debe ser {{{{exec interrupt}}}}): sleep 600" in lab.text
@@ -225,6 +253,73 @@ def test_broken_markdown_fails_before_starting_a_lab(lab: FakeLab) -> None:
     lab.edit("step1/text.md", "```{{exec}}", "```{{execute}}")
     assert lab.play() == 1
     assert "step1/text.md:7: {{execute}} es sintaxis de Katacoda" in lab.text
+    assert lab.lab_calls == []
+
+
+# --------------------------------------------------------------------------- promesas
+
+
+def marker_line(lab: FakeLab, rel: str = "step1/text.md") -> int:
+    text = (lab.root / rel).read_text(encoding="utf-8")
+    return text[: text.index("<!-- promesa")].count("\n") + 1
+
+
+def test_kept_promise_is_reported(lab: FakeLab) -> None:
+    assert lab.play() == 0, lab.text
+    line = marker_line(lab)
+    assert f"· promesa de step1/text.md:{line} (bff=1 backend1=3 app2=3): se cumple (request_id req-1) ✔\n" in lab.text
+    assert lab.text.index("$ curl") < lab.text.index("· promesa") < lab.text.index("step1/verify.sh después")
+    assert "1 promesas" in lab.text
+
+
+def test_broken_promise_fails_at_the_marker_line(lab: FakeLab) -> None:
+    lab.app2 = 8  # el «laboratorio» deja 8 líneas en app2 por petición
+    assert lab.play() == 1
+    line = marker_line(lab)
+    assert (f"step1/text.md:{line}: promete bff=1 backend1=3 app2=3 pero el laboratorio dio "
+            "bff=1 backend1=3 app2=8 (request_id req-1)") in lab.text, lab.text
+    assert "verify.sh después" not in lab.text
+    assert lab.lab_calls == ["up", "down"]
+
+
+def test_every_new_request_since_the_last_marker_must_keep_the_promise(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", "curl -s localhost:30000/toapp; echo\n", "curl -s localhost:30000/toapp; echo\n"
+             "FAKE_APP2=9 curl -s localhost:30000/toapp; echo\n")
+    assert lab.play() == 1
+    assert f"step1/text.md:{marker_line(lab)}: promete bff=1 backend1=3 app2=3 pero el laboratorio dio " \
+           "bff=1 backend1=3 app2=9 (request_id req-2)" in lab.text
+
+
+def test_requests_of_earlier_pages_do_not_count(lab: FakeLab) -> None:
+    lab.edit("finish.md", "Nada más.", "```plain\nFAKE_APP2=9 curl -s localhost:30000/toapp\n```{{exec}}\n\n"
+             "<!-- promesa: bff=1 backend1=3 app2=9 -->")
+    assert lab.play() == 0, lab.text
+    assert f"· promesa de finish.md:{marker_line(lab, 'finish.md')} (bff=1 backend1=3 app2=9): se cumple " \
+           "(request_id req-2) ✔" in lab.text
+    assert "2 promesas" in lab.text
+
+
+def test_page_with_curl_but_no_promise_fails_at_the_curl_block(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", "<!-- promesa: bff=1 backend1=3 app2=3 -->\n", "")
+    text = (lab.root / "step1" / "text.md").read_text(encoding="utf-8")
+    line = text[: text.index("curl -s")].count("\n") + 1
+    assert lab.play() == 1
+    assert (f"step1/text.md:{line}: este bloque hace peticiones a bff (request_id req-1) y ninguna marca "
+            "<!-- promesa: bff=… … --> detrás") in lab.text, lab.text
+    assert lab.lab_calls == ["up", "down"]
+
+
+def test_promise_without_a_request_fails(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", "curl -s localhost:30000/toapp; echo", "echo sin curl")
+    assert lab.play() == 1
+    assert (f"step1/text.md:{marker_line(lab)}: promete bff=1 backend1=3 app2=3 pero ninguna petición nueva "
+            "llegó a bff antes de la marca") in lab.text
+
+
+def test_malformed_promise_fails_before_starting_a_lab(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", "app2=3 -->", "app2=tres -->")
+    assert lab.play() == 1
+    assert f"step1/text.md:{marker_line(lab)}: marca de promesa mal escrita" in lab.text
     assert lab.lab_calls == []
 
 

@@ -4,12 +4,14 @@ fichero y la línea de la rotura. Cada prueba levanta un laboratorio nuevo y lo 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import replace_once
 
 REPO = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(
@@ -40,20 +42,16 @@ def lab_play(root: Path) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-def replace_once(path: Path, old: str, new: str) -> int:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} no está en {path}"
-    line = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return line
-
-
 def test_the_real_course_plays_from_start_to_end() -> None:
     proc = lab_play(REPO)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "lab play: el curso funciona" in proc.stdout
     assert "step1/verify.sh después del paso: pasa" in proc.stdout
     assert "step2/verify.sh después del paso: pasa" in proc.stdout
+    # Cada promesa del texto, contada por request_id en los registros de las apps (Envoy real).
+    for page, promise in (("step1/text.md", "bff=1 backend1=3 app2=3"), ("step2/text.md", "bff=1 backend1=3 app2=9"),
+                          ("finish.md", "bff=1 backend1=1 app2=3")):
+        assert re.search(rf"· promesa de {page}:\d+ \({promise}\): se cumple", proc.stdout), (page, proc.stdout[-4000:])
 
 
 def test_typo_in_deployment_name(course: Path) -> None:
@@ -80,3 +78,19 @@ def test_verify_that_would_pass_without_the_step(course: Path) -> None:
     proc = lab_play(course)
     assert proc.returncode == 1
     assert "step1/verify.sh:1: step1/verify.sh pasa ANTES de ejecutar los bloques de step1/text.md" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_promise_the_lab_does_not_keep(course: Path) -> None:
+    # El texto promete 8 líneas en app2; Envoy de verdad deja 9 (3 intentos × 3 intentos).
+    line = replace_once(
+        course / "step2" / "text.md",
+        "<!-- promesa: bff=1 backend1=3 app2=9 -->",
+        "<!-- promesa: bff=1 backend1=3 app2=8 -->",
+    )
+    proc = lab_play(course)
+    assert proc.returncode == 1
+    assert re.search(
+        rf"step2/text.md:{line}: promete bff=1 backend1=3 app2=8 pero el laboratorio dio "
+        r"bff=1 backend1=3 app2=9 \(request_id [0-9a-f-]{36}\)",
+        proc.stdout,
+    ), proc.stdout[-3000:]
