@@ -4,15 +4,20 @@
   30000 e IP fijas): ejecuta la suite con `flock /work/lab.lock pytest ...` si hay más gente.
 - `course_copy`: un curso desechable en tmp_path cuyo apps/ enlaza al del repositorio, con la
   opción de cambiar el IstioOperator o un manifiesto (su .lab/ queda también en tmp_path).
+- `lab`: un laboratorio en marcha para todo el módulo (LabDriver), sobre una copia del curso; el
+  módulo cambia archivos de esa copia con `LAB_FILES = {ruta: texto}` (como course_copy).
+- `replace_once(path, old, new)`: sustituye la primera aparición en un archivo y devuelve su línea.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from lab.driver import LabDriver
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,3 +47,22 @@ def course_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]
         return course
 
     return make
+
+
+@pytest.fixture(scope="module")
+def lab(request: pytest.FixtureRequest, course_copy: Callable[..., Path]) -> Iterator[LabDriver]:
+    driver = LabDriver(course_copy(getattr(request.module, "LAB_FILES", None)))
+    driver.up()
+    try:
+        yield driver
+    finally:
+        driver.down()
+
+
+def replace_once(path: Path, old: str, new: str) -> int:
+    """Sustituye la primera aparición de `old` en `path` y devuelve su línea (1-based)."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} no está en {path}"
+    number = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return number

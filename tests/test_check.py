@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import replace_once
 
 from lab.check import Problem, run_checks
 
@@ -44,15 +45,6 @@ def line_of(path: Path, needle: str) -> int:
         if needle in text:
             return number
     raise AssertionError(f"{needle!r} no está en {path}")
-
-
-def replace_once(path: Path, old: str, new: str) -> int:
-    """Sustituye la primera aparición y devuelve su línea."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} no está en {path}"
-    number = text[: text.index(old)].count("\n") + 1
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return number
 
 
 def shown(problems: list[Problem], root: Path) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,15 +30,7 @@ def without_mesh_policy(text: str) -> str:
     return result
 
 
-@pytest.fixture(scope="module")
-def lab(course_copy) -> Iterator[LabDriver]:
-    course = course_copy({"apps/istio/istio-operator.yaml": without_mesh_policy(OPERATOR.read_text())})
-    driver = LabDriver(course)
-    driver.up()
-    try:
-        yield driver
-    finally:
-        driver.down()
+LAB_FILES = {"apps/istio/istio-operator.yaml": without_mesh_policy(OPERATOR.read_text())}  # fixture lab
 
 
 def test_configmap_has_no_retry_policy(lab: LabDriver) -> None:

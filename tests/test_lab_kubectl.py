@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,16 +30,6 @@ spec:
     - destination: {host: app2}
     retries: {attempts: 1, retryOn: "connect-failure,503", perTryTimeout: 2s}
 """
-
-
-@pytest.fixture(scope="module")
-def lab(course_copy) -> Iterator[LabDriver]:
-    driver = LabDriver(course_copy())
-    driver.up()
-    try:
-        yield driver
-    finally:
-        driver.down()
 
 
 def rows(text: str) -> list[str]:
@@ -189,10 +178,14 @@ def test_unsupported_resource_in_apply_and_istioctl(lab: LabDriver) -> None:
     assert out.returncode == 1 and "no soportado por el laboratorio" in out.stderr
 
 
-def test_shell_environment_runs_course_commands(lab: LabDriver) -> None:
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def test_shell_environment_runs_course_commands(lab: LabDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:  # un proxy que no existe: si llegara a curl, la petición fallaría
+        monkeypatch.setenv(name, "http://127.0.0.1:9" if name != "NO_PROXY" else "example.invalid")
     env = course_environment(lab.root)
-    env["HTTP_PROXY"] = "http://127.0.0.1:9"  # no debe llegar: course_environment quita los proxies
-    env = course_environment(lab.root) | {"PATH": env["PATH"]}
+    assert [name for name in PROXY_VARIABLES if name in env] == []
     out = subprocess.run(
         ["bash", "-c", "kubectl get pods -l app=bff | tail -1; curl -s localhost:30000/toapp; echo; command -v istioctl"],
         env=env, capture_output=True, text=True, timeout=60,
