@@ -13,6 +13,10 @@ UTC: `2026-11-28T01:02:03.123456789Z <línea>`). Aquí igual:
   idéntico byte a byte a la salida del proceso y la línea i del .log tiene su marca en el registro
   i del .times (ancho fijo, `RECORD` bytes), que ya está escrito cuando la línea aparece.
 - Cuando todos los escritores cierran (el contenedor terminó), se cierra su salida y se borra la FIFO.
+- `sync()` espera a que lo que los contenedores ya escribieron esté en los .log: una app escribe su
+  línea antes de contestar, pero la respuesta puede llegar a quien hizo el curl antes de que este
+  hilo copie la línea. `kubectl logs` y el recuento de las pruebas lo piden antes de leer, como si
+  el runtime fuera instantáneo.
 
 Las marcas son la hora de llegada, como en containerd: una app escribe su línea antes de contestar,
 así que la línea de app2 llega antes que la de la llamada de backend1 que la esperaba.
@@ -99,6 +103,7 @@ class OutputCollector:
         self._by_log: dict[Path, _Stream] = {}
         self._last = 0
         self._stopping = False
+        self._syncs: list[threading.Event] = []  # sync() pendientes (ver _run)
         self._wake_r, self._wake_w = os.pipe()
         self._epoll.register(self._wake_r, select.EPOLLIN)
         self._thread = threading.Thread(target=self._run, name="container-logs", daemon=True)
@@ -125,16 +130,30 @@ class OutputCollector:
         return self._last
 
     def _run(self) -> None:
+        # Un sync() recogido al procesar la vuelta k se cumple tras la vuelta k+1, que no espera
+        # (poll(0)): lo que se escribió antes de pedirlo había puesto su FIFO en la lista de listos de
+        # epoll, así que esa vuelta (o lo que quedaba de la k) lo lee, y en el orden de llegada.
+        taken: list[threading.Event] = []
         while True:
-            for fd, _ in self._epoll.poll():  # en el orden en que las FIFO se llenaron
+            new: list[threading.Event] = []
+            for fd, _ in self._epoll.poll(0 if taken else -1):  # en el orden en que las FIFO se llenaron
                 if fd == self._wake_r:
+                    os.read(self._wake_r, 4096)
+                    with self._lock:
+                        new += self._syncs
+                        self._syncs = []
                     if self._stopping:
+                        for event in taken + new:
+                            event.set()
                         return
                     continue
                 with self._lock:
                     stream = self._streams.get(fd)
                 if stream is not None:
                     self._drain(stream)
+            for event in taken:
+                event.set()
+            taken = new
 
     def _drain(self, stream: _Stream) -> None:
         while True:  # con EPOLLET hay que leer hasta vaciarla
@@ -150,6 +169,16 @@ class OutputCollector:
                     stream.finish(stamp)
                 return
             stream.write(chunk, stamp)
+
+    def sync(self, timeout: float = 2.0) -> bool:
+        """Espera a que todo lo escrito en las FIFO hasta ahora esté en los .log (False si no dio tiempo)."""
+        done = threading.Event()
+        with self._lock:
+            if self._stopping or not self._thread.is_alive():
+                return True
+            self._syncs.append(done)
+        os.write(self._wake_w, b"s")
+        return done.wait(timeout)
 
     def wait(self, log: Path, timeout: float) -> bool:
         """Espera a que la salida de un contenedor que ya terminó esté entera en `log`."""

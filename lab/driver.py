@@ -2,7 +2,7 @@
 
     lab = LabDriver(course_root)
     lab.up()
-    status, body = lab.curl()                      # GET 127.0.0.1:30000/toapp, sin proxies
+    status, body = lab.curl()                      # GET /toapp al primer NodePort (bff), sin proxies
     lab.counts(body["request_id"])                 # (1, 3, 3)
     lab.set_env("backend1", STATUS_CODE_APP="503")  # set env + rollout status
     lab.down()
@@ -19,7 +19,8 @@ from typing import Any
 
 from lab.appcmd import without_proxies
 from lab.counting import counts, hits
-from lab.state import read_state
+from lab.state import call, read_state
+from lab.topology import NODE_PORT_IP, load_topology
 
 CHAIN = ("bff", "backend1", "app2")
 
@@ -68,8 +69,14 @@ class LabDriver:
                 return {name: value for name, value, _ in item["env"]}
         raise KeyError(deployment)
 
+    def entry(self) -> tuple[str, int]:
+        """La entrada del curso: el primer NodePort de los manifiestos (127.0.0.1:30000 → bff)."""
+        node_ports = load_topology(self.root).node_ports()
+        assert node_ports, "los manifiestos no tienen ningún Service NodePort"
+        return NODE_PORT_IP, node_ports[0][0]
+
     def curl(self, path: str = "/toapp", timeout: float = 30) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", 30000, timeout=timeout)
+        conn = http.client.HTTPConnection(*self.entry(), timeout=timeout)
         try:
             conn.request("GET", path)
             response = conn.getresponse()
@@ -81,8 +88,14 @@ class LabDriver:
         except ValueError:
             return response.status, raw.decode(errors="replace")
 
+    def sync_logs(self) -> None:
+        """Que lo que las apps ya escribieron esté en los .log (la respuesta del curl puede adelantarse)."""
+        assert call(self.root, "sync-logs")["synced"], "el lector de registros del supervisor no dio abasto"
+
     def counts(self, request_id: str) -> tuple[int, ...]:
+        self.sync_logs()
         return counts(self.state(), request_id, CHAIN)
 
     def hits(self, request_id: str) -> list:
+        self.sync_logs()
         return hits(self.state(), request_id)

@@ -2,13 +2,16 @@
 
 - Un bootstrap por pod (sidecar): admin en <IP del pod>:15000, escucha de salida en :15001 (la
   app la usa como proxy HTTP: HTTP_PROXY; en Kubernetes sería iptables) y de entrada en :15006
-  (virtualInbound → la app en <IP>:8080). Clusters de salida `outbound|8080||<svc>...` de tipo EDS.
-- Las rutas de salida (RouteConfiguration «8080», con la política de reintentos) y los endpoints
+  (virtualInbound → la app en <IP>:<containerPort>). Clusters de salida
+  `outbound|<puerto del Service>||<svc>...` de tipo EDS.
+- Las rutas de salida (la RouteConfiguration que Istio llama como el puerto de los Services,
+  «8080», con la política de reintentos) y los endpoints
   de cada Service (EDS) van en archivos aparte (`path_config_source`). Como istiod por xDS, el
   supervisor los reescribe (renombrado atómico) y los sidecars en marcha los recargan solos:
   un rollout o una VirtualService no reinician a nadie.
 - Un Envoy más hace de kube-proxy: 127.0.0.1:<nodePort> → TCP → la entrada (:15006) de los pods.
-  Los endpoints son <IP del pod>:15006 porque no hay iptables que redirija :8080 al sidecar.
+  Los endpoints son <IP del pod>:15006 porque no hay iptables que redirija el puerto de la app
+  al sidecar.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.meshpolicy import VirtualService, access_log_enabled, route_action
-from lab.topology import NAMESPACE, Deployment, Service, Topology
+from lab.topology import NAMESPACE, NODE_PORT_IP, Deployment, Service, Topology
 
 ADMIN_PORT = 15000
 OUTBOUND_PORT = 15001
@@ -52,11 +55,21 @@ ROUTER = {
     "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
 }
 HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
-ROUTES_NAME = "8080"
 
 
 def outbound_cluster(service: Service) -> str:
     return f"outbound|{service.port}||{service.fqdn()}"
+
+
+def routes_name(topology: Topology) -> str:
+    """El nombre de la RouteConfiguration de salida: como Istio, el puerto de los Services («8080»).
+
+    Istio tiene una escucha (y una RouteConfiguration) por puerto de Service; aquí la app usa su
+    sidecar como proxy HTTP por una sola escucha (:15001), así que, si los Services usan puertos
+    distintos, una sola RouteConfiguration los junta a todos («8080+9080»): cada host virtual
+    lleva sus dominios con su puerto, de modo que el enrutado es el mismo.
+    """
+    return "+".join(str(port) for port in sorted({s.port for s in topology.services}))
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -70,8 +83,8 @@ def eds_path(xds_dir: Path, service: Service) -> Path:
     return xds_dir / f"eds-{service.name}.json"
 
 
-def routes_path(xds_dir: Path) -> Path:
-    return xds_dir / "routes-8080.json"
+def routes_path(xds_dir: Path, topology: Topology) -> Path:
+    return xds_dir / f"routes-{routes_name(topology)}.json"
 
 
 def endpoints(service: Service, ips: list[str], version: int) -> dict[str, Any]:
@@ -97,7 +110,7 @@ def endpoints(service: Service, ips: list[str], version: int) -> dict[str, Any]:
 def outbound_routes(
     topology: Topology, mesh: dict[str, Any], virtual_services: dict[str, VirtualService], version: int
 ) -> dict[str, Any]:
-    """DiscoveryResponse RDS: la RouteConfiguration «8080» que comparten todos los sidecars."""
+    """DiscoveryResponse RDS: la RouteConfiguration de salida («8080») que comparten todos los sidecars."""
     by_host = {vs.host: vs for vs in virtual_services.values()}
     hosts = []
     for service in topology.services:
@@ -106,7 +119,7 @@ def outbound_routes(
             "name": (vs.route_name or f"{vs.name}.{NAMESPACE}") if vs else "default",
             "match": {"prefix": "/"},
             "decorator": {"operation": f"{service.fqdn()}:{service.port}/*"},
-            "route": route_action(service.fqdn(), mesh, vs),
+            "route": route_action(outbound_cluster(service), mesh, vs),
         }
         if vs:
             route["metadata"] = {
@@ -127,7 +140,7 @@ def outbound_routes(
         "resources": [
             {
                 "@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
-                "name": ROUTES_NAME,
+                "name": routes_name(topology),
                 "virtual_hosts": hosts,
                 "validate_clusters": False,
             }
@@ -146,12 +159,12 @@ def sidecar_bootstrap(
     """El bootstrap del sidecar de un pod (istio-proxy)."""
     access_log = _access_log(mesh)
     outbound = _hcm(
-        "outbound_0.0.0.0_8080",
+        f"outbound_0.0.0.0_{routes_name(topology)}",
         access_log,
         rds={
-            "route_config_name": ROUTES_NAME,
+            "route_config_name": routes_name(topology),
             "config_source": {
-                "path_config_source": {"path": str(routes_path(xds_dir))},
+                "path_config_source": {"path": str(routes_path(xds_dir, topology))},
                 "resource_api_version": "V3",
             },
         },
@@ -217,7 +230,7 @@ def kube_proxy_bootstrap(node_ports: list[tuple[int, Deployment]], xds_dir: Path
                 "cluster": name,
             },
         }
-        listeners.append(_listener(f"nodeport_{port}", "127.0.0.1", port, tcp))
+        listeners.append(_listener(f"nodeport_{port}", NODE_PORT_IP, port, tcp))
         clusters.append(_eds_cluster(deployment.service, xds_dir, "RANDOM", name=name))
     return {
         "node": {"id": "kube-proxy", "cluster": "kube-proxy"},

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from lab.envoyconfig import ADMIN_PORT
 from lab.errors import LabError
 from lab.kubeformat import table
 from lab.state import running_state
@@ -75,10 +76,10 @@ def _pod(state: dict[str, Any], target: str) -> dict[str, Any]:
 def _config_dump(ip: str) -> dict[str, Any]:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(f"http://{ip}:15000/config_dump?resource=&mask=", timeout=5) as response:
+        with opener.open(f"http://{ip}:{ADMIN_PORT}/config_dump?resource=&mask=", timeout=5) as response:
             return json.loads(response.read())
     except (OSError, ValueError) as exc:
-        raise LabError(f"Error: no pude leer la configuración del sidecar ({ip}:15000): {exc}") from exc
+        raise LabError(f"Error: no pude leer la configuración del sidecar ({ip}:{ADMIN_PORT}): {exc}") from exc
 
 
 def _route_configs(dump: dict[str, Any]) -> list[dict[str, Any]]:

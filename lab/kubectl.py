@@ -318,6 +318,7 @@ def _get_vs(course: Path) -> int:
 def cmd_logs(course: Path, args: Args, namespace: str) -> int:
     _allow(args, "selector", "container", "prefix", "tail", "timestamps")
     state = running_state(course)
+    call(course, "sync-logs")  # lo ya escrito por los contenedores, en sus .log (lab/capture.py)
     targets = args.words[1:]
     selector = args.flags.get("selector")
     tail_flag = args.flags.get("tail")
@@ -498,30 +499,74 @@ def cmd_wait(course: Path, args: Args, namespace: str) -> int:
 
 
 # ------------------------------------------------------------------------------ apply / delete
+# Tipos que kubectl conoce en un clúster con Istio pero que el laboratorio no emula.
+KNOWN_KINDS = {
+    "v1": {"Pod", "Service", "ConfigMap", "Secret", "Namespace", "ServiceAccount", "Endpoints"},
+    "apps/v1": {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"},
+    "networking.istio.io/*": {"DestinationRule", "Gateway", "ServiceEntry", "Sidecar", "WorkloadEntry"},
+    "security.istio.io/*": {"PeerAuthentication", "AuthorizationPolicy", "RequestAuthentication"},
+}
+GO_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "bool"}
+
+
 def _read_docs(args: Args) -> tuple[str, list[dict[str, Any]]]:
+    """Los objetos de `-f FICHERO|-`, validados como lo haría kubectl antes de ir al servidor."""
     origin = args.flags.get("filename")
     if not origin or len(args.words) != 1:
         raise Unsupported(unsupported_text(args.raw))
-    if origin == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(origin).read_text(encoding="utf-8")
-        except OSError:
-            raise LabError(f'error: the path "{origin}" does not exist') from None
+    shown = "STDIN" if origin == "-" else origin
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d]
+        text = sys.stdin.buffer.read() if origin == "-" else Path(origin).read_bytes()
+    except OSError:
+        raise LabError(f'error: the path "{origin}" does not exist') from None
+    try:
+        text = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LabError(f"error: error parsing {shown}: error converting YAML to JSON: yaml: invalid leading UTF-8 octet") from None
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as exc:
-        raise LabError(f'error: error parsing {origin}: {exc}') from None
+        mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None) or str(exc)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise LabError(f"error: error parsing {shown}: error converting YAML to JSON: yaml: {where}{problem}") from None
     if not docs:
         raise LabError("error: no objects passed to apply")
     for doc in docs:
-        if doc.get("kind") != "VirtualService" or doc.get("apiVersion") not in VS_API_VERSIONS:
-            raise Unsupported(
-                f"error: {doc.get('kind')} ({doc.get('apiVersion')}) de {origin}: no soportado por el laboratorio "
-                "(not supported by the lab); solo VirtualService de networking.istio.io."
-            )
+        _check_object(doc, shown)
     return origin, docs
+
+
+def _check_object(doc: Any, shown: str) -> None:
+    if not isinstance(doc, dict):
+        raise LabError(
+            f'error: unable to decode "{shown}": json: cannot unmarshal {GO_TYPES.get(type(doc), "value")} '
+            "into Go value of type map[string]interface {}"
+        )
+    kind, version = doc.get("kind"), doc.get("apiVersion")
+    if not kind or not isinstance(kind, str):
+        raise LabError(f"error: unable to decode \"{shown}\": Object 'Kind' is missing in '{_flow(doc)}'")
+    if not version or not isinstance(version, str):
+        raise LabError(f"error: unable to decode \"{shown}\": Object 'apiVersion' is missing in '{_flow(doc)}'")
+    metadata = doc.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    if not name or not isinstance(name, str):
+        raise LabError(f'error: error validating "{shown}": resource name may not be empty (metadata.name)')
+    if kind == "VirtualService" and version in VS_API_VERSIONS:
+        return
+    group = version.split("/")[0] + "/*" if "/" in version else version
+    if kind in KNOWN_KINDS.get(version, set()) | KNOWN_KINDS.get(group, set()):
+        raise Unsupported(
+            f"error: {kind} ({version}) de {shown}: no soportado por el laboratorio "
+            "(not supported by the lab); solo VirtualService de networking.istio.io."
+        )
+    raise LabError(
+        f'error: resource mapping not found for name: "{name}" namespace: "" from "{shown}": '
+        f'no matches for kind "{kind}" in version "{version}"\nensure CRDs are installed first'
+    )
+
+
+def _flow(doc: dict[str, Any]) -> str:
+    return yaml.safe_dump(doc, default_flow_style=True, width=10**6).strip()
 
 
 def cmd_apply(course: Path, args: Args, namespace: str) -> int:

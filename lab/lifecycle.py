@@ -29,7 +29,7 @@ def up(course_root: Path, detach: bool) -> int:
     state_dir(course_root).mkdir(exist_ok=True)
     if detach:
         return _up_detached(course_root)
-    return _up_foreground(course_root)
+    return supervise(course_root, detached=False)
 
 
 def _refuse_if_running(course_root: Path) -> None:
@@ -41,42 +41,27 @@ def _refuse_if_running(course_root: Path) -> None:
         )
 
 
-def _up_foreground(course_root: Path) -> int:
+def supervise(course_root: Path, detached: bool = True) -> int:
+    """El cuerpo del supervisor: en primer plano (`lab up`) o separado (`lab up --detach` lo lanza así)."""
     from lab.supervisor import Supervisor  # noqa: PLC0415 - solo lo importa quien lo ejecuta
 
     supervisor = Supervisor(course_root)
     supervisor.install_signal_handlers()
     try:
         supervisor.start()
-    except LabError:
-        raise
-    print(ready_message(supervisor.ready_seconds or 0.0, len(supervisor.pods)), flush=True)
-    print("Ctrl-C para pararlo.", flush=True)
+    except LabError as exc:
+        if not detached:
+            raise
+        print(f"ERROR: {exc}", flush=True)  # _up_detached lo lee de supervisor.log
+        return 1
+    print(ready_message(supervisor.ready_seconds or 0.0, len(supervisor.pods), supervisor.topology.node_urls()), flush=True)
+    if not detached:
+        print("Ctrl-C para pararlo.", flush=True)
     try:
         supervisor.wait()
     finally:
         supervisor.shutdown()
     print("Laboratorio detenido: no queda ningún proceso suyo.", flush=True)
-    return 0
-
-
-def supervise(course_root: Path) -> int:
-    """El cuerpo del supervisor separado (`lab up --detach` lo lanza así)."""
-    from lab.supervisor import Supervisor  # noqa: PLC0415
-
-    supervisor = Supervisor(course_root)
-    supervisor.install_signal_handlers()
-    try:
-        supervisor.start()
-    except LabError as exc:
-        print(f"ERROR: {exc}", flush=True)
-        return 1
-    print(ready_message(supervisor.ready_seconds or 0.0, len(supervisor.pods)), flush=True)
-    try:
-        supervisor.wait()
-    finally:
-        supervisor.shutdown()
-    print("Laboratorio detenido.", flush=True)
     return 0
 
 
@@ -96,7 +81,7 @@ def _up_detached(course_root: Path) -> int:
         code = proc.poll()
         state = read_stale_state(course_root)
         if code is None and state and state.get("phase") == "ready" and state.get("pid") == proc.pid:
-            print(ready_message(time.monotonic() - t0, len(state["pods"])), flush=True)
+            print(ready_message(time.monotonic() - t0, len(state["pods"]), state["node_urls"]), flush=True)
             return 0
         if code is not None:
             text = log_path.read_text(encoding="utf-8", errors="replace").strip()
@@ -108,11 +93,9 @@ def _up_detached(course_root: Path) -> int:
         time.sleep(0.02)
 
 
-def ready_message(seconds: float, pods: int) -> str:
-    return (
-        f"Laboratorio listo en {seconds:.1f} s: {pods} pods, cada uno con su sidecar Envoy. "
-        "bff: http://127.0.0.1:30000/toapp"
-    )
+def ready_message(seconds: float, pods: int, node_urls: str) -> str:
+    """node_urls: Topology.node_urls() («bff: http://127.0.0.1:30000»), de los NodePort de los manifiestos."""
+    return f"Laboratorio listo en {seconds:.1f} s: {pods} pods, cada uno con su sidecar Envoy. {node_urls}"
 
 
 def down(course_root: Path, quiet: bool = False) -> int:
@@ -157,7 +140,7 @@ def status(course_root: Path) -> int:
     age = time.time() - state["started"]
     print(
         f"Laboratorio {_phase(state['phase'])} (supervisor PID {state['pid']}, desde hace {age:.0f} s); "
-        "bff en http://127.0.0.1:30000"
+        f"{state['node_urls']}"
     )
     if state.get("error"):
         print(f"Último error: {state['error']}")

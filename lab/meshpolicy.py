@@ -186,11 +186,14 @@ def _short(host: str) -> str:
     return host.split(".")[0]
 
 
-def route_action(service_fqdn: str, mesh: dict[str, Any], vs: VirtualService | None) -> dict[str, Any]:
-    """La acción de la ruta de salida hacia un Service (cluster, timeout y reintentos)."""
+def route_action(cluster: str, mesh: dict[str, Any], vs: VirtualService | None) -> dict[str, Any]:
+    """La acción de la ruta de salida hacia el cluster de un Service (timeout y reintentos).
+
+    `cluster` es el nombre que le da envoyconfig.outbound_cluster() (el único sitio que lo forma).
+    """
     retries = vs.retries if vs is not None and vs.retries is not None else mesh.get("defaultHttpRetryPolicy")
     action: dict[str, Any] = {
-        "cluster": f"outbound|8080||{service_fqdn}",
+        "cluster": cluster,
         "timeout": vs.timeout if vs is not None and vs.timeout else "0s",
     }
     policy = convert_policy(retries)

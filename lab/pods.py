@@ -9,6 +9,7 @@ con la hora de llegada de cada línea en <contenedor>.times; es lo que lee `kube
 from __future__ import annotations
 
 import http.client
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from lab.capture import OutputCollector
 from lab.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, sidecar_bootstrap, write_json
 from lab.errors import LabError
 from lab.procs import Spawner, start_time
-from lab.topology import Deployment, EnvVar, Topology
+from lab.topology import Deployment, EnvVar, Probe, Topology
 
 PROXY_CONTAINER = "istio-proxy"
 ENVOY_FLAGS = [
@@ -71,6 +72,7 @@ class Pod:
     rs_hash: str
     env: tuple[EnvVar, ...]
     labels: dict[str, str]
+    readiness: Probe  # la readinessProbe de la plantilla (puerto y ruta del manifiesto)
     created: float = field(default_factory=time.time)
     app: subprocess.Popen | None = None
     proxy: subprocess.Popen | None = None
@@ -165,10 +167,19 @@ def http_ok(ip: str, port: int, path: str, timeout: float = 0.5) -> bool:
         conn.close()
 
 
+def tcp_ok(ip: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((ip, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def probe(pod: Pod) -> None:
-    """Sondas de preparación: /healthz de la app y /ready del admin de Envoy."""
+    """Sondas de preparación: la readinessProbe de la app (manifiesto) y /ready del admin de Envoy."""
     if not pod.app_ready:
-        pod.app_ready = http_ok(pod.ip, 8080, "/healthz")
+        check = pod.readiness
+        pod.app_ready = http_ok(pod.ip, check.port, check.path) if check.path else tcp_ok(pod.ip, check.port)
     if not pod.proxy_ready:
         pod.proxy_ready = http_ok(pod.ip, ADMIN_PORT, "/ready")
 

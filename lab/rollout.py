@@ -34,7 +34,12 @@ def roll(sup: Supervisor, name: str) -> None:
             crashed = [p for p in current if p.phase == "CrashLoopBackOff"]
             new: Pod | None = None
             if not broken_old and not crashed and len(current) < spec.base.replicas:
-                new = sup._new_pod(name)
+                try:
+                    new = sup._new_pod(name)
+                except LabError as exc:  # sin IP libre: el rollout se atasca, como sin recursos
+                    sup.error = str(exc)
+                    sup._publish()
+                    return
                 sup.pods.append(new)
                 sup._publish()
         if broken_old:

@@ -35,12 +35,22 @@ from lab.meshpolicy import VirtualService, load_mesh_config, parse_virtual_servi
 from lab.pods import ENVOY_FLAGS, Pod, Runtime, exited, http_ok, probe, start_app, start_sidecar, wait_ready
 from lab.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
 from lab.state import state_dir, write_state
-from lab.topology import FIRST_HOST, Deployment, EnvVar, load_topology, pod_ip, pod_name, template_hash
+from lab.topology import (
+    FIRST_HOST,
+    LAST_HOST,
+    NODE_PORT_IP,
+    Deployment,
+    EnvVar,
+    load_topology,
+    pod_ip,
+    pod_name,
+    template_hash,
+)
 from lab.zygote import Zygote, preload_modules
 
 NODE_IP = "127.0.0.2"  # dirección del «nodo»: admin del kube-proxy
 READY_TIMEOUT = 30.0
-POD_PORTS = (8080, xds.ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
+SIDECAR_PORTS = (xds.ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
 ENDPOINT_PROPAGATION = 0.2  # s entre sacar un pod de los endpoints y pararlo (como un preStop)
 
 
@@ -126,6 +136,7 @@ class Supervisor:
                 "apply": self._rpc_apply,
                 "delete": self._rpc_delete,
                 "stop": self._rpc_stop,
+                "sync-logs": self._rpc_sync_logs,
             }
         )
         self.control.start()
@@ -133,11 +144,11 @@ class Supervisor:
 
     def _check_ports(self) -> None:
         for port, _ in self.topology.node_ports():
-            check_port_free("127.0.0.1", port)
+            check_port_free(NODE_PORT_IP, port)
         check_port_free(NODE_IP, xds.ADMIN_PORT)
         for deployment in self.topology.deployments:
             for i in range(deployment.replicas):
-                for port in POD_PORTS:
+                for port in (deployment.container_port, *SIDECAR_PORTS):
                     check_port_free(pod_ip(deployment.service, FIRST_HOST + i), port)
 
     def _launch_app(self, argv: list[str], log: Path, env: dict[str, str], cwd: Path) -> Any:
@@ -194,7 +205,7 @@ class Supervisor:
         while not http_ok(NODE_IP, xds.ADMIN_PORT, "/ready"):
             if self.kube_proxy.poll() is not None or time.monotonic() > deadline:
                 tail = (self.dir / "logs" / "kube-proxy.log").read_text(errors="replace")[-800:]
-                raise LabError(f"El kube-proxy (Envoy en 127.0.0.1:30000) no arrancó:\n{tail}")
+                raise LabError(f"El kube-proxy (Envoy de {self.topology.node_urls()}) no arrancó:\n{tail}")
             time.sleep(0.02)
 
     def wait(self) -> None:
@@ -241,11 +252,17 @@ class Supervisor:
         spec = self.specs[deployment]
         base = spec.base
         used = {p.ip for p in self.pods}
-        while True:  # IPs nuevas tras cada rollout, como en Kubernetes (10..250, y vuelta)
+        # IPs nuevas tras cada rollout, como en Kubernetes (FIRST_HOST..LAST_HOST, y vuelta).
+        for _ in range(LAST_HOST - FIRST_HOST + 1):
             host = self.next_host[deployment]
-            self.next_host[deployment] = host + 1 if host < 250 else FIRST_HOST
+            self.next_host[deployment] = host + 1 if host < LAST_HOST else FIRST_HOST
             if pod_ip(base.service, host) not in used:
                 break
+        else:
+            raise LabError(
+                f"No queda ninguna IP libre para un pod nuevo de {deployment} "
+                f"({pod_ip(base.service, FIRST_HOST)}–{pod_ip(base.service, LAST_HOST)} en uso)."
+            )
         return Pod(
             name=pod_name(base.name, spec.rs_hash),
             deployment=base.name,
@@ -254,6 +271,7 @@ class Supervisor:
             rs_hash=spec.rs_hash,
             env=spec.env,
             labels={**base.label_dict(), "pod-template-hash": spec.rs_hash},
+            readiness=base.readiness_probe(),
         )
 
     def _write_eds(self) -> None:
@@ -269,7 +287,7 @@ class Supervisor:
         self.versions["rds"] += 1
         vss = {name: vs for name, (vs, _) in self.virtual_services.items()}
         xds.write_json(
-            xds.routes_path(self.dir / "xds"),
+            xds.routes_path(self.dir / "xds", self.topology),
             xds.outbound_routes(self.topology, self.mesh, vss, self.versions["rds"]),
         )
 
@@ -286,6 +304,7 @@ class Supervisor:
             "started": self.started,
             "ready_seconds": self.ready_seconds,
             "course": str(self.root),
+            "node_urls": self.topology.node_urls(),
             "mesh": self.mesh,
             "deployments": [
                 {
@@ -388,6 +407,10 @@ class Supervisor:
             version = self.versions["rds"]
         self._wait_routes(version)
         return {"lines": lines, "missing": missing}
+
+    def _rpc_sync_logs(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Lo que los contenedores ya escribieron, en sus .log (ver capture.OutputCollector.sync)."""
+        return {"synced": self.output.sync() if self.output else True}
 
     def _rpc_stop(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.stopping.set()

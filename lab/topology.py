@@ -26,9 +26,11 @@ from lab.errors import LabError
 
 K8S_DIR = Path("apps") / "k8s"
 NAMESPACE = "default"
+NODE_PORT_IP = "127.0.0.1"  # donde escuchan los NodePort (el «nodo» visto desde quien aprende)
 # El alfabeto de Kubernetes para sufijos y hashes (sin vocales ni caracteres confusos).
 ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-FIRST_HOST = 10
+FIRST_HOST = 10  # cuarto octeto de las IP de pod: de FIRST_HOST a LAST_HOST (y vuelta)
+LAST_HOST = 250
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,14 @@ class EnvVar:
     name: str
     value: str | None = None
     field_path: str | None = None  # metadata.name, status.podIP...
+
+
+@dataclass(frozen=True)
+class Probe:
+    """La readinessProbe del contenedor: httpGet (path) o tcpSocket (path None)."""
+
+    port: int
+    path: str | None
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,12 @@ class Deployment:
     env: tuple[EnvVar, ...]
     service: Service
     source: Path
+    # Sin readinessProbe, Kubernetes da el contenedor por listo al arrancar; el laboratorio espera
+    # al menos a que su puerto acepte conexiones (tcpSocket al containerPort).
+    readiness: Probe | None = None
+
+    def readiness_probe(self) -> Probe:
+        return self.readiness or Probe(self.container_port, None)
 
     def label_dict(self) -> dict[str, str]:
         return dict(self.labels)
@@ -82,6 +98,10 @@ class Topology:
 
     def node_ports(self) -> list[tuple[int, Deployment]]:
         return [(d.service.node_port, d) for d in self.deployments if d.service.node_port]
+
+    def node_urls(self) -> str:
+        """«bff: http://127.0.0.1:30000» (uno por NodePort), para los mensajes."""
+        return ", ".join(f"{d.name}: http://{NODE_PORT_IP}:{port}" for port, d in self.node_ports())
 
 
 def pod_ip(service: Service, host: int) -> str:
@@ -144,7 +164,9 @@ def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
     if len(containers) != 1:
         raise LabError(f"{path}: el laboratorio espera un solo contenedor por pod en {name}.")
     container = containers[0]
-    ports = container.get("ports") or [{"containerPort": 8080}]
+    ports = container.get("ports")
+    if not ports:
+        raise LabError(f"{path}: el contenedor de {name} no declara su containerPort (ports).")
     env = tuple(_env_var(path, item) for item in container.get("env") or [])
     service = _service_for(path, name, labels, ports[0], services)
     return Deployment(
@@ -156,7 +178,25 @@ def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
         env=env,
         service=service,
         source=path,
+        readiness=_readiness(path, name, container, ports),
     )
+
+
+def _readiness(path: Path, name: str, container: dict, ports: list[dict]) -> Probe | None:
+    """readinessProbe httpGet/tcpSocket → Probe (el puerto con nombre se busca en ports)."""
+    probe = container.get("readinessProbe")
+    if not probe:
+        return None
+    action = probe.get("httpGet") or probe.get("tcpSocket")
+    if not action or "port" not in action:
+        raise LabError(f"{path}: la readinessProbe de {name} no es httpGet ni tcpSocket (el laboratorio no la emula).")
+    port = action["port"]
+    if isinstance(port, str) and not port.isdigit():
+        named = [p for p in ports if p.get("name") == port]
+        if not named:
+            raise LabError(f"{path}: la readinessProbe de {name} usa el puerto «{port}», que no existe.")
+        port = named[0]["containerPort"]
+    return Probe(int(port), action.get("path", "/") if "httpGet" in probe else None)
 
 
 def _env_var(path: Path, item: dict) -> EnvVar:

@@ -4,6 +4,7 @@ y cada fallo al arrancar (puerto ocupado, sin Envoy, app que muere) da un error 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -56,6 +57,27 @@ def wait_gone(pids: list[tuple[int, str]], seconds: float = 20) -> list[int]:
     return left
 
 
+def read_line(proc: subprocess.Popen, timeout: float) -> tuple[str, bytes]:
+    """(primera línea, lo ya leído tras ella) de la salida de proc, esperando como mucho `timeout` s.
+
+    select + os.read sobre el descriptor, nunca un readline() que bloquee sin límite; si el proceso
+    no escribe una línea entera a tiempo, devuelve lo que haya (la prueba lo enseña al fallar).
+    """
+    fd = proc.stdout.fileno()
+    data = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    first, _, rest = data.partition(b"\n")
+    return first.decode(errors="replace"), rest
+
+
 def port_free(port: int = 30000) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -106,14 +128,14 @@ def test_foreground_up_stops_on_ctrl_c(course_copy) -> None:
         [sys.executable, "-m", "lab", "--course", str(course), "up"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     try:
-        first = proc.stdout.readline()  # bloquea hasta «listo» (o hasta un error)
-        assert "Laboratorio listo" in first, first
+        first, rest = read_line(proc, timeout=60)  # «listo» (o un error, o nada en 60 s)
+        assert "Laboratorio listo" in first and "bff: http://127.0.0.1:30000" in first, first
         pids = recorded_pids(LabDriver(course))
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
+        tail, _ = proc.communicate(timeout=30)
+        out = (rest + tail).decode(errors="replace")
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -13,7 +13,8 @@ from lab.errors import LabError
 from lab.jsonpath import render
 from lab.kubeformat import age, table
 from lab.meshpolicy import DEFAULT_RETRY_ON, convert_policy, duration, load_mesh_config, parse_virtual_service
-from lab.topology import EnvVar, load_topology, pod_name, template_hash
+from lab.envoyconfig import outbound_routes, routes_name, sidecar_bootstrap
+from lab.topology import EnvVar, Probe, load_topology, pod_name, template_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +25,38 @@ def test_topology_comes_from_the_manifests() -> None:
         ("bff", 1, 1), ("backend1", 3, 2), ("app2", 3, 3)
     ]
     assert topo.node_ports() == [(30000, topo.deployment("bff"))]
+    assert topo.node_urls() == "bff: http://127.0.0.1:30000"
     assert EnvVar("POD_NAME", field_path="metadata.name") in topo.deployment("app2").env
+    # readinessProbe httpGet {path: /healthz, port: http} → el containerPort de nombre http
+    assert {d.readiness_probe() for d in topo.deployments} == {Probe(8080, "/healthz")}
+
+
+def test_readiness_probe_and_ports_come_from_the_manifest(course_copy) -> None:
+    manifest = (ROOT / "apps/k8s/app2.yaml").read_text(encoding="utf-8")
+    changed = manifest.replace("{name: http, containerPort: 8080}", "{name: web, containerPort: 8081}")
+    changed = changed.replace("httpGet: {path: /healthz, port: http}", "httpGet: {path: /listo, port: 8081}", 1)
+    changed = changed.replace("port: 8080, targetPort: http}", "port: 7070, targetPort: web}")
+    assert changed.count("8081") == 2 and "7070" in changed
+    app2 = load_topology(course_copy({"apps/k8s/app2.yaml": changed})).deployment("app2")
+    assert (app2.container_port, app2.readiness_probe()) == (8081, Probe(8081, "/listo"))
+    assert (app2.service.port, app2.service.target_port) == (7070, 8081)
+    no_probe = manifest.replace("readinessProbe:", "startupProbe:")
+    app2 = load_topology(course_copy({"apps/k8s/app2.yaml": no_probe})).deployment("app2")
+    assert app2.readiness is None and app2.readiness_probe() == Probe(8080, None)  # TCP al containerPort
+
+
+def test_routes_point_at_the_clusters_each_sidecar_has(course_copy, tmp_path: Path) -> None:
+    """La ruta hacia un Service usa el nombre de cluster del bootstrap (outbound|<puerto>||...)."""
+    manifest = (ROOT / "apps/k8s/app2.yaml").read_text(encoding="utf-8")
+    topo = load_topology(course_copy({"apps/k8s/app2.yaml": manifest.replace("port: 8080, targetPort", "port: 7070, targetPort")}))
+    mesh = load_mesh_config(ROOT)
+    rds = outbound_routes(topo, mesh, {}, 1)["resources"][0]
+    boot = sidecar_bootstrap("bff-x", "127.0.1.10", topo.deployment("bff"), topo, mesh, tmp_path)
+    clusters = {c["name"] for c in boot["static_resources"]["clusters"]}
+    assert {vh["routes"][0]["route"]["cluster"] for vh in rds["virtual_hosts"]} <= clusters
+    assert "outbound|7070||app2.default.svc.cluster.local" in clusters
+    assert rds["name"] == routes_name(topo) == "7070+8080"
+    assert routes_name(load_topology(ROOT)) == "8080"  # como Istio: la RouteConfiguration «8080»
 
 
 def test_pod_names_look_like_kubernetes_and_change_with_the_template() -> None:
@@ -101,6 +133,45 @@ def test_commands_without_a_running_lab(tmp_path: Path) -> None:
     down = run_lab("down", course=tmp_path)
     assert down.returncode == 0 and "no estaba en marcha" in down.stdout
     assert run_lab("bailar", course=tmp_path).returncode == 1
+
+
+BAD_OBJECTS = {
+    "lista": ("- 1\n- 2\n", 'unable to decode "STDIN": json: cannot unmarshal array into Go value'),
+    "escalar": ("hola\n", 'unable to decode "STDIN": json: cannot unmarshal string into Go value'),
+    "sin nombre": (
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nspec: {hosts: [app2]}\n",
+        'error validating "STDIN": resource name may not be empty',
+    ),
+    "sin kind": ("apiVersion: v1\nmetadata: {name: x}\n", "Object 'Kind' is missing"),
+    "tipo desconocido": (
+        "apiVersion: example.com/v1\nkind: Cosa\nmetadata: {name: x}\n",
+        'no matches for kind "Cosa" in version "example.com/v1"',
+    ),
+    "no es YAML": ("a: [1,\n b: c\n", "error parsing STDIN: error converting YAML to JSON: yaml: line"),
+    "binario": ("\udcff\udcfe", "error parsing STDIN: error converting YAML to JSON: yaml: invalid leading UTF-8 octet"),
+}
+
+
+@pytest.mark.parametrize("verb", ["apply", "delete"])
+@pytest.mark.parametrize("case", list(BAD_OBJECTS))
+def test_apply_and_delete_reject_bad_objects_like_kubectl(tmp_path: Path, verb: str, case: str) -> None:
+    text, expected = BAD_OBJECTS[case]
+    out = subprocess.run(
+        [sys.executable, "-m", "lab", "--course", str(tmp_path), "kubectl", verb, "-f", "-"],
+        input=text.encode("utf-8", "surrogateescape"), capture_output=True, timeout=60,
+    )
+    stderr = out.stderr.decode()
+    assert out.returncode == 1 and stderr.startswith("error: ") and expected in stderr, stderr
+    assert "Traceback" not in stderr and out.stdout == b""
+
+
+def test_apply_of_a_file_that_is_not_there_or_not_a_virtual_service(tmp_path: Path) -> None:
+    missing = run_lab("kubectl", "apply", "-f", str(tmp_path / "nada.yaml"), course=tmp_path)
+    assert missing.returncode == 1 and f'the path "{tmp_path / "nada.yaml"}" does not exist' in missing.stderr
+    rule = tmp_path / "dr.yaml"
+    rule.write_text("apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: app2}\n")
+    out = run_lab("kubectl", "delete", "-f", str(rule), course=tmp_path)
+    assert out.returncode == 1 and "no soportado por el laboratorio (not supported by the lab)" in out.stderr
 
 
 def test_up_without_manifests_is_a_clear_error(tmp_path: Path) -> None:
