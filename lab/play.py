@@ -348,11 +348,14 @@ class LabRequests:
         self.root = root
 
     def _state(self) -> dict:
-        from lab.state import read_state
+        from lab.state import call, read_state
 
         state = read_state(self.root)
         if state is None:
             raise ShellClosed("el laboratorio ya no está en marcha (lab status)")
+        # La respuesta del curl puede llegar antes de que el supervisor copie la línea de la app
+        # a su .log: se cuenta solo cuando lo ya escrito está copiado (lab/capture.py).
+        call(self.root, "sync-logs")
         return state
 
     def request_ids(self) -> list[str]:
