@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,14 +27,49 @@ sys.path.insert(0, str(ROOT))
 
 from lab.appcmd import app_command, dockerfile_cmd, without_proxies  # noqa: E402
 from lab.driver import LabDriver  # noqa: E402
-from lab.pods import http_ok  # noqa: E402
+from lab.envoyconfig import INBOUND_PORT  # noqa: E402
+from lab.pods import http_ok, tcp_ok  # noqa: E402
+from lab.topology import NAMESPACE, NODE_PORT_IP, Deployment, Topology, load_topology  # noqa: E402
 
-BASELINE = {  # sin malla: una app por servicio, llamadas directas (127.0.1x.10)
-    "bff": ("127.0.11.10", {"BACKEND1_URL": "http://127.0.12.10:8080"}),
-    "backend1": ("127.0.12.10", {"APP2_URL": "http://127.0.13.10:8080"}),
-    "app2": ("127.0.13.10", {}),
-}
 SIDECAR_HOPS = 5  # bff entrada, bff salida, backend1 entrada, backend1 salida, app2 entrada
+
+
+@dataclass(frozen=True)
+class Direct:
+    """Una app sin malla: una por Deployment, en 127.0.<10 + índice>.10 y su containerPort."""
+
+    deployment: Deployment
+    ip: str
+    env: dict[str, str]
+
+    @property
+    def port(self) -> int:
+        return self.deployment.container_port
+
+    def ready(self) -> bool:
+        probe = self.deployment.readiness_probe()  # la readinessProbe del manifiesto
+        return http_ok(self.ip, probe.port, probe.path) if probe.path else tcp_ok(self.ip, probe.port)
+
+
+def baseline_apps(topology: Topology) -> list[Direct]:
+    """Las apps sin malla con el entorno del manifiesto; las URL de otros Services (`http://backend1:8080`)
+    apuntan directamente a la app de ese Service (`http://127.0.12.10:<containerPort>`)."""
+    ips = {d.service.name: f"127.0.{10 + d.service.index}.10" for d in topology.deployments}
+    by_service = {d.service.name: d for d in topology.deployments}
+
+    def direct(match: re.Match) -> str:
+        short = match.group(1).split(".")[0]
+        if short not in by_service:
+            return match.group(0)
+        return f"://{ips[short]}:{by_service[short].container_port}"
+
+    apps = []
+    for d in topology.deployments:
+        fields = {"metadata.name": f"{d.name}-sinmalla", "status.podIP": ips[d.service.name], "metadata.namespace": NAMESPACE}
+        env = {v.name: re.sub(r"://([A-Za-z0-9.-]+)(:\d+)?", direct, v.value) if v.value is not None
+               else fields.get(v.field_path or "", "") for v in d.env}
+        apps.append(Direct(d, ips[d.service.name], env))
+    return apps
 
 
 def pss_kib(pid: int) -> int:
@@ -64,20 +101,26 @@ def measure_memory(lab: LabDriver) -> dict[str, float]:
     return {"apps": apps / 1024, "sidecars": sidecars / 1024, "kube-proxy": proxy / 1024}
 
 
-def start_baseline(course: Path) -> list[subprocess.Popen]:
+def start_baseline(course: Path, apps: list[Direct]) -> list[subprocess.Popen]:
     cmd = dockerfile_cmd(course)
     procs = []
-    for name, (ip, extra) in BASELINE.items():
-        env = without_proxies(dict(os.environ)) | {"PYTHONPATH": str(course / "apps"), "POD_NAME": f"{name}-sinmalla", **extra}
-        procs.append(subprocess.Popen(app_command(cmd, ip), cwd=course / "apps" / name, env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for app in apps:
+        env = without_proxies(dict(os.environ)) | {"PYTHONPATH": str(course / "apps"), **app.env}
+        procs.append(subprocess.Popen(app_command(cmd, app.ip), cwd=course / "apps" / app.deployment.container,
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     deadline = time.monotonic() + 60
-    while not all(http_ok(ip, 8080, "/healthz") for ip, _ in BASELINE.values()):
+    while not all(app.ready() for app in apps):
         if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
             stop(procs)
             raise SystemExit("las apps sin malla no arrancaron")
         time.sleep(0.05)
     return procs
+
+
+def cpu_ms(pid: int) -> float:
+    """Tiempo de CPU (usuario + sistema) de un proceso y sus hilos, en ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def stop(procs: list[subprocess.Popen]) -> None:
@@ -119,18 +162,26 @@ def main() -> int:
         raise SystemExit("Ya hay un laboratorio en marcha en ese curso: «lab down» primero.")
     print(f"Carga de la máquina al empezar: {os.getloadavg()[0]:.2f} (núcleos: {os.cpu_count()})")
     ups = measure_up(lab, args.ups)
+    topology = load_topology(course)
+    apps = baseline_apps(topology)
+    node_port, entry = topology.node_ports()[0]  # donde entra el curl del curso (bff)
+    direct = next(app for app in apps if app.deployment.name == entry.name)
     baseline = []
     try:
-        bff_ip = next(p["ip"] for p in lab.state()["pods"] if p["deployment"] == "bff")
+        state = lab.state()
+        entry_ip = next(p["ip"] for p in state["pods"] if p["deployment"] == entry.name)
         memory = measure_memory(lab)
-        baseline = start_baseline(course)
-        for host, port in ((bff_ip, 15006), ("127.0.0.1", 30000), (BASELINE["bff"][0], 8080)):
+        baseline = start_baseline(course, apps)
+        targets = {"mesh": (entry_ip, INBOUND_PORT), "sin malla": (direct.ip, direct.port), "nodeport": (NODE_PORT_IP, node_port)}
+        for host, port in targets.values():
             latencies(host, port, 20)  # calentamiento (conexiones, JIT de nadie: cachés)
-        rounds = {"mesh": [], "nodeport": [], "sin malla": []}
+        rounds: dict[str, list[float]] = {key: [] for key in targets}
+        supervisor_cpu = cpu_ms(state["pid"])
         for _ in range(args.rounds):
-            rounds["mesh"].append(statistics.median(latencies(bff_ip, 15006, args.requests)))
-            rounds["sin malla"].append(statistics.median(latencies(BASELINE["bff"][0], 8080, args.requests)))
-            rounds["nodeport"].append(statistics.median(latencies("127.0.0.1", 30000, args.requests)))
+            for key, (host, port) in targets.items():
+                rounds[key].append(statistics.median(latencies(host, port, args.requests)))
+        # lo que el supervisor (sobre todo el lector de las FIFO, lab/capture.py) gasta por petición por la malla
+        supervisor_us = (cpu_ms(state["pid"]) - supervisor_cpu) * 1000 / (2 * args.rounds * args.requests)
     finally:
         stop(baseline)
         lab.down()
@@ -145,6 +196,8 @@ def main() -> int:
                        ("nodeport", "malla por el NodePort (+ kube-proxy)")):
         print(f"  {label:<40} {med[key]:.2f} ms  [{', '.join(f'{x:.2f}' for x in rounds[key])}]")
     print(f"Coste por salto de Envoy: {per_hop:+.2f} ms (objetivo ≤ +0,6 ms)")
+    print(f"CPU del supervisor por petición por la malla (registros de los contenedores): {supervisor_us:.0f} µs "
+          "(sin malla, las apps escriben en /dev/null)")
     print(f"Carga de la máquina al terminar: {os.getloadavg()[0]:.2f}")
     return 0
 
