@@ -62,10 +62,18 @@ while :; do
   if [ $((ahora - inicio_fg)) -ge "$limite" ]; then
     limpiar_linea
     echo
-    echo "✘ La preparación sigue sin terminar tras $((ahora - inicio_fg)) s; algo va más lento de lo normal."
+    echo "⚠ La preparación sigue sin terminar tras $((ahora - inicio_fg)) s; algo va más lento de lo normal."
+    echo "  No se ha detenido: sigue en marcha en segundo plano."
+    echo
     echo "Últimas líneas del registro:"
     tail -n 15 "$registro" 2>/dev/null | sed 's/^/  | /'
-    echo "Registro completo: $registro"
+    echo
+    echo "Qué hacer ahora:"
+    echo "  • Espera a que exista $estado/listo, o a que «kubectl get pods» muestre"
+    echo "    todos los pods con 2/2 en READY; entonces pasa al paso 1."
+    echo "  • Registro completo: $registro (síguelo con: tail -f $registro)"
+    echo "  • Si aparece $estado/fallo, la preparación falló; para reintentarlo"
+    echo "    (repetirlo es seguro): bash $curso/setup.sh"
     break
   fi
   if [ "$en_terminal" = 1 ]; then

@@ -457,9 +457,12 @@ wait_rollouts() {
       die "$deployment no estuvo listo en ${ROLLOUT_TIMEOUT} s (kubectl get pods; kubectl describe pod)"
     fi
   done
+  # Desde Istio 1.27, con Kubernetes >= 1.33, el sidecar es un «sidecar nativo»: istio-proxy va en
+  # initContainers (restartPolicy: Always); antes, o en clústeres más antiguos, en containers.
+  # Vale cualquiera de los dos sitios. Cada línea: «pod init... contenedores...».
   pods=$(kubectl -n "$APP_NAMESPACE" get pods --field-selector=status.phase=Running \
-    -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.containers[*].name}{"\n"}{end}')
-  missing=$(awk 'NF && !/(^| )istio-proxy( |$)/ {print $1}' <<<"$pods")
+    -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.initContainers[*].name}{" "}{.spec.containers[*].name}{"\n"}{end}')
+  missing=$(awk 'NF { for (i = 2; i <= NF; i++) if ($i == "istio-proxy") next; print $1 }' <<<"$pods")
   [[ -z $missing ]] || die "pods sin sidecar istio-proxy: $(tr '\n' ' ' <<<"$missing")(¿falta la inyección?)"
   stage_done "$(awk 'NF' <<<"$pods" | wc -l) pods listos, todos con sidecar"
 }

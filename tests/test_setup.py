@@ -276,6 +276,33 @@ def test_rollout_that_never_becomes_ready_is_reported(sandbox: Sandbox) -> None:
     assert not (sandbox.state / "listo").exists()
 
 
+def sidecar_check(sb: Sandbox) -> Call:
+    return sb.one("kubectl", "get pods --field-selector=status.phase=Running")
+
+
+@pytest.mark.parametrize("layout", ["native", "classic"])
+def test_sidecar_is_found_in_init_containers_or_containers(sandbox: Sandbox, layout: str) -> None:
+    """Istio >= 1.27 en Kubernetes >= 1.33 (Killercoda) pone istio-proxy en initContainers."""
+    result = sandbox.run(FAKE_SIDECAR_LAYOUT=layout)
+    assert_success(sandbox, result)
+    check = sidecar_check(sandbox)
+    assert ".spec.initContainers[*].name" in check.args and ".spec.containers[*].name" in check.args
+    assert "pods listos, todos con sidecar" in sandbox.log
+    assert "sin sidecar" not in sandbox.log
+
+
+def test_pods_without_sidecar_are_named_in_the_failure(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_NO_SIDECAR="backend1")
+    assert result.returncode != 0
+    assert not (sandbox.state / "listo").exists()
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=pods\n" in failure
+    assert "pods sin sidecar istio-proxy" in failure and "¿falta la inyección?" in failure
+    named = set(re.findall(r"\b(?:bff|backend1|app2)-[0-9a-z]+-x\d{4}\b", failure))
+    assert named == {f"backend1-6d5f8c7b9d-x{i:04d}" for i in (1, 2, 3)}, failure
+    assert sidecar_check(sandbox).rc == 0
+
+
 def test_missing_bundle_is_waited_for_a_bounded_time(sandbox: Sandbox) -> None:
     sandbox.path("BUNDLE").unlink()
     result = sandbox.run(BUNDLE_TIMEOUT="4")
@@ -413,6 +440,17 @@ def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
     tail = out.rstrip("\n").splitlines()
     assert any(l.startswith("✔ Listo") for l in tail)
     assert tail[-1].strip() == "kubectl get pods"
+
+
+def test_foreground_timeout_tells_the_learner_what_to_do(sandbox: Sandbox) -> None:
+    result = sandbox.foreground(FOREGROUND_TIMEOUT="1")  # sin setup.sh: nunca termina
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "sigue sin terminar" in out and "sigue en marcha en segundo plano" in out
+    assert f"{sandbox.env['STATE_DIR']}/listo" in out and "kubectl get pods" in out and "2/2" in out
+    assert f"Registro completo: {sandbox.env['LOG_FILE']}" in out
+    assert f"bash {sandbox.env['CURSO_ROOT']}/setup.sh" in out
+    assert "paso 1" in out
 
 
 def test_foreground_survives_being_typed_into_a_shell(sandbox: Sandbox) -> None:

@@ -12,6 +12,10 @@
 #   FAKE_CURL_FAILURES=N     las N primeras llamadas a curl fallan (error transitorio)
 #   FAKE_SHA_MISMATCH=1      el .sha256 publicado no corresponde al archivo
 #   FAKE_ROLLOUT_NEVER=NAME  `kubectl rollout status deployment.apps/NAME` agota su tiempo
+#   FAKE_SIDECAR_LAYOUT      dónde está istio-proxy en cada pod: «native» (por omisión; en
+#                            initContainers, como Istio >= 1.27 en Kubernetes >= 1.33) o «classic»
+#                            (en containers)
+#   FAKE_NO_SIDECAR=NAME     los pods del Deployment NAME no llevan sidecar
 #   FAKE_RENDEZVOUS=1        docker build espera a que empiecen istioctl install y crictl pull,
 #                            y estos a que empiece docker build (con límite, ~10 s): si setup.sh
 #                            los serializa, sus intervalos no se solapan y la prueba lo ve
@@ -135,6 +139,43 @@ pod_problem() {
   done < <(sed 1d "$STATE/deploy.$1")
 }
 
+# Nombres de los initContainers y de los containers de un pod de DEPLOYMENT (separados por «|»),
+# según dónde puso Istio el sidecar:
+#   nativo (Istio >= 1.27 en Kubernetes >= 1.33): istio-init e istio-proxy en initContainers;
+#   clásico: istio-init en initContainers, istio-proxy en containers;
+#   sin inyección: solo la app.
+pod_containers() {
+  local deployment=$1 layout=${FAKE_SIDECAR_LAYOUT:-native}
+  if [[ ! -e $STATE/injected || $deployment == "${FAKE_NO_SIDECAR:-}" ]]; then
+    printf '|%s\n' "$deployment"
+  elif [[ $layout == native ]]; then
+    printf 'istio-init istio-proxy|%s\n' "$deployment"
+  elif [[ $layout == classic ]]; then
+    printf 'istio-init|%s istio-proxy\n' "$deployment"
+  else
+    printf 'fake kubectl: FAKE_SIDECAR_LAYOUT=%s desconocido\n' "$layout" >&2
+    exit 98
+  fi
+}
+
+# Una plantilla jsonpath de kubectl limitada a lo que setup.sh usa, aplicada a un pod. Cualquier
+# otra expresión es una llamada no contemplada: la falsificación no inventa campos.
+render_pod() {
+  local template=$1 pod=$2 deployment=$3 both init main out
+  both=$(pod_containers "$deployment")
+  init=${both%%|*} main=${both#*|}
+  out=${template#'{range .items[*]}'}
+  out=${out%'{end}'}
+  [[ $out != "$template" ]] || unknown
+  out=${out//'{.metadata.name}'/$pod}
+  out=${out//'{.spec.initContainers[*].name}'/$init}
+  out=${out//'{.spec.containers[*].name}'/$main}
+  out=${out//'{" "}'/ }
+  out=${out//'{"\n"}'/$'\n'}
+  [[ $out != *"{"* ]] || unknown
+  printf '%s' "$out"
+}
+
 fake_kubectl() {
   case $ARGS in
     *"wait --for=condition=Ready node --all"*) echo "node/controlplane condition met" ;;
@@ -191,13 +232,13 @@ fake_kubectl() {
         exit 1
       fi
       echo "deployment \"$deployment\" successfully rolled out" ;;
-    *"get pods --field-selector=status.phase=Running"*)
-      local deployment i sidecar=""
-      [[ -e $STATE/injected ]] && sidecar=" istio-proxy"
+    *"get pods --field-selector=status.phase=Running -o jsonpath="*)
+      local deployment i template
+      template=${ARGS#*-o jsonpath=}
       for deployment in $(deployments); do
         [[ -z $(pod_problem "$deployment") ]] || continue  # sin imagen, el pod sigue Pending
         for ((i = 1; i <= $(sed -n 1p "$STATE/deploy.$deployment"); i++)); do
-          printf '%s %s%s\n' "$(pod_name "$deployment" "$i")" "$deployment" "$sidecar"
+          render_pod "$template" "$(pod_name "$deployment" "$i")" "$deployment"
         done
       done ;;
     *"get pods -o wide"*)
