@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.course import ACTIONS, Block, CourseError, json_line, markdown_blocks, marker_problems, prose_lines
+from lab.course import Block, CourseError, json_line, markdown_blocks, marker_problems, prose_lines
 
 TOOLS_ROOT = Path(__file__).resolve().parents[1]  # donde viven node_modules/ y la configuración de cspell
 IGNORED_DIRS = {".git", ".venv", "node_modules", ".lab", "__pycache__", ".pytest_cache", "artifacts"}

@@ -24,7 +24,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from lab import envoyconfig as xds
 from lab.appcmd import app_command, dockerfile_cmd, without_proxies
@@ -484,7 +483,3 @@ def _routes_version(ip: str) -> int:
         return max(int(c.get("version_info", 0)) for c in dump.get("configs", [])) if dump.get("configs") else 0
     except (OSError, ValueError):
         return 1 << 30  # un sidecar que no contesta no bloquea la orden
-
-
-def load_docs(text: str) -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all(text) if d]

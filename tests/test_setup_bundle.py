@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import shutil
@@ -11,7 +10,6 @@ import sys
 import tarfile
 from pathlib import Path
 
-import pytest
 
 from lab import bundle
 

@@ -146,13 +146,20 @@ def create_app(preview: Preview) -> FastAPI:
             first = "intro"
         return RedirectResponse(f"/page/{first}?t={preview.token}", status_code=303)
 
-    @app.get("/page/{slug}")
-    def page(slug: str) -> Response:
+    def rendered(slug: str) -> dict | Response:
+        """La página renderizada, o el 404 si el nombre no es válido o el curso no la tiene."""
         if not _SLUG.match(slug):
             return _deny(404, "No existe esa página")
         data = preview.render(slug)
         if data.get("missing"):
             return _deny(404, f"El curso no tiene la página «{slug}»")
+        return data
+
+    @app.get("/page/{slug}")
+    def page(slug: str) -> Response:
+        data = rendered(slug)
+        if isinstance(data, Response):
+            return data
         html, nonce = page_html(data, preview.token, preview.lab.state)
         csp = (
             "default-src 'none'; "
@@ -164,12 +171,8 @@ def create_app(preview: Preview) -> FastAPI:
 
     @app.get("/api/page/{slug}")
     def page_json(slug: str) -> Response:
-        if not _SLUG.match(slug):
-            return _deny(404, "No existe esa página")
-        data = preview.render(slug)
-        if data.get("missing"):
-            return _deny(404, f"El curso no tiene la página «{slug}»")
-        return JSONResponse(data)
+        data = rendered(slug)
+        return data if isinstance(data, Response) else JSONResponse(data)
 
     @app.get("/api/state")
     def state(since: int = 0) -> Response:
