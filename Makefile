@@ -31,6 +31,7 @@ demo: venv
 	$(LAB) play
 
 test: venv $(NODE_STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 check: venv $(NODE_STAMP)
@@ -41,7 +42,7 @@ bench: venv
 	$(BIN)/python bench/bench_lab.py
 
 bundle: venv
-	$(BIN)/python -m lab.bundle
+	$(BIN)/python -m lab.course.bundle
 
 diagrams: venv
 	$(BIN)/python assets/diagrams/make_diagrams.py

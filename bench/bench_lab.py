@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lab.appcmd import app_command, dockerfile_cmd, without_proxies  # noqa: E402
-from lab.driver import LabDriver  # noqa: E402
-from lab.envoyconfig import INBOUND_PORT  # noqa: E402
-from lab.pods import http_ok, tcp_ok  # noqa: E402
-from lab.topology import NAMESPACE, NODE_PORT_IP, Deployment, Topology, load_topology  # noqa: E402
+from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies  # noqa: E402
+from lab.cluster.envoyconfig import INBOUND_PORT  # noqa: E402
+from lab.cluster.pods import http_ok, tcp_ok  # noqa: E402
+from lab.cluster.topology import NAMESPACE, NODE_PORT_IP, Deployment, Topology, load_topology  # noqa: E402
+from lab.testing.driver import LabDriver  # noqa: E402
 
 SIDECAR_HOPS = 5  # bff entrada, bff salida, backend1 entrada, backend1 salida, app2 entrada
 
@@ -180,7 +180,7 @@ def main() -> int:
         for _ in range(args.rounds):
             for key, (host, port) in targets.items():
                 rounds[key].append(statistics.median(latencies(host, port, args.requests)))
-        # lo que el supervisor (sobre todo el lector de las FIFO, lab/capture.py) gasta por petición por la malla
+        # lo que el supervisor (sobre todo el lector de las FIFO, lab/cluster/capture.py) gasta por petición por la malla
         supervisor_us = (cpu_ms(state["pid"]) - supervisor_cpu) * 1000 / (2 * args.rounds * args.requests)
     finally:
         stop(baseline)

@@ -8,6 +8,7 @@ salvo en kubectl/istioctl, donde todo lo que sigue a la orden es de kubectl/isti
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -61,12 +62,35 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _dispatch(course: Path, command: str | None, rest: list[str]) -> int:
-    from lab import lifecycle  # noqa: PLC0415
+# Each command's module is imported only when that command runs, on purpose: `lab kubectl` is typed
+# by the learner many times and must not pay for FastAPI, uvicorn or the checker's imports.
+# command → (module, function, passes --course to an argparse main)
+COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "kubectl": ("lab.ctl.kubectl", "kubectl", False),
+    "istioctl": ("lab.ctl.istioctl", "istioctl", False),
+    "shell": ("lab.ctl.shell", "run_shell", False),
+    "play": ("lab.course.play", "main", True),
+    "check": ("lab.course.check", "main", True),
+    "preview": ("lab.preview", "main", True),
+}
 
+
+def _dispatch(course: Path, command: str | None, rest: list[str]) -> int:
     if command in (None, "help"):
         print(USAGE, end="")
         return 0 if command == "help" else 2
+    if command in ("up", "_supervise", "down", "status"):
+        return _lifecycle(course, command, rest)
+    if command in COMMANDS:
+        module, function, argparse_main = COMMANDS[command]
+        run = getattr(importlib.import_module(module), function)
+        return run(["--course", str(course), *rest]) if argparse_main else run(course, rest)
+    print(USAGE, end="", file=sys.stderr)
+    raise LabError(f"orden desconocida: {command}")
+
+
+def _lifecycle(course: Path, command: str, rest: list[str]) -> int:
+    lifecycle = importlib.import_module("lab.cluster.lifecycle")
     if command == "up":
         unknown = [a for a in rest if a != "--detach"]
         if unknown:
@@ -74,33 +98,6 @@ def _dispatch(course: Path, command: str | None, rest: list[str]) -> int:
         return lifecycle.up(course, detach="--detach" in rest)
     if command == "_supervise":
         return lifecycle.supervise(course)
-    if command in ("down", "status"):
-        if rest:
-            raise LabError(f"«lab {command}» no admite argumentos: {' '.join(rest)}")
-        return lifecycle.down(course) if command == "down" else lifecycle.status(course)
-    if command == "kubectl":
-        from lab.kubectl import kubectl  # noqa: PLC0415
-
-        return kubectl(course, rest)
-    if command == "istioctl":
-        from lab.istioctl import istioctl  # noqa: PLC0415
-
-        return istioctl(course, rest)
-    if command == "shell":
-        from lab.shell import run_shell  # noqa: PLC0415
-
-        return run_shell(course, rest)
-    if command == "play":
-        from lab.play import main as play_main  # noqa: PLC0415
-
-        return play_main(["--course", str(course), *rest])
-    if command == "check":
-        from lab.check import main as check_main  # noqa: PLC0415
-
-        return check_main(["--course", str(course), *rest])
-    if command == "preview":
-        from lab.preview import main as preview_main  # noqa: PLC0415
-
-        return preview_main(["--course", str(course), *rest])
-    print(USAGE, end="", file=sys.stderr)
-    raise LabError(f"orden desconocida: {command}")
+    if rest:
+        raise LabError(f"«lab {command}» no admite argumentos: {' '.join(rest)}")
+    return lifecycle.down(course) if command == "down" else lifecycle.status(course)

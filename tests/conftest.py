@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.driver import LabDriver
+from lab.testing.driver import LabDriver
 
 ROOT = Path(__file__).resolve().parent.parent
 

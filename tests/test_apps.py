@@ -20,7 +20,6 @@ from test_apps_harness import APPS, HOST, RunningApp, app_env, start_app, start_
 sys.path.insert(0, str(APPS))
 from common.logline import attempt, clean, format_line  # noqa: E402
 
-
 # --- Servidor falso (sockets, sin httpx): responde algo fijo o se queda callado -----------------
 
 

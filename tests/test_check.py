@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import replace_once
 
-from lab.check import Problem, run_checks
+from lab.course.check import Problem, run_checks
 
 REPO = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(
@@ -116,7 +116,8 @@ def test_word_stripped_of_its_accent(course: Path) -> None:
     intro.write_text("\n".join(lines) + "\n", encoding="utf-8")
     proc = lab_check(course, "--only", "spelling")
     assert proc.returncode == 1
-    assert re.search(rf"^intro\.md:{prose[0]}: ortografía: «peticion» no está en el diccionario \(¿«petición»\?\)", proc.stdout, re.M), proc.stdout
+    expected = rf"^intro\.md:{prose[0]}: ortografía: «peticion» no está en el diccionario \(¿«petición»\?\)"
+    assert re.search(expected, proc.stdout, re.M), proc.stdout
 
 
 def test_accentless_words_anywhere_are_reported_with_their_line(course: Path) -> None:
@@ -169,7 +170,8 @@ def test_foreground_trailing_blank_lines(course: Path) -> None:
 
 def test_shellcheck_in_exec_block_points_at_markdown_line(course: Path) -> None:
     text = course / "step1" / "text.md"
-    line = replace_once(text, "curl -s localhost:30000/toapp; echo\n", "curl -s localhost:30000/toapp; echo\n[ $ID == x ] && echo igual\n") + 1
+    curl = "curl -s localhost:30000/toapp; echo\n"
+    line = replace_once(text, curl, curl + "[ $ID == x ] && echo igual\n") + 1
     problems = shown(run_checks(course, ["shellcheck"]), course)
     assert any(p.startswith(f"step1/text.md:{line}: shellcheck SC") for p in problems), problems
 

@@ -1,4 +1,4 @@
-"""lab.course: index.json → páginas → bloques con fichero y línea; CourseError «fichero:línea: mensaje»."""
+"""lab.course.model: index.json → páginas → bloques con fichero y línea; CourseError «fichero:línea: mensaje»."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.course import Block, CourseError, load_course, markdown_blocks, marker_problems
+from lab.course.model import Block, CourseError, load_course, markdown_blocks, marker_problems
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.course import Block, load_course
+from lab.course.model import Block, load_course
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("intro.md", "step1/text.md", "step2/text.md", "finish.md")
@@ -330,7 +330,7 @@ def test_example_outputs_show_the_promised_counts(page):
     fences = [(m[1], m[2], bool(m[3])) for m in FENCE.finditer(text)]
     example_id = re.search(r'"request_id":"([0-9a-f-]{36})"', text)[1]
     checked = set()
-    for (info, code, is_exec), following in zip(fences, fences[1:], strict=False):
+    for (_info, code, is_exec), following in zip(fences, fences[1:], strict=False):
         found = re.fullmatch(r"kubectl logs -l app=(\w+) --prefix --tail=-1\n", code)
         if is_exec and found and following[0] == "text":
             app = found[1]
@@ -458,8 +458,8 @@ def test_rollout_status_outputs_have_kubectl_shapes():
         r'deployment "\w+" successfully rolled out',
     ]
     for page in ("step1/text.md", "step2/text.md"):
-        lines = [l for l in (ROOT / page).read_text(encoding="utf-8").splitlines()
-                 if l.startswith(("Waiting for deployment", "deployment \""))]
+        lines = [line for line in (ROOT / page).read_text(encoding="utf-8").splitlines()
+                 if line.startswith(("Waiting for deployment", "deployment \""))]
         assert lines, page
         for line in lines:
             assert any(re.fullmatch(s, line) for s in shapes), f"{page}: {line!r}"

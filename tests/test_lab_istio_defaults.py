@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.driver import LabDriver
+from lab.testing.driver import LabDriver
 
 pytestmark = pytest.mark.lab
 OPERATOR = Path(__file__).resolve().parent.parent / "apps/istio/istio-operator.yaml"
@@ -49,7 +49,7 @@ def test_step1_without_mesh_policy_is_1_1_1(lab: LabDriver) -> None:
     deadline = time.monotonic() + 5
     while True:
         out = lab.kubectl("logs", "deploy/bff", "-c", "istio-proxy", "--tail=-1").stdout
-        lines = [l for l in out.splitlines() if f'"{rids[-1]}"' in l and "outbound|" in l]
+        lines = [line for line in out.splitlines() if f'"{rids[-1]}"' in line and "outbound|" in line]
         if lines or time.monotonic() > deadline:
             break
         time.sleep(0.05)

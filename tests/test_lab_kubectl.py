@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from lab.driver import LabDriver
-from lab.shell import course_environment
+from lab.ctl.shell import course_environment
+from lab.testing.driver import LabDriver
 
 pytestmark = pytest.mark.lab
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.driver import LabDriver
-from lab.procs import alive
+from lab.cluster.procs import alive
+from lab.testing.driver import LabDriver
 
 pytestmark = pytest.mark.lab
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.course import load_course
-from lab.driver import LabDriver
+from lab.course.model import load_course
+from lab.testing.driver import LabDriver
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.driver import LabDriver
+from lab.testing.driver import LabDriver
 
 pytestmark = pytest.mark.lab
 K8S = Path(__file__).resolve().parent.parent / "apps" / "k8s"

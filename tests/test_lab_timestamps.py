@@ -1,6 +1,6 @@
 """`kubectl logs --timestamps` en el laboratorio y el árbol exacto de traza que permite.
 
-Primero el recolector de salida (lab/capture.py) y su lectura (lab/logs.py) sin laboratorio;
+Primero el recolector de salida (lab/cluster/capture.py) y su lectura (lab/cluster/logs.py) sin laboratorio;
 después, con Envoy real: la forma de kubectl (`[pod/P/C] 2026-11-28T01:02:03.123456789Z línea`),
 líneas idénticas byte a byte a las de `kubectl logs` sin marcas, y que traza, con esas marcas,
 pone bajo cada intento de backend1 exactamente las llamadas a app2 que hizo. La verdad con la que
@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.capture import RECORD, OutputCollector, format_stamp, times_path
-from lab.driver import LabDriver
-from lab.logs import read_entries, read_lines
-from lab.shell import course_environment
+from lab.cluster.capture import RECORD, OutputCollector, format_stamp, times_path
+from lab.cluster.logs import read_entries, read_lines
+from lab.ctl.shell import course_environment
+from lab.testing.driver import LabDriver
 
 STAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z"
 STAMPED = re.compile(rf"^({STAMP}) (.*)$", re.S)
@@ -62,7 +62,7 @@ def test_sync_puts_what_was_written_in_the_log_in_arrival_order(tmp_path: Path) 
     stamped = sorted(
         (stamp_ns(stamp), int(line.split()[1]))
         for log in logs
-        for stamp, line in zip(times_path(log).read_text().split(), log.read_text().splitlines())
+        for stamp, line in zip(times_path(log).read_text().split(), log.read_text().splitlines(), strict=False)
     )
     assert [k for _, k in stamped] == list(range(300))
 
@@ -184,7 +184,7 @@ def test_timestamps_have_kubectls_shape_for_apps_and_sidecars(lab: LabDriver) ->
             assert len(stamped) >= len(plain)  # (pudo llegar una línea entre las dos órdenes)
             prefix = f"[pod/{pod['name']}/{container}] "
             stamps = []
-            for bare, line in zip(plain, stamped):
+            for bare, line in zip(plain, stamped, strict=False):
                 assert line.startswith(prefix) and bare.startswith(prefix), line
                 match = STAMPED.match(line[len(prefix):])
                 assert match, line
@@ -220,7 +220,7 @@ def ground_truth(lab: LabDriver, request_id: str) -> Counter:
                 if (match := INBOUND.search(line)) and match["rid"] == request_id
             ]
             complete &= len(callers) == len(attempts)
-            truth.update(zip(callers, [pod["name"]] * len(attempts), attempts))
+            truth.update(zip(callers, [pod["name"]] * len(attempts), attempts, strict=False))
         if complete or time.monotonic() > deadline:
             assert complete, "el registro de acceso de app2 no tiene una línea por llamada"
             return truth

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from lab.appcmd import app_command, dockerfile_cmd
+from lab.cluster.appcmd import app_command, dockerfile_cmd
+from lab.cluster.envoyconfig import outbound_routes, routes_name, sidecar_bootstrap
+from lab.cluster.meshpolicy import DEFAULT_RETRY_ON, convert_policy, duration, load_mesh_config, parse_virtual_service
+from lab.cluster.topology import EnvVar, Probe, load_topology, pod_name, template_hash
+from lab.ctl.jsonpath import render
+from lab.ctl.kubeformat import age, table
 from lab.errors import LabError
-from lab.jsonpath import render
-from lab.kubeformat import age, table
-from lab.meshpolicy import DEFAULT_RETRY_ON, convert_policy, duration, load_mesh_config, parse_virtual_service
-from lab.envoyconfig import outbound_routes, routes_name, sidecar_bootstrap
-from lab.topology import EnvVar, Probe, load_topology, pod_name, template_hash
 
 ROOT = Path(__file__).resolve().parent.parent
 

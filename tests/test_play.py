@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.course import Block
-from lab.play import BlockResult, CourseShell, ShellClosed, play_course
+from lab.course.model import Block
+from lab.course.play import BlockResult, CourseShell, ShellClosed, play_course
 
 FAKE_KUBECTL = r"""#!/bin/bash
 # kubectl falso: guarda el entorno de cada deployment en $FAKE_LAB/<deploy>.env
@@ -245,7 +245,8 @@ def test_block_that_never_ends_without_interrupt_fails(lab: FakeLab) -> None:
         env=lab.env, block_timeout=1, interrupt_after=1, requests=FakeRequests(lab.state),
     )
     assert code == 1
-    assert f"finish.md:{line}: el bloque no terminó en 1 s (si es una orden que no acaba, el bloque siguiente debe ser {{{{exec interrupt}}}}): sleep 600" in lab.text
+    hint = "si es una orden que no acaba, el bloque siguiente debe ser {{exec interrupt}}"
+    assert f"finish.md:{line}: el bloque no terminó en 1 s ({hint}): sleep 600" in lab.text
     assert lab.lab_calls == ["up", "down"]
 
 
@@ -334,7 +335,8 @@ def test_shell_keeps_state_between_blocks(tmp_path: Path) -> None:
 
 
 def test_shell_reports_first_failing_command_with_markdown_line(tmp_path: Path) -> None:
-    block = Block(tmp_path / "t.md", 10, "echo uno\nif false; then :; fi\nfalse && echo no\nls /no/existe\necho dos\nexit_code_ignored=1", "exec")
+    code = "echo uno\nif false; then :; fi\nfalse && echo no\nls /no/existe\necho dos\nexit_code_ignored=1"
+    block = Block(tmp_path / "t.md", 10, code, "exec")
     with CourseShell(cwd=tmp_path) as sh:
         result = sh.run(block)
     assert (result.exit_code, result.line, result.command) == (2, 13, "ls /no/existe")

@@ -62,7 +62,8 @@ def test_typo_in_deployment_name(course: Path) -> None:
     )
     proc = lab_play(course)
     assert proc.returncode == 1
-    assert f"step1/text.md:{line}: falló la orden «kubectl set env deployment/backendl STATUS_CODE_APP=503»" in proc.stdout, proc.stdout[-3000:]
+    failed = "falló la orden «kubectl set env deployment/backendl STATUS_CODE_APP=503»"
+    assert f"step1/text.md:{line}: {failed}" in proc.stdout, proc.stdout[-3000:]
 
 
 def test_wrong_port_in_curl(course: Path) -> None:

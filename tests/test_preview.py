@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from lab.course import load_course
+from lab.course.model import load_course
 from lab.preview import build
 from lab.preview.render import digest, render_page
 
@@ -202,7 +202,7 @@ def test_render_takes_fences_ids_and_actions_from_the_course_model(course: Path)
     assert "<code>ls</code> no se copia" in out.html
     assert out.html.index("<code>ls</code>") < out.html.index('data-block="step1:2"')
     assert out.html.count('<code class="kc-copyable" title="Haz clic para copiar">pwd</code>') == 2
-    # Dentro de HTML no hay código: sin botón, y se avisa con la línea de lab.course.
+    # Dentro de HTML no hay código: sin botón, y se avisa con la línea de lab.course.model.
     assert "step1:4" not in out.html
     assert out.warnings == [
         f"step1/text.md:{step.blocks[4].line}: el bloque {{{{exec}}}} no se ve como código en la página "
@@ -487,10 +487,10 @@ def run_step_in_browser(driver, step_blocks: int, *, timeout: float, screenshot:
     buttons = driver.find_elements(By.CSS_SELECTOR, "#content .kc-run")
     assert len(buttons) == step_blocks
     for n, button in enumerate(buttons, start=1):
-        wait.until(lambda d: button.is_enabled())
+        wait.until(lambda d, button=button: button.is_enabled())
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
         button.click()
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#term-out .job[data-exit]")) >= n)
+        wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#term-out .job[data-exit]")) >= n)
         last = driver.find_elements(By.CSS_SELECTOR, "#term-out .job[data-exit]")[-1]
         assert last.get_attribute("data-exit") == "0", last.text
     check = driver.find_element(By.ID, "check")

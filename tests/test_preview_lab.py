@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from lab.course import load_course
 from test_preview import REPO, chromium, require_chromium, run_step_in_browser, wait_for
+
+from lab.course.model import load_course
 
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", ".lab", "node_modules", "artifacts", "__pycache__", "*.egg-info", ".pytest_cache", "*.pyc"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab import bundle
+from lab.course import bundle
 
 REPO = Path(__file__).resolve().parents[1]
 SETUP = REPO / "setup.sh"
@@ -38,7 +38,7 @@ class Call:
     end_ns: int
     rc: int
 
-    def overlaps(self, other: "Call") -> bool:
+    def overlaps(self, other: Call) -> bool:
         return self.start < other.end and other.start < self.end
 
 
@@ -199,8 +199,8 @@ def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
 
     # Registro con marcas de tiempo, progreso por etapas en el orden del issue.
     lines = sandbox.log.splitlines()
-    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \+\d+s \[\w+\] ", l) for l in lines
-                         if l[:2] == "20"), lines[:5]
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \+\d+s \[\w+\] ", line) for line in lines
+                         if line[:2] == "20"), lines[:5]
     progress = (sandbox.state / "progreso").read_text()
     main_line = ["archivos", "nodo de Kubernetes", "Cilium", "istioctl", "Instalando Istio", "Desplegando",
                  "pods", "Entorno listo"]
@@ -438,7 +438,7 @@ def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
         assert title in out, out
     assert re.search(r"\[\s*\d+ s\] ▸ Desplegando", out)
     tail = out.rstrip("\n").splitlines()
-    assert any(l.startswith("✔ Listo") for l in tail)
+    assert any(line.startswith("✔ Listo") for line in tail)
     assert tail[-1].strip() == "kubectl get pods"
 
 

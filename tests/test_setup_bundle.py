@@ -10,8 +10,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-
-from lab import bundle
+from lab.course import bundle
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,7 +84,7 @@ def test_pycache_and_git_ignored_files_stay_out(tmp_path: Path) -> None:
 def test_stale_bundle_is_detected(tmp_path: Path) -> None:
     course = copy_course(tmp_path / "curso")
     assert bundle.bundle_is_current(course) == [
-        "assets/curso.tar.gz: no existe; ejecuta `make bundle` (python -m lab.bundle)"]
+        "assets/curso.tar.gz: no existe; ejecuta `make bundle` (python -m lab.course.bundle)"]
     bundle.write_bundle(course)
     assert bundle.bundle_is_current(course) == []
 
@@ -97,11 +96,11 @@ def test_stale_bundle_is_detected(tmp_path: Path) -> None:
     assert "desactualizado" in problems[0]
     assert "cambió apps/bff/main.py" in problems[0] and "falta apps/k8s/extra.yaml" in problems[0]
 
-    check = subprocess.run([sys.executable, "-m", "lab.bundle", "--course", str(course), "--check"],
+    check = subprocess.run([sys.executable, "-m", "lab.course.bundle", "--course", str(course), "--check"],
                            cwd=REPO, capture_output=True, text=True, check=False)
     assert check.returncode == 1 and "desactualizado" in check.stderr
 
-    build = subprocess.run([sys.executable, "-m", "lab.bundle", "--course", str(course)],
+    build = subprocess.run([sys.executable, "-m", "lab.course.bundle", "--course", str(course)],
                            cwd=REPO, capture_output=True, text=True, check=False)
     assert build.returncode == 0, build.stderr
     assert bundle.bundle_is_current(course) == []

@@ -83,7 +83,7 @@ def test_dockerfile_shares_the_dependency_layer_and_runs_as_non_root() -> None:
     assert "PYTHONDONTWRITEBYTECODE=1" in text and "PYTHONUNBUFFERED=1" in text
     cmd = json.loads(lines[index["CMD"]][4:])
     assert cmd[:2] == ["uvicorn", "main:app"]
-    options = dict(zip(cmd[2::2], cmd[3::2]))
+    options = dict(zip(cmd[2::2], cmd[3::2], strict=False))
     assert options == {"--host": "0.0.0.0", "--port": str(PORT), "--timeout-keep-alive": "120"}
 
 
@@ -98,7 +98,7 @@ def test_requirements_are_all_pinned_with_hashes() -> None:
 
 
 def test_dockerignore_keeps_manifests_and_caches_out() -> None:
-    lines = [l for l in (APPS / ".dockerignore").read_text(encoding="utf-8").splitlines() if l and l[0] != "#"]
+    lines = [line for line in (APPS / ".dockerignore").read_text(encoding="utf-8").splitlines() if line and line[0] != "#"]
     assert lines[0] == "*"
     assert {"!requirements.txt", "!common/", "**/__pycache__"} <= set(lines)
     assert {f"!{name}/main.py" for name in REPLICAS} <= set(lines)

@@ -4,8 +4,8 @@ Cada servicio importa de aquí lo mismo: la lectura de variables de entorno, la 
 registro por petición y el cliente HTTP que reenvía las cabeceras de traza.
 """
 
-from common.settings import pod_name, status_code_from_env, upstream_timeout, upstream_url
 from common.service import body_of, call, create_app, request_id
+from common.settings import pod_name, status_code_from_env, upstream_timeout, upstream_url
 
 __all__ = [
     "body_of",

@@ -17,6 +17,11 @@ import socket
 import sys
 from pathlib import Path
 
+import uvicorn
+
+from lab.preview import runtime
+from lab.preview.server import Preview, create_app
+
 __all__ = ["main", "build"]
 
 
@@ -31,9 +36,6 @@ def _raise_stop(signum, frame):  # type: ignore[no-untyped-def]
 def build(root: Path, *, port: int = 0, token: str | None = None, lab_enabled: bool = True,
           lab_command: list[str] | None = None, env_factory=None, shell_factory=None, verifier=None):
     """La Preview y su app FastAPI (sin arrancar nada). Las fábricas permiten pruebas sin laboratorio."""
-    from lab.preview import runtime
-    from lab.preview.server import Preview, create_app
-
     terminal = runtime.Terminal()
     runner = runtime.Runner(
         root,
@@ -76,8 +78,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sock.listen(128)  # ya escucha cuando se imprime la URL (uvicorn atiende en cuanto arranca)
     port = sock.getsockname()[1]
-
-    import uvicorn
 
     preview, app = build(root, port=port, lab_enabled=not args.no_lab, lab_command=args.lab_command)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))

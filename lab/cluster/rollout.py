@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lab.cluster.pods import Pod, start_pod, wait_ready
+from lab.cluster.procs import stop_all
 from lab.errors import LabError
-from lab.pods import Pod, start_pod, wait_ready
-from lab.procs import stop_all
 
 if TYPE_CHECKING:
-    from lab.supervisor import Supervisor
+    from lab.cluster.supervisor import Supervisor
 
 POD_READY_TIMEOUT = 60.0
 

@@ -21,8 +21,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lab.meshpolicy import VirtualService, access_log_enabled, route_action
-from lab.topology import NAMESPACE, NODE_PORT_IP, Deployment, Service, Topology
+from lab.cluster.meshpolicy import VirtualService, access_log_enabled, route_action
+from lab.cluster.topology import NAMESPACE, NODE_PORT_IP, Deployment, Service, Topology
 
 ADMIN_PORT = 15000
 OUTBOUND_PORT = 15001

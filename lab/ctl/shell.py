@@ -13,8 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from lab.appcmd import without_proxies
-from lab.state import NOT_RUNNING, read_state, state_dir
+from lab.cluster.appcmd import without_proxies
+from lab.cluster.state import NOT_RUNNING, read_state, state_dir
 
 SHIMS = ("kubectl", "istioctl")
 
@@ -28,7 +28,7 @@ def shim_dir(course_root: Path) -> Path:
         path = folder / name
         text = (
             "#!/bin/sh\n"
-            f"# {name} del laboratorio local (lab/shell.py)\n"
+            f"# {name} del laboratorio local (lab/ctl/shell.py)\n"
             f"exec {shlex.quote(sys.executable)} -m lab --course {shlex.quote(str(root))} {name} \"$@\"\n"
         )
         if not path.exists() or path.read_text() != text:

@@ -14,18 +14,24 @@ stdout → {"id", "pid"} | {"id", "error"} | {"exit": pid, "code": n}.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import json
 import os
+import random
 import re
 import select
 import signal
 import subprocess
 import sys
 import threading
+import traceback
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
+
+from lab.cluster.procs import die_with_parent
 
 # ------------------------------------------------------------------------------ lado del supervisor
 
@@ -133,15 +139,9 @@ def _child(request: dict[str, Any]) -> None:
     code = 1
     try:
         os.setsid()
-        from lab.procs import _die_with_parent  # noqa: PLC0415
-
-        _die_with_parent()
-        try:  # que `ps`/`top` lo muestren como uvicorn (comm, 15 caracteres)
-            import ctypes  # noqa: PLC0415
-
-            ctypes.CDLL(None).prctl(15, b"uvicorn", 0, 0, 0)  # PR_SET_NAME
-        except (OSError, AttributeError):
-            pass
+        die_with_parent()
+        with contextlib.suppress(OSError, AttributeError):  # que `ps`/`top` lo muestren como uvicorn
+            ctypes.CDLL(None).prctl(15, b"uvicorn", 0, 0, 0)  # PR_SET_NAME (comm, 15 caracteres)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(sig, signal.SIG_DFL)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -156,8 +156,6 @@ def _child(request: dict[str, Any]) -> None:
         os.chdir(request["cwd"])
         extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[:] = [request["cwd"], *extra, *[p for p in sys.path if p and p not in extra]]
-        import random  # noqa: PLC0415
-
         random.seed()
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
@@ -165,15 +163,14 @@ def _child(request: dict[str, Any]) -> None:
         sys.argv = argv
         if Path(argv[0]).name != "uvicorn":
             os.execvpe(argv[0], argv, request["env"])
-        from uvicorn.main import main as uvicorn_command  # noqa: PLC0415 - el comando click de `uvicorn`
+        # Aquí y no arriba: el supervisor también importa este módulo (ForkedProcess) y no carga uvicorn.
+        from uvicorn.main import main as uvicorn_command  # noqa: PLC0415
 
         uvicorn_command.main(args=argv[1:], prog_name="uvicorn", standalone_mode=True)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001
-        import traceback  # noqa: PLC0415
-
+    except BaseException:  # noqa: BLE001 - el hijo nunca vuelve al bucle del cigoto: informa y sale
         traceback.print_exc()
     finally:
         try:
@@ -185,10 +182,8 @@ def _child(request: dict[str, Any]) -> None:
 
 def serve(modules: list[str]) -> int:
     for name in modules:
-        try:
+        with contextlib.suppress(ImportError):  # solo es una precarga: la app importará lo que necesite
             importlib.import_module(name)
-        except ImportError:
-            pass  # solo es una precarga: la app importará lo que necesite
     out = sys.stdout
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()

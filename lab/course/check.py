@@ -7,14 +7,14 @@ Sin clúster ni laboratorio; en menos de un minuto. Cada comprobación es una fu
 |-------------|----------------------------------------------------------------------------|-------------|
 | index       | index.json: claves conocidas de Killercoda, backend.imageid, ficheros que   | —           |
 |             | nombra (text/verify/background/foreground desde la raíz; assets en assets/) |             |
-| markdown    | sintaxis {{exec}}/{{copy}} (sin espacio, sin {{execute}} de Katacoda, sin   | lab.course  |
+| markdown    | sintaxis {{exec}}/{{copy}} (sin espacio, sin {{execute}} de Katacoda, sin   | lab.course.model  |
 |             | acciones desconocidas), imágenes y enlaces relativos que existen           |             |
 | foreground  | los scripts foreground no acaban en líneas en blanco (Killercoda las teclea)| —           |
 | shellcheck  | cada *.sh del curso y los scripts de index.json; todos los bloques {{exec}} | shellcheck  |
 |             | del curso, juntos y en orden (una sola terminal), como bash               |             |
 | hadolint    | apps/Dockerfile (y apps/**/Dockerfile*)                                    | hadolint    |
 | manifests   | apps/k8s/*.yaml contra el esquema de Kubernetes, en modo estricto          | kubernetes-validate |
-| bundle      | assets/curso.tar.gz al día con apps/ y tools/ (lab.bundle.bundle_is_current)| lab.bundle |
+| bundle      | assets/curso.tar.gz al día con apps/ y tools/ (lab.course.bundle.bundle_is_current)| lab.course.bundle |
 | spelling    | ortografía de la prosa (español de España + términos técnicos en inglés +  | cspell      |
 |             | .cspell/glosario.txt); sin código, URLs ni front matter. También el texto  |             |
 |             | que muestran los scripts de index.json y de tools/ (ver script_prose)      |             |
@@ -47,9 +47,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.course import Block, CourseError, json_line, markdown_blocks, marker_problems, prose_lines
+import kubernetes_validate
+import yaml
 
-TOOLS_ROOT = Path(__file__).resolve().parents[1]  # donde viven node_modules/ y la configuración de cspell
+from lab.course.model import Block, CourseError, json_line, markdown_blocks, marker_problems, prose_lines
+
+TOOLS_ROOT = Path(__file__).resolve().parents[2]  # donde viven node_modules/ y la configuración de cspell
 IGNORED_DIRS = {".git", ".venv", "node_modules", ".lab", "__pycache__", ".pytest_cache", "artifacts"}
 BLOCK_SHELLCHECK_EXCLUDES = ("SC2164", "SC2034", "SC2154")
 TOOL_TIMEOUT = 60  # segundos por herramienta externa
@@ -70,8 +73,11 @@ KATACODA_KEYS = {
     "environment": "usa «interface»",
 }
 IMAGE_IDS = {
-    "ubuntu", "ubuntu-4GB",
-    "kubernetes-kubeadm-1node", "kubernetes-kubeadm-1node-4GB", "kubernetes-kubeadm-2nodes",
+    "ubuntu",
+    "ubuntu-4GB",
+    "kubernetes-kubeadm-1node",
+    "kubernetes-kubeadm-1node-4GB",
+    "kubernetes-kubeadm-2nodes",
 }
 CHMODS = {"+x", "+w", "+r", "+rx", "+rw", "+rwx"}
 
@@ -164,9 +170,7 @@ def _tool(name: str) -> str | None:
 
 
 def _run(cmd: list[str], cwd: Path, timeout: int = TOOL_TIMEOUT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        cmd, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run(cmd, cwd=cwd, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 # --------------------------------------------------------------------------- index.json
@@ -231,7 +235,13 @@ def check_index(ctx: Ctx) -> list[Problem]:
             out.append(Problem(path, line("backend"), "falta «backend.imageid» (obligatorio)"))
         elif imageid.removesuffix("-rapid") not in IMAGE_IDS:
             known = ", ".join(sorted(IMAGE_IDS))
-            out.append(Problem(path, line(imageid, "imageid"), f"backend.imageid «{imageid}» no es una imagen de Killercoda ({known}, o su variante -rapid)"))
+            out.append(
+                Problem(
+                    path,
+                    line(imageid, "imageid"),
+                    f"backend.imageid «{imageid}» no es una imagen de Killercoda ({known}, o su variante -rapid)",
+                )
+            )
 
     interface = data.get("interface")
     if interface is not None:
@@ -282,7 +292,7 @@ def _check_assets(ctx: Ctx, assets: Any) -> list[Problem]:
     path, raw = ctx.index_path, ctx.index_raw
     out: list[Problem] = []
     if not isinstance(assets, dict):
-        return [Problem(path, json_line(raw, "assets"), "details.assets debe ser un objeto {\"host01\": [...]}")]
+        return [Problem(path, json_line(raw, "assets"), 'details.assets debe ser un objeto {"host01": [...]}')]
     for host, entries in assets.items():
         if not re.fullmatch(r"host0[12]", host):
             out.append(Problem(path, json_line(raw, host), f"details.assets: host desconocido «{host}» (usa host01)"))
@@ -311,9 +321,13 @@ def _check_assets(ctx: Ctx, assets: Any) -> list[Problem]:
                     hint = " (las rutas de assets son relativas a assets/)" if (ctx.root / file).is_file() else ""
                     out.append(Problem(path, at, f"{where}.file: no existe «assets/{file}»{hint}"))
             if not isinstance(target, str) or not target:
-                out.append(Problem(path, json_line(raw, file if isinstance(file, str) else host), f"falta {where}.target (un directorio de la VM)"))
+                out.append(
+                    Problem(path, json_line(raw, file if isinstance(file, str) else host), f"falta {where}.target (un directorio de la VM)")
+                )
             if chmod is not None and chmod not in CHMODS:
-                out.append(Problem(path, json_line(raw, str(chmod), "chmod"), f"{where}.chmod «{chmod}» no válido ({', '.join(sorted(CHMODS))})"))
+                out.append(
+                    Problem(path, json_line(raw, str(chmod), "chmod"), f"{where}.chmod «{chmod}» no válido ({', '.join(sorted(CHMODS))})")
+                )
     return out
 
 
@@ -323,6 +337,10 @@ _CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1")
 _MD_LINK = re.compile(r"(?P<bang>!?)\[(?P<text>[^\]]*)\]\(\s*(?P<target><[^>]*>|[^)\s]+)(?:\s+\"[^\"]*\")?\s*\)")
 _HTML_REF = re.compile(r"<(?P<tag>img|a|source)\b[^>]*?\b(?:src|href)\s*=\s*[\"'](?P<target>[^\"']+)[\"']", re.I)
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def relative_dir(md: Path, root: Path) -> str:
+    return str(md.parent.relative_to(root)) if md.parent != root else "."
 
 
 def check_markdown(ctx: Ctx) -> list[Problem]:
@@ -337,7 +355,14 @@ def check_markdown(ctx: Ctx) -> list[Problem]:
                 kind = "imagen" if is_image else "enlace"
                 if "{{" in target or target.startswith("#") or _SCHEME.match(target) or target.startswith("//"):
                     if is_image and target.startswith(("http:", "https:", "//")):
-                        out.append(Problem(md, number, f"imagen remota «{target}»: guarda la imagen junto al Markdown (Killercoda no siempre llega a otros sitios)"))
+                        out.append(
+                            Problem(
+                                md,
+                                number,
+                                f"imagen remota «{target}»: guarda la imagen junto al Markdown"
+                                " (Killercoda no siempre llega a otros sitios)",
+                            )
+                        )
                     continue
                 local = target.split("#", 1)[0].split("?", 1)[0]
                 if not local:
@@ -346,7 +371,13 @@ def check_markdown(ctx: Ctx) -> list[Problem]:
                     out.append(Problem(md, number, f"{kind} «{target}» con ruta absoluta: usa una ruta relativa al Markdown"))
                     continue
                 if not (md.parent / local).exists():
-                    out.append(Problem(md, number, f"{kind} {'rota' if is_image else 'roto'}: no existe «{local}» (relativo a {md.parent.relative_to(ctx.root) if md.parent != ctx.root else '.'}/)"))
+                    out.append(
+                        Problem(
+                            md,
+                            number,
+                            f"{kind} {'rota' if is_image else 'roto'}: no existe «{local}» (relativo a {relative_dir(md, ctx.root)}/)",
+                        )
+                    )
     return out
 
 
@@ -368,7 +399,14 @@ def check_foreground(ctx: Ctx) -> list[Problem]:
         while blank > 0 and not lines[blank - 1].strip():
             blank -= 1
         if blank < len(lines):
-            out.append(Problem(path, blank + 1, f"el script foreground acaba en {len(lines) - blank} línea(s) en blanco: Killercoda las teclea en la terminal del alumno"))
+            out.append(
+                Problem(
+                    path,
+                    blank + 1,
+                    f"el script foreground acaba en {len(lines) - blank} línea(s) en blanco:"
+                    " Killercoda las teclea en la terminal del alumno",
+                )
+            )
         if "\r" in text:
             out.append(Problem(path, 1, "el script foreground tiene finales de línea CRLF"))
     return out
@@ -408,13 +446,21 @@ def _shellcheck_json(binary: str, files: list[Path], cwd: Path, extra: list[str]
 def check_shellcheck(ctx: Ctx) -> list[Problem]:
     binary = _tool("shellcheck")
     if binary is None:
-        return [Problem(ctx.root / "pyproject.toml", 1, "falta shellcheck: instala las dependencias de desarrollo (pip install -e '.[dev]')")]
+        return [
+            Problem(ctx.root / "pyproject.toml", 1, "falta shellcheck: instala las dependencias de desarrollo (pip install -e '.[dev]')")
+        ]
     out: list[Problem] = []
     scripts = _shell_scripts(ctx)
     if scripts:
         try:
             for c in _shellcheck_json(binary, scripts, ctx.root, []):
-                out.append(Problem(Path(c["file"]) if Path(c["file"]).is_absolute() else ctx.root / c["file"], c["line"], f"shellcheck SC{c['code']} ({c['level']}): {c['message']}"))
+                out.append(
+                    Problem(
+                        Path(c["file"]) if Path(c["file"]).is_absolute() else ctx.root / c["file"],
+                        c["line"],
+                        f"shellcheck SC{c['code']} ({c['level']}): {c['message']}",
+                    )
+                )
         except RuntimeError as exc:
             out.append(Problem(scripts[0], 1, f"shellcheck no pudo analizar los scripts: {exc}"))
     blocks = course_exec_blocks(ctx)
@@ -439,7 +485,13 @@ def check_shellcheck(ctx: Ctx) -> list[Problem]:
         if c["line"] not in where:
             continue
         block, offset = where[c["line"]]
-        out.append(Problem(block.file, block.line + offset, f"shellcheck SC{c['code']} ({c['level']}) en un bloque {{{{{block.action}}}}}: {c['message']}"))
+        out.append(
+            Problem(
+                block.file,
+                block.line + offset,
+                f"shellcheck SC{c['code']} ({c['level']}) en un bloque {{{{{block.action}}}}}: {c['message']}",
+            )
+        )
     return out
 
 
@@ -461,7 +513,13 @@ def check_hadolint(ctx: Ctx) -> list[Problem]:
     out = []
     for f in findings:
         file = Path(f["file"])
-        out.append(Problem(file if file.is_absolute() else ctx.root / file, int(f.get("line") or 1), f"hadolint {f['code']} ({f['level']}): {f['message']}"))
+        out.append(
+            Problem(
+                file if file.is_absolute() else ctx.root / file,
+                int(f.get("line") or 1),
+                f"hadolint {f['code']} ({f['level']}): {f['message']}",
+            )
+        )
     return out
 
 
@@ -470,8 +528,6 @@ def check_hadolint(ctx: Ctx) -> list[Problem]:
 
 def _yaml_line(node: Any, path: Iterable[Any], unexpected: str | None = None) -> int:
     """Línea (1-based) del nodo YAML en `path` (claves e índices); la de la clave inesperada si se da."""
-    import yaml
-
     line = node.start_mark.line + 1
     for part in path:
         if isinstance(node, yaml.MappingNode):
@@ -494,9 +550,6 @@ def _yaml_line(node: Any, path: Iterable[Any], unexpected: str | None = None) ->
 
 
 def check_manifests(ctx: Ctx) -> list[Problem]:
-    import kubernetes_validate
-    import yaml
-
     files = sorted((ctx.root / "apps" / "k8s").glob("*.yaml")) + sorted((ctx.root / "apps" / "k8s").glob("*.yml"))
     if not files:
         return [Problem(ctx.root / "apps" / "k8s", 1, "no hay manifiestos en apps/k8s/*.yaml")]
@@ -511,7 +564,7 @@ def check_manifests(ctx: Ctx) -> list[Problem]:
             mark = getattr(exc, "problem_mark", None)
             out.append(Problem(file, mark.line + 1 if mark else 1, f"YAML no válido: {exc}"))
             continue
-        for node, doc in zip(nodes, docs):
+        for node, doc in zip(nodes, docs, strict=False):
             if doc is None:
                 continue
             if not isinstance(doc, dict) or "kind" not in doc or "apiVersion" not in doc:
@@ -525,7 +578,14 @@ def check_manifests(ctx: Ctx) -> list[Problem]:
                 where = ".".join(str(p) for p in exc.path) or "(raíz)"
                 line = _yaml_line(node, exc.path, unexpected)
                 msg = exc.message.replace("Additional properties are not allowed", "campos no permitidos")
-                out.append(Problem(file, line, f"{doc['kind']}/{doc.get('metadata', {}).get('name', '?')} no valida contra Kubernetes {version} (estricto) en {where}: {msg}"))
+                out.append(
+                    Problem(
+                        file,
+                        line,
+                        f"{doc['kind']}/{doc.get('metadata', {}).get('name', '?')} no valida contra Kubernetes {version}"
+                        f" (estricto) en {where}: {msg}",
+                    )
+                )
             except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as exc:
                 out.append(Problem(file, node.start_mark.line + 1, f"sin esquema para {doc['apiVersion']}/{doc['kind']}: {exc}"))
     return out
@@ -537,16 +597,20 @@ def check_manifests(ctx: Ctx) -> list[Problem]:
 def check_bundle(ctx: Ctx) -> list[Problem]:
     shipped = ctx.root / "assets" / "curso.tar.gz"
     try:
-        bundle = importlib.import_module("lab.bundle")
+        bundle = importlib.import_module("lab.course.bundle")
         is_current: Callable[[Path], Any] = bundle.bundle_is_current
     except (ImportError, AttributeError) as exc:
-        return [Problem(TOOLS_ROOT / "lab" / "bundle.py", 1, f"no se puede comprobar el paquete: falta lab.bundle.bundle_is_current ({exc})")]
+        return [
+            Problem(
+                TOOLS_ROOT / "lab" / "bundle.py", 1, f"no se puede comprobar el paquete: falta lab.course.bundle.bundle_is_current ({exc})"
+            )
+        ]
     try:
         result = is_current(ctx.root)
     except Exception as exc:  # noqa: BLE001 - cualquier fallo del comprobador es un problema que mostrar
         return [Problem(shipped, 1, f"no se pudo comprobar el paquete: {type(exc).__name__}: {exc}")]
     if isinstance(result, (list, tuple, set)) and not (result and isinstance(next(iter(result)), bool)):
-        # La API de lab.bundle: una lista de problemas, cada uno «ruta: mensaje» (vacía: al día).
+        # La API de lab.course.bundle: una lista de problemas, cada uno «ruta: mensaje» (vacía: al día).
         out = []
         for item in result:
             m = re.match(r"^(?P<file>[\w./-]+?)(?::(?P<line>\d+))?: (?P<msg>.*)$", str(item), re.S)
@@ -570,7 +634,9 @@ def check_bundle(ctx: Ctx) -> list[Problem]:
 
 # --------------------------------------------------------------------------- ortografía
 
-_CSPELL_LINE = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+) - Unknown word \((?P<word>[^)]+)\)(?: Suggestions: \[(?P<sugg>[^\]]*)\])?")
+_CSPELL_LINE = re.compile(
+    r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+) - Unknown word \((?P<word>[^)]+)\)(?: Suggestions: \[(?P<sugg>[^\]]*)\])?"
+)
 
 
 _INDEX_PROSE = re.compile(r'"(?:title|description)"\s*:\s*"((?:[^"\\]|\\.)*)"')
@@ -615,9 +681,19 @@ def check_spelling(ctx: Ctx) -> list[Problem]:
             shadow.write_text("\n".join(script_prose(script, script in typed)) + "\n", encoding="utf-8")
             shadows[shadow.name] = script
         cmd = [
-            str(binary), "lint", "--no-progress", "--no-summary", "--no-color", "--show-suggestions",
-            "--no-config-search", "--no-cache", "--no-must-find-files",
-            "--config", str(Path(tmp) / "cspell.json"), "--root", str(ctx.root),
+            str(binary),
+            "lint",
+            "--no-progress",
+            "--no-summary",
+            "--no-color",
+            "--show-suggestions",
+            "--no-config-search",
+            "--no-cache",
+            "--no-must-find-files",
+            "--config",
+            str(Path(tmp) / "cspell.json"),
+            "--root",
+            str(ctx.root),
             *[str(p.relative_to(ctx.root)) for p in ctx.markdown],
             *([f"file://{index_prose}"] if ctx.index_raw else []),
             *[f"file://{Path(tmp) / name}" for name in shadows],
@@ -637,9 +713,17 @@ def check_spelling(ctx: Ctx) -> list[Problem]:
             file = shadows[name]
         else:
             file = ctx.root / m["file"]
-        out.append(Problem(file, int(m["line"]), f"ortografía: «{m['word']}» no está en el diccionario{hint}; si es un término técnico, añádelo a .cspell/glosario.txt"))
+        out.append(
+            Problem(
+                file,
+                int(m["line"]),
+                f"ortografía: «{m['word']}» no está en el diccionario{hint}; si es un término técnico, añádelo a .cspell/glosario.txt",
+            )
+        )
     if proc.returncode not in (0, 1) or (proc.returncode == 1 and not out):
-        out.append(Problem((ctx.markdown or scripts)[0], 1, f"cspell falló ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[:400]}"))
+        out.append(
+            Problem((ctx.markdown or scripts)[0], 1, f"cspell falló ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[:400]}")
+        )
     return out
 
 
@@ -869,7 +953,9 @@ def run_checks(root: Path, only: Iterable[str] | None = None) -> list[Problem]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lab check", description="Comprobaciones estáticas del curso (sin clúster).")
-    parser.add_argument("--course", type=Path, default=Path(os.environ.get("LAB_COURSE", ".")), help="carpeta del curso (por defecto, la actual)")
+    parser.add_argument(
+        "--course", type=Path, default=Path(os.environ.get("LAB_COURSE", ".")), help="carpeta del curso (por defecto, la actual)"
+    )
     parser.add_argument("--only", default="", help=f"solo estas comprobaciones, separadas por comas ({', '.join(CHECKS)})")
     parser.add_argument("--skip", default="", help="omite estas comprobaciones, separadas por comas")
     args = parser.parse_args(argv)

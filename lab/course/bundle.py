@@ -8,8 +8,8 @@ El resultado es reproducible byte a byte: entradas ordenadas, fecha, dueño y pe
 (0644, o 0755 si el original es ejecutable), gzip sin nombre ni fecha. No entra nada que git
 ignore, ni __pycache__ ni *.pyc.
 
-    python -m lab.bundle [--course DIR]            construye assets/curso.tar.gz
-    python -m lab.bundle [--course DIR] --check    comprueba que está al día (código 1 si no)
+    python -m lab.course.bundle [--course DIR]            construye assets/curso.tar.gz
+    python -m lab.course.bundle [--course DIR] --check    comprueba que está al día (código 1 si no)
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def bundle_is_current(course_root: Path) -> list[str]:
     """
     root = Path(course_root)
     bundle = root / BUNDLE_PATH
-    hint = "ejecuta `make bundle` (python -m lab.bundle)"
+    hint = "ejecuta `make bundle` (python -m lab.course.bundle)"
     problems = _index_problems(root) if (root / "index.json").exists() else []
     if not bundle.is_file():
         return problems + [f"{BUNDLE_PATH}: no existe; {hint}"]
@@ -201,14 +201,14 @@ def bundle_is_current(course_root: Path) -> list[str]:
         elif old[name][0] != new[name][0]:
             details.append(f"cambiaron los permisos de {name}")
     if not details:
-        details.append("el formato del tar no es el de lab.bundle")
+        details.append("el formato del tar no es el de lab.course.bundle")
     shown = ", ".join(details[:8]) + (f" y {len(details) - 8} más" if len(details) > 8 else "")
     return problems + [f"{BUNDLE_PATH} está desactualizado ({shown}); {hint}"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lab.bundle",
+        prog="python -m lab.course.bundle",
         description="Construye (o comprueba) assets/curso.tar.gz a partir de apps/, tools/ y setup.sh.",
     )
     parser.add_argument("--course", type=Path, default=Path.cwd(), help="carpeta del curso (por defecto, la actual)")

@@ -20,21 +20,19 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-
-from lab import envoyconfig as xds
-from lab.appcmd import app_command, dockerfile_cmd, without_proxies
-from lab.capture import OutputCollector
-from lab.control import ControlServer
-from lab.errors import LabError
-from lab.meshpolicy import VirtualService, load_mesh_config, parse_virtual_service
-from lab.pods import ENVOY_FLAGS, Pod, Runtime, exited, http_ok, probe, start_app, start_sidecar, wait_ready
-from lab.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
-from lab.state import state_dir, write_state
-from lab.topology import (
+from lab.cluster import envoyconfig as xds
+from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies
+from lab.cluster.capture import OutputCollector
+from lab.cluster.control import ControlServer
+from lab.cluster.meshpolicy import VirtualService, load_mesh_config, parse_virtual_service
+from lab.cluster.pods import ENVOY_FLAGS, Pod, Runtime, exited, http_ok, probe, start_app, start_sidecar, wait_ready
+from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
+from lab.cluster.state import state_dir, write_state
+from lab.cluster.topology import (
     FIRST_HOST,
     LAST_HOST,
     NODE_PORT_IP,
@@ -45,7 +43,8 @@ from lab.topology import (
     pod_name,
     template_hash,
 )
-from lab.zygote import Zygote, preload_modules
+from lab.cluster.zygote import Zygote, preload_modules
+from lab.errors import LabError
 
 NODE_IP = "127.0.0.2"  # dirección del «nodo»: admin del kube-proxy
 READY_TIMEOUT = 30.0
@@ -161,7 +160,7 @@ class Supervisor:
         if os.environ.get("LAB_APP_LAUNCH") == "exec":
             return
         proc = self.spawner.spawn(
-            [sys.executable, "-m", "lab.zygote", *preload_modules(self.root)],
+            [sys.executable, "-m", "lab.cluster.zygote", *preload_modules(self.root)],
             self.dir / "logs" / "launcher.log",
             env=without_proxies(dict(os.environ)) | {"LAB_COURSE": str(self.root)},
             cwd=self.dir,
@@ -195,7 +194,7 @@ class Supervisor:
                 self.zygote.ready.result(timeout=READY_TIMEOUT)
             except Exception as exc:  # noqa: BLE001
                 tail = (self.dir / "logs" / "launcher.log").read_text(errors="replace")[-800:]
-                raise LabError(f"El lanzador de apps (lab.zygote) no arrancó: {exc}\n{tail}") from exc
+                raise LabError(f"El lanzador de apps (lab.cluster.zygote) no arrancó: {exc}\n{tail}") from exc
         for pod in self.pods:
             start_app(self.runtime, pod)
         self._publish()
@@ -368,7 +367,7 @@ class Supervisor:
     def _rpc_restart(self, payload: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             spec = self._spec(payload["deployment"])
-            spec.restarted_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+            spec.restarted_at = datetime.now(UTC).isoformat(timespec="microseconds")
             self._start_rollout(spec.base.name)
             self._publish()
         return {}
@@ -440,7 +439,7 @@ class Supervisor:
 
     def _roll(self, name: str) -> None:
         """Actualización progresiva: maxSurge 1, maxUnavailable 0 (lo que da el 25 % de 1 a 3 réplicas)."""
-        from lab.rollout import roll  # noqa: PLC0415
+        from lab.cluster.rollout import roll  # noqa: PLC0415
 
         try:
             roll(self, name)

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
+from lab.cluster.topology import NAMESPACE, Topology
 from lab.errors import LabError
-from lab.topology import NAMESPACE, Topology
 
 ISTIO_DIR = Path("apps") / "istio"
 DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"

@@ -17,10 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lab.appcmd import without_proxies
-from lab.counting import counts, hits
-from lab.state import call, read_state
-from lab.topology import NODE_PORT_IP, load_topology
+from lab.cluster.appcmd import without_proxies
+from lab.cluster.state import call, read_state
+from lab.cluster.topology import NODE_PORT_IP, load_topology
+from lab.testing.counting import counts, hits
 
 CHAIN = ("bff", "backend1", "app2")
 

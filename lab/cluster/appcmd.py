@@ -15,8 +15,8 @@ import re
 import sys
 from pathlib import Path
 
+from lab.cluster.topology import NAMESPACE, EnvVar
 from lab.errors import LabError
-from lab.topology import NAMESPACE, EnvVar
 
 DOCKERFILE = Path("apps") / "Dockerfile"
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy", "grpc_proxy")

@@ -15,8 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from lab.cluster.procs import alive
 from lab.errors import LabError
-from lab.procs import alive
 
 STATE_DIR = ".lab"
 NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."

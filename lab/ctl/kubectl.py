@@ -22,12 +22,12 @@ from typing import Any
 
 import yaml
 
+from lab.cluster.logs import container_log, read_entries
+from lab.cluster.meshpolicy import VS_API_VERSIONS, mesh_configmap
+from lab.cluster.state import call, running_state
+from lab.ctl.jsonpath import render
+from lab.ctl.kubeformat import age, table
 from lab.errors import LabError
-from lab.jsonpath import render
-from lab.kubeformat import age, table
-from lab.logs import container_log, read_entries
-from lab.meshpolicy import VS_API_VERSIONS, mesh_configmap
-from lab.state import call, running_state
 
 NAMESPACE = "default"
 MESH_JSONPATH = "{.data.mesh}"
@@ -318,7 +318,7 @@ def _get_vs(course: Path) -> int:
 def cmd_logs(course: Path, args: Args, namespace: str) -> int:
     _allow(args, "selector", "container", "prefix", "tail", "timestamps")
     state = running_state(course)
-    call(course, "sync-logs")  # lo ya escrito por los contenedores, en sus .log (lab/capture.py)
+    call(course, "sync-logs")  # lo ya escrito por los contenedores, en sus .log (lab/cluster/capture.py)
     targets = args.words[1:]
     selector = args.flags.get("selector")
     tail_flag = args.flags.get("tail")

@@ -16,9 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from lab.cluster.procs import alive, kill_recorded, signal_group
+from lab.cluster.state import read_stale_state, read_state, state_dir, state_file
+from lab.cluster.supervisor import Supervisor
 from lab.errors import LabError
-from lab.procs import alive, kill_recorded, signal_group
-from lab.state import read_stale_state, read_state, state_dir, state_file
 
 DETACH_TIMEOUT = 60.0
 
@@ -43,7 +44,6 @@ def _refuse_if_running(course_root: Path) -> None:
 
 def supervise(course_root: Path, detached: bool = True) -> int:
     """El cuerpo del supervisor: en primer plano (`lab up`) o separado (`lab up --detach` lo lanza así)."""
-    from lab.supervisor import Supervisor  # noqa: PLC0415 - solo lo importa quien lo ejecuta
 
     supervisor = Supervisor(course_root)
     supervisor.install_signal_handlers()

@@ -340,7 +340,10 @@ def marker_problems(path: Path) -> list[CourseError]:
 def _is_katacoda(name: str) -> bool:
     """{{execute}}, {{execute T2}}, {{execute interrupt}}, {{copy T1}}…: marcadores de Katacoda."""
     words = name.split()
-    return bool(words) and (words[0] == "execute" or (words[0] in ACTIONS and any(w.startswith("T") and w[1:].isdigit() for w in words[1:])))
+    if not words:
+        return False
+    timed = any(w.startswith("T") and w[1:].isdigit() for w in words[1:])
+    return words[0] == "execute" or (words[0] in ACTIONS and timed)
 
 
 def _action_problem(path: Path, line: int, name: str, *, inline: bool) -> list[CourseError]:
@@ -348,7 +351,7 @@ def _action_problem(path: Path, line: int, name: str, *, inline: bool) -> list[C
         return []
     if _is_katacoda(name):
         return [CourseError(path, line, f"{{{{{name}}}}} es sintaxis de Katacoda: usa {{{{exec}}}}")]
-    allowed = ", ".join("{{%s}}" % a for a in ACTIONS)
+    allowed = ", ".join(f"{{{{{a}}}}}" for a in ACTIONS)
     return [CourseError(path, line, f"acción desconocida {{{{{name}}}}} (válidas: {allowed})")]
 
 

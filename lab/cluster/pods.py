@@ -2,7 +2,7 @@
 
 Contenedores como en Kubernetes con Istio: el de la app (nombre del manifiesto, el de por
 defecto en `kubectl logs`) e `istio-proxy`. Cada uno escribe su salida en una FIFO que lee el
-supervisor (lab/capture.py, como el runtime de un nodo): queda en .lab/logs/<pod>/<contenedor>.log,
+supervisor (lab/cluster/capture.py, como el runtime de un nodo): queda en .lab/logs/<pod>/<contenedor>.log,
 con la hora de llegada de cada línea en <contenedor>.times; es lo que lee `kubectl logs`.
 """
 
@@ -12,18 +12,17 @@ import http.client
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collections.abc import Callable
-
-from lab.appcmd import app_argv, app_env
-from lab.capture import OutputCollector
-from lab.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, sidecar_bootstrap, write_json
+from lab.cluster.appcmd import app_argv, app_env
+from lab.cluster.capture import OutputCollector
+from lab.cluster.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, sidecar_bootstrap, write_json
+from lab.cluster.procs import Spawner, start_time
+from lab.cluster.topology import Deployment, EnvVar, Probe, Topology
 from lab.errors import LabError
-from lab.procs import Spawner, start_time
-from lab.topology import Deployment, EnvVar, Probe, Topology
 
 PROXY_CONTAINER = "istio-proxy"
 ENVOY_FLAGS = [
@@ -45,7 +44,7 @@ class Runtime:
     cmd: list[str]
     topology: Topology
     spawner: Spawner
-    # (argv del CMD, log, entorno, carpeta) → proceso: el cigoto (lab/zygote.py) o un exec.
+    # (argv del CMD, log, entorno, carpeta) → proceso: el cigoto (lab/cluster/zygote.py) o un exec.
     launch_app: Callable[[list[str], Path, dict[str, str], Path], Any]
     # La salida de los contenedores (FIFO → .log + .times); sin él, cada proceso escribe en su .log.
     output: OutputCollector | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.logs import read_lines
+from lab.cluster.logs import read_lines
 
 LINE = re.compile(r"pod=(\S+) path=(\S+) status=(\d+) attempt=(\S+) request_id=(\S+)")
 

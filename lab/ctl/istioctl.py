@@ -13,10 +13,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lab.envoyconfig import ADMIN_PORT
+from lab.cluster.envoyconfig import ADMIN_PORT
+from lab.cluster.state import running_state
+from lab.ctl.kubeformat import table
 from lab.errors import LabError
-from lab.kubeformat import table
-from lab.state import running_state
 
 SUPPORTED = "proxy-config route deploy/X|POD [-o json]"
 

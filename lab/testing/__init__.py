@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks: drive a lab from Python, count log lines by request id."""
