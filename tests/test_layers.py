@@ -48,7 +48,6 @@ KNOWN: dict[tuple[str, str], str] = {
 
 # Modules over MAX_LINES today, with the issue that splits them.
 KNOWN_LONG: dict[str, str] = {
-    "lab.course.check": "issue 11: one module per check",
     "lab.course.play": "issue 11/14: session, player and promises in their own modules",
     "lab.ctl.kubectl": "issue 11/12: parser, verbs and output in their own modules",
     "lab.cluster.supervisor": "issue 11/12: typed state and client",
