@@ -1,5 +1,6 @@
 # Reintentos en Istio: the course, its lab and its checks.
 #   make demo   fresh machine (Python >= 3.11) -> the whole course, played on the local lab
+#   make unit   the fast loop: ruff + every test that starts no lab
 #   make test   the whole suite: unit, lab (real Envoy), `lab check`, `lab play` (also needs Node.js >= 20.18)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -9,7 +10,7 @@ LAB := $(BIN)/lab
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv demo test check bench bundle diagrams lab preview requirements clean
+.PHONY: venv demo test unit check bench bundle diagrams lab preview requirements clean
 
 venv: $(STAMP)
 
@@ -33,6 +34,11 @@ demo: venv
 test: venv $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# The fast loop: everything that does not start a lab (tests marked `lab` start real Envoy).
+unit: venv $(NODE_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m 'not lab' -q
 
 check: venv $(NODE_STAMP)
 	$(LAB) check
