@@ -41,14 +41,10 @@ KNOWN: dict[tuple[str, str], str] = {
     ("lab.ctl.istioctl", "lab.cluster.envoyconfig"): "issue 11: the admin port comes with the state",
     ("lab.ctl.kubectl", "lab.cluster.meshpolicy"): "issue 11: the cluster serves the ConfigMap and the API versions",
     ("lab.ctl.shell", "lab.cluster.appcmd"): "issue 11: without_proxies belongs to the shell's environment",
-    ("lab.course.play", "lab.cluster.logs"): "issue 14: the player observes through kubectl/traza",
-    ("lab.course.play", "lab.cluster.state"): "issue 14: the player observes through kubectl/traza",
-    ("lab.course.play", "lab.testing.counting"): "issue 14: the player observes through kubectl/traza",
 }
 
 # Modules over MAX_LINES today, with the issue that splits them.
 KNOWN_LONG: dict[str, str] = {
-    "lab.course.play": "issue 11/14: session, player and promises in their own modules",
     "lab.ctl.kubectl": "issue 11/12: parser, verbs and output in their own modules",
     "lab.cluster.supervisor": "issue 11/12: typed state and client",
 }

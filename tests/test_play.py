@@ -1,5 +1,6 @@
-"""`lab play` y CourseShell contra un laboratorio FALSO (un kubectl y un curl de mentira en el PATH):
-rápidas, sin Envoy. Las mismas roturas contra el laboratorio de verdad están en test_play_lab.py."""
+"""`lab play` y CourseShell contra un laboratorio FALSO (un kubectl, un curl y un traza de mentira en el
+PATH): rápidas, sin Envoy. Las mismas roturas contra el laboratorio de verdad, con `lab play --cluster`,
+están en test_play_cluster.py; el curso entero con `lab play`, en test_play_lab.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from lab.course.model import Block
-from lab.course.play import BlockResult, CourseShell, ShellClosed, play_course
+from lab.course.play import play_course
+from lab.course.session import LabTarget
+from lab.course.terminal import BlockResult, CourseShell, ShellClosed, Timeouts
 
 FAKE_KUBECTL = r"""#!/bin/bash
 # kubectl falso: guarda el entorno de cada deployment en $FAKE_LAB/<deploy>.env
@@ -50,22 +53,43 @@ done
 exit 7
 """
 
+FAKE_TRAZA = r"""#!/bin/bash
+# traza --recuento falso: una línea por request_id de $FAKE_LAB/log con sus líneas en cada servicio.
+[ "$1" = --recuento ] || { echo "solo --recuento" >&2; exit 2; }
+[ -f "$FAKE_LAB/log" ] || exit 0
+awk '{ if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 } count[$2 " " $1]++ }
+     END { for (i = 1; i <= n; i++) { id = order[i]
+       printf "request_id=%s bff=%d backend1=%d app2=%d estados_bff=200\n", id,
+         count[id " bff"], count[id " backend1"], count[id " app2"] } }' "$FAKE_LAB/log"
+"""
 
-class FakeRequests:
-    """Los «registros» del laboratorio falso ($FAKE_LAB/log) para comprobar las promesas."""
+FAKE_LAB_CLI = """import sys, pathlib
+# `python -m lab` falso: apunta up/down en lab.log; status dice «no está en marcha» (3).
+word, state = sys.argv[1], pathlib.Path(sys.argv[0]).parent / "estado"
+if word == "status":
+    sys.exit(3)
+with open(state / "lab.log", "a") as log:
+    log.write(word + "\\n")
+print("lab", word)
+rc = state / f"{word}-rc"
+sys.exit(int(rc.read_text()) if rc.exists() else 0)
+"""
 
-    def __init__(self, state: Path) -> None:
-        self.log = state / "log"
+# apps/k8s mínimo: el Service NodePort dice a qué servicio llama el curl (bff).
+APPS = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bff}
+spec:
+  replicas: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {name: bff}
+spec:
+  type: NodePort
+  selector: {app: bff}
+"""
 
-    def _lines(self) -> list[list[str]]:
-        return [line.split() for line in self.log.read_text().splitlines()] if self.log.exists() else []
-
-    def request_ids(self) -> list[str]:
-        return list(dict.fromkeys(rid for service, rid in self._lines() if service == "bff"))
-
-    def counts(self, request_id: str, services: tuple[str, ...]) -> dict[str, int]:
-        lines = self._lines()
-        return {s: sum(line == [s, request_id] for line in lines) for s in services}
 
 INDEX = {
     "title": "Curso falso",
@@ -119,27 +143,34 @@ class FakeLab:
         (self.root / "step1" / "text.md").write_text(STEP1, encoding="utf-8")
         (self.root / "step1" / "verify.sh").write_text(VERIFY1, encoding="utf-8")
         (self.root / "finish.md").write_text("# Fin\n\nNada más.\n", encoding="utf-8")
-        for name, text in (("kubectl", FAKE_KUBECTL), ("curl", FAKE_CURL)):
+        (self.root / "apps" / "k8s").mkdir(parents=True)
+        (self.root / "apps" / "k8s" / "bff.yaml").write_text(APPS, encoding="utf-8")
+        (tmp_path / "fake_lab.py").write_text(FAKE_LAB_CLI, encoding="utf-8")
+        for name, text in (("kubectl", FAKE_KUBECTL), ("curl", FAKE_CURL), ("traza", FAKE_TRAZA)):
             (self.bin / name).write_text(text, encoding="utf-8")
             (self.bin / name).chmod(0o755)
-        self.log = self.state / "lab.log"
         self.output: list[str] = []
         self.app2 = 3  # líneas que deja cada curl en app2
-
-    def lab_cmd(self, word: str, rc: int = 0) -> list[str]:
-        code = "import sys; open(sys.argv[1], 'a').write(sys.argv[2] + '\\n'); print('lab', sys.argv[2]); sys.exit(int(sys.argv[3]))"
-        return [sys.executable, "-c", code, str(self.log), word, str(rc)]
 
     @property
     def env(self) -> dict[str, str]:
         return {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}", "FAKE_LAB": str(self.state),
                 "FAKE_APP2": str(self.app2)}
 
-    def play(self, up_rc: int = 0) -> int:
-        return play_course(
-            self.root, out=self.output.append, up=self.lab_cmd("up", up_rc), down=self.lab_cmd("down"),
-            env=self.env, block_timeout=20, interrupt_after=1, requests=FakeRequests(self.state), settle=0.3,
-        )
+    def target(self) -> LabTarget:
+        """Un LabTarget cuyo `python -m lab` es fake_lab.py y cuyo entorno es el del PATH falso."""
+        lab = self
+
+        class FakeTarget(LabTarget):
+            def environment(self) -> dict[str, str]:
+                return lab.env
+
+        return FakeTarget(self.root, [sys.executable, str(self.state.parent / "fake_lab.py")])
+
+    def play(self, up_rc: int = 0, block_timeout: float = 20) -> int:
+        (self.state / "up-rc").write_text(str(up_rc))
+        return play_course(self.root, target=self.target(), out=self.output.append,
+                           timeouts=Timeouts(block=block_timeout, interrupt_after=1, settle=0.3))
 
     @property
     def text(self) -> str:
@@ -147,7 +178,8 @@ class FakeLab:
 
     @property
     def lab_calls(self) -> list[str]:
-        return self.log.read_text().split() if self.log.exists() else []
+        log = self.state / "lab.log"
+        return log.read_text().split() if log.exists() else []
 
     def edit(self, rel: str, old: str, new: str) -> int:
         path = self.root / rel
@@ -176,7 +208,7 @@ def test_the_fake_course_plays_like_a_terminal(lab: FakeLab) -> None:
     assert "apiVersion" not in out  # {{copy}} no se ejecuta
     assert out.index("step1/verify.sh antes del paso: falla, como debe") < out.index("$ kubectl set env")
     assert out.index("$ curl") < out.index("step1/verify.sh después del paso: pasa")
-    assert "el curso funciona (3 bloques, 2 verificaciones" in out
+    assert "el curso funciona en el laboratorio (3 bloques, 2 verificaciones" in out
 
 
 def test_typo_in_deployment_name_fails_at_its_line(lab: FakeLab) -> None:
@@ -240,11 +272,7 @@ def test_long_running_block_before_exec_interrupt_is_interrupted(lab: FakeLab) -
 
 def test_block_that_never_ends_without_interrupt_fails(lab: FakeLab) -> None:
     line = lab.edit("finish.md", "Nada más.", "```plain\nsleep 600\n```{{exec}}") + 1
-    code = play_course(
-        lab.root, out=lab.output.append, up=lab.lab_cmd("up"), down=lab.lab_cmd("down"),
-        env=lab.env, block_timeout=1, interrupt_after=1, requests=FakeRequests(lab.state),
-    )
-    assert code == 1
+    assert lab.play(block_timeout=1) == 1
     hint = "si es una orden que no acaba, el bloque siguiente debe ser {{exec interrupt}}"
     assert f"finish.md:{line}: el bloque no terminó en 1 s ({hint}): sleep 600" in lab.text
     assert lab.lab_calls == ["up", "down"]

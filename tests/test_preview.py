@@ -319,7 +319,7 @@ def test_files_only_serves_course_images(course: Path, tmp_path: Path) -> None:
 def _job_done(client: TestClient, job: int):
     def done():
         jobs = {j["id"]: j for j in client.get("/api/state").json()["jobs"]}
-        return jobs.get(job) if jobs.get(job, {}).get("state") == "hecho" else None
+        return jobs.get(job) if jobs.get(job, {}).get("state") == "done" else None
 
     return done
 
@@ -398,7 +398,7 @@ def test_cli_always_runs_lab_down(course: Path, sig: signal.Signals) -> None:
 
 def test_cli_binds_loopback_only(course: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lab.preview", "--course", str(course), "--port", "0", "--sin-lab"],
+        [sys.executable, "-m", "lab.preview", "--course", str(course), "--port", "0", "--no-lab"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -414,7 +414,7 @@ def test_cli_binds_loopback_only(course: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-    assert not (course / "fake-lab.log").exists()  # --sin-lab: ni up ni down
+    assert not (course / "fake-lab.log").exists()  # --no-lab: ni up ni down
 
 
 # --------------------------------------------------------------------------- navegador
@@ -560,7 +560,7 @@ def test_exec_interrupt_sends_ctrl_c_to_the_running_block(course: Path) -> None:
     client = TestClient(app, headers={"X-Preview-Token": "token-de-prueba"})
     blocks = load_course(course).page("step1").blocks
     first = client.post("/api/run", json={"block": "step1:0", "digest": digest(blocks[0].code)}).json()["job"]
-    wait_for(lambda: any(j["id"] == first and j["state"] == "ejecutando" for j in client.get("/api/state").json()["jobs"]),
+    wait_for(lambda: any(j["id"] == first and j["state"] == "running" for j in client.get("/api/state").json()["jobs"]),
              "el sleep corre")
     second = client.post("/api/run", json={"block": "step1:1", "digest": digest(blocks[1].code)}).json()["job"]
     assert wait_for(_job_done(client, second), "el bloque tras el Ctrl-C", timeout=60)["exit"] == 0

@@ -1,6 +1,6 @@
 """`lab preview`: el curso en el navegador, como lo pinta Killercoda, con un laboratorio detrás.
 
-    lab preview [--course DIR] [--port 8000] [--sin-lab]
+    lab preview [--course DIR] [--port 8000] [--no-lab]
 
 Escucha solo en 127.0.0.1, imprime la URL con el token de esta ejecución, arranca el laboratorio
 (`lab up --detach`) y lo apaga al salir (`lab down`, siempre: Ctrl-C, SIGTERM o SIGHUP).
@@ -15,10 +15,13 @@ import secrets
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
+from lab.course.session import LabTarget
 from lab.preview import runtime
 from lab.preview.server import Preview, create_app
 
@@ -34,17 +37,17 @@ def _raise_stop(signum, frame):  # type: ignore[no-untyped-def]
 
 
 def build(root: Path, *, port: int = 0, token: str | None = None, lab_enabled: bool = True,
-          lab_command: list[str] | None = None, env_factory=None, shell_factory=None, verifier=None):
-    """La Preview y su app FastAPI (sin arrancar nada). Las fábricas permiten pruebas sin laboratorio."""
+          lab_command: list[str] | None = None,
+          env_factory: Callable[[Path], dict[str, str]] | None = None) -> tuple[Preview, FastAPI]:
+    """La Preview y su app FastAPI (sin arrancar nada).
+
+    lab_command: otro programa en lugar de `python -m lab` para up/down; env_factory: el entorno de la
+    terminal (por defecto, el del laboratorio). Las dos, para las pruebas sin laboratorio."""
     terminal = runtime.Terminal()
-    runner = runtime.Runner(
-        root,
-        terminal,
-        env_factory=env_factory or runtime.default_environment,
-        shell_factory=shell_factory or runtime.default_shell,
-        verifier=verifier or runtime.run_verify,
-    )
-    lab = runtime.Lab(root, terminal, command=lab_command, enabled=lab_enabled)
+    target = LabTarget(root, lab_command) if lab_enabled else None
+    env = (lambda: env_factory(root)) if env_factory else (lambda: LabTarget(root).environment())
+    runner = runtime.Runner(root, terminal, env_factory=env)
+    lab = runtime.Lab(target, terminal)
     preview = Preview(root=root, token=token or secrets.token_urlsafe(32), runner=runner, lab=lab,
                       terminal=terminal, port=port)
     return preview, create_app(preview)
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--course", default=".", help="carpeta del curso (la que tiene index.json); por defecto, la actual")
     parser.add_argument("--port", type=int, default=8000, help="puerto en 127.0.0.1 (0 = uno libre); por defecto 8000")
-    parser.add_argument("--sin-lab", "--no-lab", dest="no_lab", action="store_true",
+    parser.add_argument("--no-lab", dest="no_lab", action="store_true",
                         help="solo el texto: no arranca el laboratorio (Ejecutar y Comprobar desactivados)")
     # Solo para las pruebas: otro programa en lugar de `python -m lab` para up/down.
     parser.add_argument("--lab-command", nargs="+", help=argparse.SUPPRESS)

@@ -1,33 +1,35 @@
 """Lo que la vista previa tiene vivo: el terminal (una transcripción), la cola de trabajos que
-ejecuta bloques y verify.sh uno tras otro, y el laboratorio que arranca y apaga.
+ejecuta bloques y verify.sh uno tras otro sobre la sesión de quien aprende (lab/course/session.py,
+la misma que `lab play`), y el laboratorio que arranca y apaga.
 
 Nada de aquí recibe texto de un comando desde fuera: un trabajo es un Block de lab.course.model o el
 verify.sh de una Page, y quien los encola (server.py) los saca del curso recién leído.
+Los estados (del laboratorio y de los trabajos) son valores para la máquina, en inglés; lo que lee una
+persona está en ui.py.
 """
 
 from __future__ import annotations
 
 import itertools
 import queue
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from lab.course.model import Block, Page
-from lab.course.play import CourseShell
-from lab.ctl.shell import course_environment
+from lab.course.session import Session, Target
 
 PROMPT = "controlplane:~$ "
 MAX_ENTRIES = 4000
-BLOCK_TIMEOUT = 300
-VERIFY_TIMEOUT = 120
-LAB_DOWN_TIMEOUT = 180
+
+# Estados del laboratorio de la vista previa.
+STARTING, READY, FAILED, NO_LAB, STOPPING, STOPPED = "starting", "ready", "error", "no-lab", "stopping", "stopped"
+# Estados de un trabajo.
+QUEUED, RUNNING, DONE = "queued", "running", "done"
 
 
 # --------------------------------------------------------------------------- terminal
@@ -77,130 +79,71 @@ def typed(code: str) -> str:
     return "\n".join(shown)
 
 
-# --------------------------------------------------------------------------- shell
-
-
-@dataclass(frozen=True)
-class Result:
-    exit_code: int
-    output: str
-
-
-class Shell(Protocol):
-    # → algo con .exit_code y .output (BlockResult de lab.course.play); on_output recibe la salida a trozos
-    def run(self, block: Block, on_output: Callable[[str], None] | None = None) -> Any: ...
-
-    def interrupt(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def default_environment(root: Path) -> dict[str, str]:
-    """El entorno de lab.ctl.shell.course_environment (kubectl/istioctl del laboratorio en el PATH)."""
-    return course_environment(root)
-
-
-def default_shell(env: dict[str, str], cwd: Path) -> Shell:
-    """CourseShell de lab.course.play (un bash persistente, como la terminal de Killercoda)."""
-    return CourseShell(env=env, cwd=cwd).start()  # type: ignore[return-value]
-
-
-def run_verify(page: Page, cwd: Path, env: dict[str, str]) -> Result:
-    """El verify.sh de una página, como en Killercoda: pasa si sale con 0 (desde la carpeta de inicio)."""
-    assert page.verify is not None
-    try:
-        done = subprocess.run(
-            ["bash", str(page.verify)], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=VERIFY_TIMEOUT,
-        )
-    except subprocess.TimeoutExpired:
-        return Result(124, f"(verify.sh no terminó en {VERIFY_TIMEOUT} s)")
-    return Result(done.returncode, done.stdout)
-
-
 # --------------------------------------------------------------------------- laboratorio
 
 
 class Lab:
-    """El laboratorio de la vista previa: `lab up --detach` al empezar, `lab down` al salir (siempre)."""
+    """El laboratorio de la vista previa sobre un Target: `up` en un hilo al empezar, `down` al salir (siempre)."""
 
-    def __init__(self, root: Path, terminal: Terminal, command: list[str] | None = None, enabled: bool = True) -> None:
-        self.root = root
+    def __init__(self, target: Target | None, terminal: Terminal) -> None:
+        self.target = target
         self.terminal = terminal
-        self.command = command or [sys.executable, "-m", "lab"]
-        self.enabled = enabled
-        self.state = "arrancando" if enabled else "sin-lab"
-        self._proc: subprocess.Popen[str] | None = None
+        self.state = STARTING if target is not None else NO_LAB
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stopping = False
         self.ready = threading.Event()
 
+    @property
+    def enabled(self) -> bool:
+        return self.target is not None
+
     def start(self) -> None:
-        if not self.enabled:
+        if self.target is None:
             self.terminal.write("sys", "Vista previa sin laboratorio: los botones Ejecutar y Comprobar están desactivados.")
             return
         self._thread = threading.Thread(target=self._up, name="lab-up", daemon=True)
         self._thread.start()
 
     def _up(self) -> None:
-        argv = [*self.command, "up", "--detach", "--course", str(self.root)]
+        assert self.target is not None
         self.terminal.write("sys", "Arrancando el laboratorio (lab up --detach)…")
         try:
-            with self._lock:
-                if self._stopping:
-                    return
-                self._proc = subprocess.Popen(
-                    argv, cwd=self.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                )
-            assert self._proc.stdout is not None
-            for line in self._proc.stdout:
-                self.terminal.write("sys", line.rstrip("\n"))
-            code = self._proc.wait()
+            code = self.target.up(lambda text: self.terminal.write("sys", text.rstrip("\n")))
         except OSError as exc:
             self.terminal.write("fail", f"No se pudo arrancar el laboratorio: {exc}")
-            self.state = "error"
-            return
-        if self._stopping:
-            return
-        if code == 0:
-            self.state = "listo"
-            self.terminal.write("ok", "Laboratorio listo: pulsa ▶ Ejecutar en los bloques del texto.")
-            self.ready.set()
-        else:
-            self.state = "error"
-            self.terminal.write("fail", f"El laboratorio no arrancó (lab up salió con {code}).")
-
-    def stop(self) -> None:
-        """Para `lab up` si sigue en marcha y ejecuta `lab down`. Idempotente."""
-        if not self.enabled or self._stopping:
+            self.state = FAILED
             return
         with self._lock:
+            if self._stopping:
+                return
+            if code == 0:
+                self.state = READY
+                self.terminal.write("ok", "Laboratorio listo: pulsa ▶ Ejecutar en los bloques del texto.")
+                self.ready.set()
+            else:
+                self.state = FAILED
+                self.terminal.write("fail", f"El laboratorio no arrancó (lab up salió con {code}).")
+
+    def stop(self) -> None:
+        """Para un `up` que siga en marcha y ejecuta `down`. Idempotente."""
+        with self._lock:
+            if self.target is None or self._stopping:
+                return
             self._stopping = True
-            proc = self._proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-        self.state = "parando"
-        argv = [*self.command, "down", "--course", str(self.root)]
+        self.target.cancel()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.state = STOPPING
         print("Apagando el laboratorio (lab down)…", file=sys.stderr, flush=True)
         try:
-            done = subprocess.run(
-                argv, cwd=self.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, timeout=LAB_DOWN_TIMEOUT,
-            )
-            if done.stdout.strip():
-                print(done.stdout.rstrip(), file=sys.stderr, flush=True)
-            if done.returncode != 0:
-                print(f"lab down salió con {done.returncode}", file=sys.stderr, flush=True)
-        except (OSError, subprocess.TimeoutExpired) as exc:
+            code = self.target.down(lambda text: print(text.rstrip("\n"), file=sys.stderr, flush=True))
+        except OSError as exc:
+            code = -1
             print(f"lab down falló: {exc}", file=sys.stderr, flush=True)
-        self.state = "parado"
+        if code != 0:
+            print(f"lab down salió con {code}", file=sys.stderr, flush=True)
+        self.state = STOPPED
 
 
 # --------------------------------------------------------------------------- trabajos
@@ -211,7 +154,7 @@ class Job:
     id: int
     kind: str  # "run" | "check"
     target: str  # id de bloque o slug de página
-    state: str = "en-cola"  # "en-cola" | "ejecutando" | "hecho"
+    state: str = QUEUED
     exit_code: int | None = None
     started: float = field(default_factory=time.monotonic)
 
@@ -220,33 +163,21 @@ class Job:
 
 
 class Runner:
-    """Una cola y un hilo: los bloques y las comprobaciones se ejecutan de uno en uno, en orden.
-
-    Como `lab play`: una terminal bash persistente (CourseShell) que empieza en una carpeta de inicio
-    vacía (HOME, como /root en Killercoda) con ~/curso → el curso; verify.sh corre desde ahí.
-    Un {{exec interrupt}} manda Ctrl-C al bloque que esté corriendo, como Killercoda.
+    """Una cola y un hilo: los bloques y las comprobaciones se ejecutan de uno en uno, en orden, en la
+    sesión de quien aprende (Session: una terminal bash persistente en una carpeta de inicio vacía con
+    ~/curso → el curso; verify.sh corre desde ahí). Un {{exec interrupt}} manda Ctrl-C al bloque que
+    esté corriendo, como Killercoda.
     """
 
-    def __init__(
-        self,
-        root: Path,
-        terminal: Terminal,
-        env_factory: Callable[[Path], dict[str, str]] = default_environment,
-        shell_factory: Callable[[dict[str, str], Path], Shell] = default_shell,
-        verifier: Callable[[Page, Path, dict[str, str]], Result] = run_verify,
-    ) -> None:
+    def __init__(self, root: Path, terminal: Terminal, env_factory: Callable[[], dict[str, str]]) -> None:
         self.root = root
         self.terminal = terminal
         self.env_factory = env_factory
-        self.shell_factory = shell_factory
-        self.verifier = verifier
         self._queue: queue.Queue[tuple[Job, Any] | None] = queue.Queue()
         self._jobs: dict[int, Job] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._shell: Shell | None = None
-        self._env: dict[str, str] | None = None
-        self._home: tempfile.TemporaryDirectory[str] | None = None
+        self._session: Session | None = None
         self._current: Job | None = None
         self._thread = threading.Thread(target=self._work, name="preview-runner", daemon=True)
         self._thread.start()
@@ -272,8 +203,8 @@ class Runner:
             with self._lock:
                 if self._current is not job:
                     return
-                if self._shell is not None:
-                    self._shell.interrupt()
+                if self._session is not None:
+                    self._session.interrupt()
             time.sleep(0.5)
 
     def jobs(self) -> list[dict[str, Any]]:
@@ -281,17 +212,10 @@ class Runner:
             return [j.as_json() for j in self._jobs.values()]
 
     @property
-    def home(self) -> Path:
-        """La carpeta de inicio de la terminal (se crea la primera vez)."""
-        if self._home is None:
-            self._home = tempfile.TemporaryDirectory(prefix="lab-preview-home-")
-            (Path(self._home.name) / "curso").symlink_to(self.root)
-        return Path(self._home.name)
-
-    def _environment(self) -> dict[str, str]:
-        if self._env is None:
-            self._env = {**self.env_factory(self.root), "HOME": str(self.home)}
-        return self._env
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = Session(self.root, self.env_factory())
+        return self._session
 
     def _work(self) -> None:
         while True:
@@ -301,39 +225,35 @@ class Runner:
             job, payload = item
             with self._lock:
                 self._current = job
-            job.state = "ejecutando"
+            job.state = RUNNING
             try:
                 code = self._run_block(job, payload) if job.kind == "run" else self._check(job, payload)
             except Exception as exc:  # noqa: BLE001 - se muestra en el terminal y se sigue
                 self.terminal.write("fail", f"Error de la vista previa: {exc}", job.id)
-                if self._shell is not None and not getattr(self._shell, "alive", True):
-                    self._shell = None  # p. ej. un `exit` en un bloque: la próxima vez, terminal nueva
                 code = 1
             with self._lock:
                 self._current = None
             job.exit_code = code
-            job.state = "hecho"
+            job.state = DONE
             self.terminal.write("end", job.kind, job.id, code)
 
     def _run_block(self, job: Job, block: Block) -> int:
         self.terminal.write("cmd", typed(block.code), job.id)
-        if self._shell is None:
-            self._shell = self.shell_factory(self._environment(), self.home)
 
         def stream(text: str) -> None:
             if text.strip("\n"):
                 self.terminal.write("out", text.rstrip("\n"), job.id)
 
-        result = self._shell.run(block, on_output=stream)
-        if getattr(result, "timed_out", False):
+        result = self.session.run(block, on_output=stream)
+        if result.timed_out:
             self.terminal.write("fail", "(el bloque tardó demasiado: se le mandó Ctrl-C)", job.id)
-        return int(getattr(result, "exit_code", 1))
+        return result.exit_code
 
     def _check(self, job: Job, page: Page) -> int:
         assert page.verify is not None
         rel = page.verify.relative_to(self.root).as_posix() if page.verify.is_relative_to(self.root) else str(page.verify)
         self.terminal.write("sys", f"Comprobando «{page.title}» ({rel})…", job.id)
-        result = self.verifier(page, self.home, self._environment())
+        result = self.session.verify(page)
         if result.output.strip():
             self.terminal.write("out", result.output.rstrip("\n"), job.id)
         if result.exit_code == 0:
@@ -344,17 +264,14 @@ class Runner:
 
     def close(self) -> None:
         """Ctrl-C a lo que corra, para el hilo, cierra la terminal y borra la carpeta de inicio."""
-        shell = self._shell
-        if shell is not None and self._current is not None:
-            shell.interrupt()
+        session = self._session
+        if session is not None and self._current is not None:
+            session.interrupt()
         self._queue.put(None)
         self._thread.join(timeout=15)
-        self._shell = None
-        if shell is not None:
+        self._session = None
+        if session is not None:
             try:
-                shell.close()
-            except Exception as exc:  # noqa: BLE001
+                session.close()
+            except Exception as exc:  # noqa: BLE001 - al cerrar se informa y se sigue cerrando
                 print(f"No se pudo cerrar la terminal: {exc!r}", file=sys.stderr)
-        if self._home is not None:
-            self._home.cleanup()
-            self._home = None

@@ -27,7 +27,7 @@ from starlette.responses import FileResponse
 
 from lab.course.model import Course, CourseError, Page, load_course
 from lab.preview.render import IMAGE_TYPES, Rendered, digest, render_page
-from lab.preview.runtime import Lab, Runner, Terminal
+from lab.preview.runtime import FAILED, NO_LAB, READY, STARTING, Lab, Runner, Terminal
 from lab.preview.ui import page_html
 
 _BLOCK_ID = re.compile(r"^(?P<slug>[a-z][a-z0-9_-]{0,30}):(?P<index>\d{1,4})$")
@@ -195,12 +195,12 @@ def create_app(preview: Preview) -> FastAPI:
         return data
 
     def _lab_busy() -> JSONResponse | None:
-        if preview.lab.state == "listo":
+        if preview.lab.state == READY:
             return None
         messages = {
-            "arrancando": "El laboratorio aún está arrancando",
-            "sin-lab": "La vista previa se arrancó sin laboratorio",
-            "error": "El laboratorio no arrancó: mira el terminal",
+            STARTING: "El laboratorio aún está arrancando",
+            NO_LAB: "La vista previa se arrancó sin laboratorio",
+            FAILED: "El laboratorio no arrancó: mira el terminal",
         }
         return _deny(409, messages.get(preview.lab.state, "El laboratorio está parado"))
 

@@ -8,12 +8,12 @@ import secrets
 from typing import Any
 
 LAB_LABELS = {
-    "arrancando": "Arrancando el laboratorio…",
-    "listo": "Laboratorio listo",
+    "starting": "Arrancando el laboratorio…",
+    "ready": "Laboratorio listo",
     "error": "El laboratorio no arrancó",
-    "sin-lab": "Sin laboratorio",
-    "parando": "Apagando el laboratorio…",
-    "parado": "Laboratorio parado",
+    "no-lab": "Sin laboratorio",
+    "stopping": "Apagando el laboratorio…",
+    "stopped": "Laboratorio parado",
 }
 
 CSS = r"""
@@ -24,9 +24,9 @@ body{display:flex;flex-direction:column}
 #topbar .brand{font-weight:700;white-space:nowrap}
 #topbar .course{opacity:.9;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;flex:1}
 #lab-state{font-size:.8rem;padding:.15rem .55rem;border-radius:1rem;background:#52606d;white-space:nowrap}
-#lab-state[data-state=listo]{background:#1f9d55}
+#lab-state[data-state=ready]{background:#1f9d55}
 #lab-state[data-state=error]{background:#cc1f1a}
-#lab-state[data-state=arrancando]{background:#b7791f}
+#lab-state[data-state=starting]{background:#b7791f}
 #main{display:flex;flex:1;min-height:0}
 #text{width:48%;min-width:22rem;display:flex;flex-direction:column;border-right:1px solid #cbd2d9;background:#fff}
 #steps{display:flex;flex-wrap:wrap;gap:.25rem;padding:.5rem .9rem;border-bottom:1px solid #e4e7eb;background:#f5f7fa;margin:0;list-style:none}
@@ -111,7 +111,7 @@ async function copy(text){
 }
 function setLab(state, label){
   lab = state; const b = $("lab-state"); b.dataset.state = state; b.textContent = D.labels[state] || state;
-  const off = state !== "listo";
+  const off = state !== "ready";
   document.querySelectorAll(".kc-run, #check").forEach((x) => { x.disabled = off; x.title = off ? (D.labels[state] || "") : x.dataset.title || ""; });
 }
 function showPage(p){
