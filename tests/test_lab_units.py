@@ -10,7 +10,7 @@ import pytest
 
 from lab.cluster.appcmd import app_command, dockerfile_cmd
 from lab.cluster.envoyconfig import outbound_routes, routes_name, sidecar_bootstrap
-from lab.cluster.meshpolicy import DEFAULT_RETRY_ON, convert_policy, duration, load_mesh_config, parse_virtual_service
+from lab.cluster.meshpolicy import load_mesh_config, parse_virtual_service
 from lab.cluster.topology import EnvVar, Probe, load_topology, pod_name, template_hash
 from lab.ctl.jsonpath import render
 from lab.ctl.kubeformat import age, table
@@ -67,28 +67,6 @@ def test_pod_names_look_like_kubernetes_and_change_with_the_template() -> None:
     assert h != template_hash("backend1", env, "2026-01-01T00:00:00Z")
     name = pod_name("backend1", h)
     assert name.startswith(f"backend1-{h}-") and len(name.rsplit("-", 1)[1]) == 5
-
-
-def test_mesh_policy_from_the_operator_retries_503() -> None:
-    policy = convert_policy(load_mesh_config(ROOT)["defaultHttpRetryPolicy"])
-    assert policy["num_retries"] == 2 and policy["retriable_status_codes"] == [503]
-    assert policy["retry_on"] == DEFAULT_RETRY_ON
-    assert policy["host_selection_retry_max_attempts"] == 5
-    assert policy["retry_host_predicate"][0]["name"] == "envoy.retry_host_predicates.previous_hosts"
-
-
-def test_istio_conversion_rules() -> None:
-    default = convert_policy(None)  # Istio >= 1.24: sin 503
-    assert default["retry_on"] == DEFAULT_RETRY_ON and "retriable_status_codes" not in default
-    assert convert_policy({"attempts": 0}) is None
-    custom = convert_policy({"attempts": 4, "retryOn": "503,gateway-error", "perTryTimeout": "500ms"})
-    assert custom["num_retries"] == 4
-    assert custom["retry_on"] == "gateway-error,retriable-status-codes"
-    assert custom["retriable_status_codes"] == [503]
-    assert custom["per_try_timeout"] == "0.500s"
-    assert convert_policy({"attempts": 3})["retry_on"] == DEFAULT_RETRY_ON  # sin retryOn: el de siempre
-    assert "retry_host_predicate" not in convert_policy({"attempts": 1, "retryIgnorePreviousHosts": False})
-    assert duration("2s", "x") == "2s" and duration("1m", "x") == "60s"
 
 
 def test_virtual_service_validation() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lab.errors import LabError
+from lab.errors import LabError, StatusError
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -26,6 +26,8 @@ class ControlServer:
                     if handler is None:
                         raise LabError(f"orden desconocida: {self.path}")
                     answer, status = {"ok": True, **handler(payload)}, 200
+                except StatusError as exc:  # la respuesta del servidor de API, entera
+                    answer, status = {"ok": False, "error": str(exc), "status": exc.status}, 400
                 except LabError as exc:
                     answer, status = {"ok": False, "error": str(exc)}, 400
                 except Exception as exc:  # noqa: BLE001 - el cliente debe recibir algo

@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from lab.cluster.meshpolicy import VirtualService, access_log_enabled, route_action
+from lab.cluster.meshpolicy import VirtualService, access_log_enabled, inbound_policy, route_action
 from lab.cluster.topology import NAMESPACE, NODE_PORT_IP, Deployment, Service, Topology
 
 ADMIN_PORT = 15000
@@ -190,7 +190,7 @@ def sidecar_bootstrap(
                                 "timeout": "0s",
                                 "max_stream_duration": {"max_stream_duration": "0s", "grpc_timeout_header_max": "0s"},
                                 # Istio >= 1.24: la entrada solo reintenta si la app no llegó a recibir nada.
-                                "retry_policy": {"retry_on": "reset-before-request", "num_retries": 2},
+                                "retry_policy": inbound_policy(),
                             },
                         }
                     ],

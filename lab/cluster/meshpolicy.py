@@ -1,46 +1,39 @@
 """Política de la malla: lo que istiod programaría en las rutas de salida de cada sidecar.
 
 Fuentes: `meshConfig` del IstioOperator de apps/istio/ y las VirtualService aplicadas al
-laboratorio. Reglas de Istio (pilot/pkg/networking/core/route/retry/retry.go#ConvertPolicy):
+laboratorio. Los valores (política por defecto, previous_hosts, previous_priorities, el ConfigMap
+`istio`) vienen de las fuentes de Istio por lab/cluster/istio/retries.json; las reglas son las de
+pilot/pkg/networking/core/route/retry/retry.go#ConvertPolicy y route.go#applyHTTPRouteDestination:
 
-- Ruta sin VirtualService, o VirtualService sin `retries` → `meshConfig.defaultHttpRetryPolicy`.
-- Sin política de malla → la de Istio ≥ 1.24: 2 reintentos por connect-failure, refused-stream,
-  unavailable, cancelled y retriable-status-codes, **sin** 503.
-- `attempts` → num_retries; `attempts: 0` → ninguna política (ni reintentos).
-- `retryOn`: los números pasan a retriable_status_codes (y se añade retriable-status-codes).
-- `perTryTimeout` → per_try_timeout; siempre previous_hosts y host_selection_retry_max_attempts 5.
+- Ruta sin VirtualService, o VirtualService sin `retries` → `meshConfig.defaultHttpRetryPolicy`
+  (la VirtualService la sustituye entera: no se mezclan campos).
+- Sin política de malla → la de Istio (≥ 1.24, **sin** 503). `attempts <= 0` (también la política
+  vacía `{}`) → ninguna política.
+- `retryOn`: los códigos HTTP (Atoi + StatusText de Go) pasan a retriableStatusCodes y, si el
+  texto no contiene «retriable-status-codes», se le añade «,retriable-status-codes» (con la coma
+  delante aunque no quede nada antes, como Istio).
+- `perTryTimeout`, `backoff` (baseInterval), `retryIgnorePreviousHosts` (quita o pone
+  previous_hosts), `retryRemoteLocalities` (previous_priorities).
+- DestinationRule con consistentHash (que quitaría previous_hosts): el laboratorio no la emula.
 """
 
 from __future__ import annotations
 
-import re
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from lab.cluster.istio import facts
+from lab.cluster.istio.gotypes import atoi, duration_json, is_status_code, parse_duration
+from lab.cluster.istio.validation import check_http_route
 from lab.cluster.topology import NAMESPACE, Topology
 from lab.errors import LabError
 
 ISTIO_DIR = Path("apps") / "istio"
-DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
-DEFAULT_NUM_RETRIES = 2
-HOST_SELECTION_RETRY_MAX_ATTEMPTS = 5
-PREVIOUS_HOSTS = {
-    "name": "envoy.retry_host_predicates.previous_hosts",
-    "typed_config": {
-        "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"
-    },
-}
-# Lo que `istioctl install` añade a meshConfig (ConfigMap istio de istio-system, clave mesh).
-MESH_DEFAULTS: dict[str, Any] = {
-    "defaultConfig": {"discoveryAddress": "istiod.istio-system.svc:15012"},
-    "defaultProviders": {"metrics": ["prometheus"]},
-    "enablePrometheusMerge": True,
-    "rootNamespace": "istio-system",
-    "trustDomain": "cluster.local",
-}
+CODES_TOKEN = "retriable-status-codes"
 VS_API_VERSIONS = ("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")
 
 
@@ -54,10 +47,31 @@ def load_mesh_config(course_root: Path) -> dict[str, Any]:
     raise LabError(f"No encuentro el IstioOperator en {folder}.")
 
 
+def mesh_config(mesh: dict[str, Any]) -> dict[str, Any]:
+    """El meshConfig que `istioctl install` escribe en el ConfigMap `istio` (clave `mesh`).
+
+    La plantilla del chart (valores por defecto en retries.json) fusionada en profundidad con el
+    meshConfig del IstioOperator (`mergeOverwrite`); `defaultProviders` con prometheus solo si el
+    IstioOperator no pone los suyos (helper `default-prometheus`).
+    """
+    chart = copy.deepcopy(facts()["mesh_configmap"]["mesh"])
+    if facts()["mesh_configmap"]["prometheus_unless"] in mesh:
+        chart.pop("defaultProviders", None)
+    return _merge(chart, mesh)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
 def mesh_configmap(mesh: dict[str, Any]) -> str:
     """El texto de `kubectl -n istio-system get configmap istio -o jsonpath='{.data.mesh}'`."""
-    merged = {**MESH_DEFAULTS, **mesh}
-    return yaml.safe_dump(merged, sort_keys=True, default_flow_style=False).rstrip("\n")
+    return yaml.safe_dump(mesh_config(mesh), sort_keys=True, default_flow_style=False).rstrip("\n")
 
 
 def access_log_enabled(mesh: dict[str, Any]) -> bool:
@@ -65,45 +79,47 @@ def access_log_enabled(mesh: dict[str, Any]) -> bool:
 
 
 def duration(value: Any, what: str) -> str:
-    """Una duración de Istio («2s», «500ms», «1m», «1.5s») → la de Envoy en segundos («0.500s»)."""
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)\s*", str(value))
-    if not match:
+    """Una duración de Istio (sintaxis de Go: «2s», «500ms», «1.5s») → la de Envoy («0.500s»)."""
+    nanos = parse_duration(value) if isinstance(value, str) else None
+    if nanos is None:
         raise LabError(f"{what}: duración no válida «{value}» (ejemplos: 500ms, 2s).")
-    number, unit = float(match.group(1)), match.group(2)
-    seconds = number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
-    return f"{seconds:.3f}s".replace(".000s", "s")
+    return duration_json(nanos)
 
 
 def convert_policy(retries: dict[str, Any] | None) -> dict[str, Any] | None:
-    """HTTPRetry de Istio → retry_policy de Envoy (None: la ruta no reintenta)."""
-    policy: dict[str, Any] = {
-        "retry_on": DEFAULT_RETRY_ON,
-        "num_retries": DEFAULT_NUM_RETRIES,
-        "retry_host_predicate": [PREVIOUS_HOSTS],
-        "host_selection_retry_max_attempts": HOST_SELECTION_RETRY_MAX_ATTEMPTS,
-    }
+    """HTTPRetry de Istio → RetryPolicy de Envoy en JSON de proto3 (None: la ruta no reintenta)."""
+    policy = copy.deepcopy(facts()["default_policy"])
     if retries is None:
         return policy
-    attempts = int(retries.get("attempts") or 0)
+    attempts = retries.get("attempts") or 0
     if attempts <= 0:
         return None
-    policy["num_retries"] = attempts
+    policy["numRetries"] = attempts
     if retries.get("retryOn"):
-        tokens = [t.strip() for t in str(retries["retryOn"]).split(",") if t.strip()]
-        codes = [int(t) for t in tokens if t.isdigit()]
-        words = [t for t in tokens if not t.isdigit()]
-        if codes and "retriable-status-codes" not in words:
-            words.append("retriable-status-codes")
-        policy["retry_on"] = ",".join(words)
+        words, codes = [], []
+        for part in str(retries["retryOn"]).split(","):
+            part = part.strip()
+            if part:
+                (codes if is_status_code(part) else words).append(part)
+        policy["retryOn"] = ",".join(words)
         if codes:
-            policy["retriable_status_codes"] = codes
-    if retries.get("perTryTimeout"):
-        policy["per_try_timeout"] = duration(retries["perTryTimeout"], "perTryTimeout")
+            policy["retriableStatusCodes"] = [atoi(c) for c in codes]
+            if CODES_TOKEN not in policy["retryOn"]:
+                policy["retryOn"] += "," + CODES_TOKEN
+    if retries.get("perTryTimeout") is not None:
+        policy["perTryTimeout"] = duration(retries["perTryTimeout"], "perTryTimeout")
     if retries.get("retryIgnorePreviousHosts") is False:
-        del policy["retry_host_predicate"]
-    if retries.get("backoff"):
-        policy["retry_back_off"] = {"base_interval": duration(retries["backoff"], "backoff")}
+        del policy["retryHostPredicate"]
+    if retries.get("retryRemoteLocalities") is True:
+        policy["retryPriority"] = copy.deepcopy(facts()["retry_priority"])
+    if retries.get("backoff") is not None:
+        policy["retryBackOff"] = {"baseInterval": duration(retries["backoff"], "backoff")}
     return policy
+
+
+def inbound_policy() -> dict[str, Any]:
+    """La política de las rutas de entrada (route.go#BuildDefaultHTTPInboundRoute, puertos no gRPC)."""
+    return copy.deepcopy(facts()["inbound_policy"])
 
 
 @dataclass(frozen=True)
@@ -128,6 +144,9 @@ def parse_virtual_service(doc: dict[str, Any], topology: Topology, origin: str) 
     if namespace != NAMESPACE:
         raise LabError(f"error: el laboratorio solo tiene el namespace «{NAMESPACE}» (no «{namespace}»).")
     spec = doc.get("spec") or {}
+    for index, rule in enumerate(spec.get("http") or []):  # lo que respondería el servidor de API, primero
+        if isinstance(rule, dict):
+            check_http_route(name, str(doc.get("apiVersion", "")), index, rule)
     hosts = tuple(str(h) for h in spec.get("hosts") or [])
     services = {s.name for s in topology.services}
     short = {_short(h) for h in hosts}
@@ -152,34 +171,8 @@ def parse_virtual_service(doc: dict[str, Any], topology: Topology, origin: str) 
                 "no soportado por el laboratorio (not supported by the lab)."
             )
     retries = rule.get("retries")
-    if retries is not None:
-        _validate_retries(name, origin, retries)
     timeout = duration(rule["timeout"], "timeout") if rule.get("timeout") else None
     return VirtualService(name, host, hosts, retries, timeout, rule.get("name"), doc)
-
-
-def _validate_retries(name: str, origin: str, retries: Any) -> None:
-    denied = (
-        f'Error from server: error when creating "{origin}": admission webhook "validation.istio.io" '
-        "denied the request: configuration is invalid: "
-    )
-    if not isinstance(retries, dict):
-        raise LabError(denied + "retries must be an object")
-    unknown = set(retries) - {"attempts", "retryOn", "perTryTimeout", "retryIgnorePreviousHosts", "backoff"}
-    if unknown:
-        raise LabError(f"error: campos de retries no soportados por el laboratorio: {', '.join(sorted(unknown))}")
-    attempts = retries.get("attempts", 0)
-    if not isinstance(attempts, int) or attempts < 0:
-        raise LabError(denied + "attempts cannot be negative")
-    if attempts == 0 and (retries.get("retryOn") or retries.get("perTryTimeout")):
-        raise LabError(denied + "http retry policy: retryOn and perTryTimeout require attempts > 0")
-    for token in str(retries.get("retryOn") or "").split(","):
-        token = token.strip()
-        if token.isdigit() and not 100 <= int(token) <= 599:
-            raise LabError(denied + f"{token} is not a valid HTTP status code")
-    for key in ("perTryTimeout", "backoff"):
-        if retries.get(key):
-            duration(retries[key], key)
 
 
 def _short(host: str) -> str:

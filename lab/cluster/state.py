@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cluster.procs import alive
-from lab.errors import LabError
+from lab.errors import LabError, StatusError
 
 STATE_DIR = ".lab"
 NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."
@@ -81,5 +81,7 @@ def call(course_root: Path, op: str, payload: dict[str, Any] | None = None, time
     except (OSError, json.JSONDecodeError) as exc:
         raise LabError(f"El supervisor del laboratorio no responde ({exc}).") from exc
     if not answer.get("ok"):
+        if "status" in answer:
+            raise StatusError.from_status(answer["status"])
         raise LabError(answer.get("error", "error desconocido del supervisor"))
     return answer

@@ -27,7 +27,7 @@ from lab.cluster.meshpolicy import VS_API_VERSIONS, mesh_configmap
 from lab.cluster.state import call, running_state
 from lab.ctl.jsonpath import render
 from lab.ctl.kubeformat import age, table
-from lab.errors import LabError
+from lab.errors import LabError, StatusError
 
 NAMESPACE = "default"
 MESH_JSONPATH = "{.data.mesh}"
@@ -572,9 +572,34 @@ def _flow(doc: dict[str, Any]) -> str:
 def cmd_apply(course: Path, args: Args, namespace: str) -> int:
     _allow(args, "filename")
     origin, docs = _read_docs(args)
-    answer = call(course, "apply", {"docs": docs, "origin": origin})
+    try:
+        answer = call(course, "apply", {"docs": docs, "origin": origin})
+    except StatusError as exc:  # lo que el servidor de API rechaza (CRD, webhook de Istio)
+        message = server_error(exc.status, "creating", "STDIN" if origin == "-" else origin)
+        sys.stderr.write(message if message.endswith("\n") else message + "\n")
+        return 1
     print("\n".join(answer["lines"]))
     return 0
+
+
+def server_error(status: dict[str, Any], verb: str, source: str) -> str:
+    """Un metav1.Status de error como lo escribe kubectl (kubernetes/kubectl v0.34 pkg/cmd/util/helpers.go).
+
+    Invalid con detalles → «The <Kind> "<name>" is invalid: <campo>: <mensaje>» (checkErr, una línea
+    por causa si hay varias); lo demás pasa por AddSourceToErr («error when creating "<fichero>": …»)
+    y StandardErrorMessage: «Error from server (<reason>): …», o «Error from server: …» sin reason
+    (así llega la negativa de un webhook de admisión).
+    """
+    details = status.get("details") or {}
+    if status.get("reason") == "Invalid" and (details.get("kind") or details.get("name")):
+        head = f'The {details.get("kind", "")} "{details.get("name", "")}" is invalid: '
+        causes = [f"{c['field']}: {c['message']}" for c in details.get("causes") or []]
+        if len(causes) == 1:
+            return head + causes[0] + "\n"
+        return head + "\n" + "".join(f"* {c}\n" for c in causes)
+    message = f'error when {verb} "{source}": {status["message"]}'
+    reason = status.get("reason")
+    return f"Error from server ({reason}): {message}" if reason else f"Error from server: {message}"
 
 
 def cmd_delete(course: Path, args: Args, namespace: str) -> int:

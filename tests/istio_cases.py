@@ -1,0 +1,64 @@
+"""Los casos de conformidad de retries.json y cómo se comparan (común a las pruebas test_lab_istio_*).
+
+Las expectativas vienen de Istio (sus tests y las reglas de su código); aquí solo se leen y se
+comparan con lo que enseña Envoy, en el JSON de proto3 de su config_dump (camelCase).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lab.cluster.istio import istio_data
+
+DATA = istio_data()
+FACTS = DATA["facts"]
+CASES: list[dict[str, Any]] = DATA["cases"]
+
+
+def by_prefix(prefix: str) -> list[dict[str, Any]]:
+    return [c for c in CASES if c["id"].startswith(prefix)]
+
+
+def lookup(policy: dict[str, Any], dotted: str) -> Any:
+    value: Any = policy
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def policy_problems(expect: Any, policy: dict[str, Any] | None) -> list[str]:
+    """Diferencias entre la expectativa de Istio y una retryPolicy (None: la ruta no tiene)."""
+    if expect is None:
+        return [] if policy is None else [f"esperaba ninguna retryPolicy y hay {json.dumps(policy)}"]
+    if policy is None:
+        return ["esperaba una retryPolicy y la ruta no tiene"]
+    if expect == "default":
+        expect = {"exact": FACTS["default_policy"]}
+    if "exact" in expect:
+        return [] if policy == expect["exact"] else [f"esperaba {json.dumps(expect['exact'])}\n   y hay {json.dumps(policy)}"]
+    problems = [
+        f"{path}: esperaba {json.dumps(value)} y hay {json.dumps(lookup(policy, path))}"
+        for path, value in expect["equal"].items()
+        if lookup(policy, path) != value
+    ]
+    problems += [f"{path}: esperaba que no estuviera y vale {json.dumps(lookup(policy, path))}"
+                 for path in expect["absent"] if lookup(policy, path) is not None]
+    return problems
+
+
+def virtual_service(retries: dict[str, Any] | None, host: str = "backend1", name: str = "conformidad") -> str:
+    """Una VirtualService con una ruta http al Service `host` (JSON: es YAML válido y no reinterpreta
+    los textos, con sus espacios y tabuladores)."""
+    rule: dict[str, Any] = {"route": [{"destination": {"host": host}}]}
+    if retries is not None:
+        rule["retries"] = retries
+    doc = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": name},
+        "spec": {"hosts": [host], "http": [rule]},
+    }
+    return json.dumps(doc, ensure_ascii=False) + "\n"
