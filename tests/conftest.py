@@ -2,6 +2,9 @@
 
 - Marca `lab`: pruebas que arrancan el laboratorio con Envoy real. Nunca dos a la vez (puerto
   30000 e IP fijas): ejecuta la suite con `flock /work/lab.lock pytest ...` si hay más gente.
+- Marca `slow`: pruebas que lanzan programas de verdad (uvicorn, bash con imitaciones, cspell,
+  shellcheck, hadolint, un navegador); se la ponen los módulos de SLOW_MODULES. `make unit` deja
+  fuera `lab` y `slow`: lo que queda es Python puro y tarda segundos.
 - `course_copy`: un curso desechable en tmp_path cuyo apps/ enlaza al del repositorio, con la
   opción de cambiar el IstioOperator o un manifiesto (su .lab/ queda también en tmp_path).
 - `lab`: un laboratorio en marcha para todo el módulo (LabDriver), sobre una copia del curso; el
@@ -22,8 +25,23 @@ from lab.testing.driver import LabDriver
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Modules whose tests run external programs (see `slow` above): one place, not a marker per file.
+SLOW_MODULES = {
+    "test_apps", "test_apps_harness", "test_check", "test_course_diagrams", "test_course_tools",
+    "test_play", "test_play_cluster", "test_preview", "test_setup", "test_setup_bundle",
+    "test_setup_faults", "test_setup_shellcheck", "test_static_apps",
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "lab: arranca el laboratorio local (Envoy real); de uno en uno")
+    config.addinivalue_line("markers", "slow: lanza programas externos (uvicorn, bash, cspell, un navegador)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
