@@ -14,6 +14,17 @@ limpiar_linea() { if [ "$en_terminal" = 1 ]; then printf '\r\033[K'; fi; }
 mostrar_progreso() {
   awk '{t = $1; sub(/^\+/, "", t); sub(/s$/, "", t); $1 = ""; printf "  [%4s s]%s\n", t, $0}'
 }
+# Las líneas de progreso aún no mostradas (setup.sh escribe la última antes del marcador «listo»).
+progreso_nuevo() {
+  [ -f "$estado/progreso" ] || return 0
+  total=$(wc -l <"$estado/progreso")
+  if [ "$total" -lt "$mostradas" ]; then mostradas=0; fi
+  if [ "$total" -gt "$mostradas" ]; then
+    limpiar_linea
+    sed -n "$((mostradas + 1)),${total}p" "$estado/progreso" | mostrar_progreso
+    mostradas=$total
+  fi
+}
 mkdir -p "$estado" 2>/dev/null && date +%s >"$estado/primer-plano.inicio" 2>/dev/null
 echo "Preparando el entorno del curso: Istio, los sidecars y las aplicaciones bff, backend1 y app2."
 echo "Lee la introducción mientras tanto; suele tardar unos dos minutos."
@@ -22,16 +33,9 @@ while :; do
   ahora=$(date +%s)
   t0=$inicio_fg
   if [ -s "$estado/inicio" ]; then t0=$(cat "$estado/inicio"); fi
-  if [ -f "$estado/progreso" ]; then
-    total=$(wc -l <"$estado/progreso")
-    if [ "$total" -lt "$mostradas" ]; then mostradas=0; fi
-    if [ "$total" -gt "$mostradas" ]; then
-      limpiar_linea
-      sed -n "$((mostradas + 1)),${total}p" "$estado/progreso" | mostrar_progreso
-      mostradas=$total
-    fi
-  fi
+  progreso_nuevo
   if [ -f "$estado/listo" ]; then
+    progreso_nuevo
     fin=$(cat "$estado/listo")
     limpiar_linea
     echo
@@ -42,7 +46,8 @@ while :; do
     echo "  kubectl get pods"
     break
   fi
-  if [ -f "$estado/fallo" ]; then
+  if grep -q '^mensaje=' "$estado/fallo" 2>/dev/null; then
+    progreso_nuevo
     titulo=$(sed -n 's/^titulo=//p' "$estado/fallo")
     mensaje=$(sed -n 's/^mensaje=//p' "$estado/fallo")
     limpiar_linea

@@ -2,27 +2,38 @@
 # Preparación del sandbox de Killercoda para «Reintentos en Istio» (script de fondo de la intro).
 #
 # Convierte un clúster kubeadm recién creado en el entorno del curso mientras se lee la intro:
-#   archivos   espera curso.tar.gz (asset), lo desempaqueta en CURSO_ROOT e instala traza
-#   nodo       espera a que el nodo esté Ready
-#   cilium     si existe cilium-config, lo ajusta para Istio (si no, el tráfico salta los sidecars)
-#   istioctl   descarga istioctl ISTIO_VERSION con reintentos y comprueba su sha256 publicado
-#   istio      istioctl install -f apps/istio/istio-operator.yaml; etiqueta default para inyección
-#   imagenes   (en paralelo desde el principio) construye bff, backend1 y app2 con apps/Dockerfile
-#              y las importa en containerd (ctr -n k8s.io images import)
-#   sidecar    (en paralelo) descarga de antemano la imagen proxyv2 de los sidecars
-#   apps       kubectl apply -f apps/k8s/
-#   pods       espera cada despliegue (con tiempo límite) y comprueba que todos los pods llevan sidecar
+#   comprobaciones  todas las órdenes que usa este script, de una vez (si falta una, falla en segundos)
+#   archivos        espera curso.tar.gz (asset), lo desempaqueta en CURSO_ROOT e instala traza
+#   nodo            espera a que el nodo esté Ready; avisa si Kubernetes no es KUBERNETES_VERSION
+#   cilium          si Cilium balancea por sockets, pone bpf-lb-sock-hostns-only=true (ver cilium_patch)
+#   istioctl        descarga istioctl ISTIO_VERSION con reintentos y comprueba su sha256 publicado
+#   istio           istioctl install -f apps/istio/istio-operator.yaml; etiqueta default para inyección
+#   imagenes        (en paralelo desde «archivos») construye bff, backend1 y app2 con apps/Dockerfile,
+#                   las importa en containerd y comprueba que están con el nombre que usará el kubelet
+#   istio-imagenes  (en paralelo) descarga de antemano pilot (istiod) y proxyv2 (sidecars) del hub
+#                   que declara el IstioOperator (spec.hub)
+#   apps            kubectl apply -f apps/k8s/
+#   pods            espera cada despliegue (con tiempo límite) y comprueba que todos los pods llevan sidecar
 #
 # Registro: LOG_FILE (cada línea con hora UTC y segundos desde el inicio). Marcadores en STATE_DIR:
-#   inicio (epoch del arranque), progreso (líneas para el primer plano), listo (terminó bien),
-#   fallo (etapa=, titulo=, mensaje=: la etapa que falló). Volver a lanzarlo es seguro: cada etapa
-#   comprueba el estado real (o un sello con el hash de su entrada) y no repite trabajo hecho.
+#   inicio (epoch del arranque), progreso (líneas para el primer plano), etapa (la de la línea
+#   principal en curso), listo (terminó bien), fallo (etapa=, titulo=, mensaje=: la etapa que falló).
+#   Un plazo total (SETUP_DEADLINE) termina la preparación con un fallo que nombra la etapa.
+#   Volver a lanzarlo es seguro: cada etapa comprueba el estado real (o un sello con el hash de su
+#   entrada) y no repite trabajo hecho.
 #
 # Uso:  setup.sh             toda la preparación (Killercoda la lanza así, como root)
 #       setup.sh imagenes    solo construir y cargar las imágenes (en tu propio clúster, ver README)
 set -euo pipefail
 
-ISTIO_VERSION=1.30.3
+# Istio 1.31.1 (2026-09-21): el último parche publicado de la versión soportada más reciente; desde
+# la 1.31 las imágenes solo se publican en docker.io/istio, el hub que fija apps/istio/istio-operator.yaml
+# (istio.io: news/releases/1.31.x/announcing-1.31.1, blog/2026/retirement-of-gcp). Revisar antes
+# del fin de soporte de la 1.31 (~febrero de 2027, data/compatibility/supportStatus.yml).
+ISTIO_VERSION=1.31.1
+# La versión menor de Kubernetes para la que está escrito el curso: la de la imagen kubeadm de
+# Killercoda desde el 2026-09-01 (Istio 1.31 la soporta: 1.32 a 1.36). Si el clúster usa otra, se avisa.
+KUBERNETES_VERSION=1.36
 
 # Todas las rutas y destinos se pueden redirigir (las pruebas lo hacen a un directorio temporal).
 CURSO_ROOT=${CURSO_ROOT:-/root/curso}
@@ -32,7 +43,6 @@ LOG_FILE=${LOG_FILE:-/var/log/curso-setup.log}
 BIN_DIR=${BIN_DIR:-/usr/local/bin}
 ISTIO_HOME=${ISTIO_HOME:-/opt/istio}
 ISTIO_DOWNLOAD_URL=${ISTIO_DOWNLOAD_URL:-https://github.com/istio/istio/releases/download}
-ISTIO_HUB=${ISTIO_HUB:-docker.io/istio}
 ISTIO_ARCH=${ISTIO_ARCH:-}
 # Dónde cargar las imágenes: containerd (este nodo), kind[:clúster] o ssh:<nodo> (ver load_images).
 IMAGE_TARGET=${IMAGE_TARGET:-containerd}
@@ -47,50 +57,69 @@ CILIUM_TIMEOUT=${CILIUM_TIMEOUT:-180}
 ISTIO_TIMEOUT=${ISTIO_TIMEOUT:-300}
 ROLLOUT_TIMEOUT=${ROLLOUT_TIMEOUT:-240}
 LOCK_TIMEOUT=${LOCK_TIMEOUT:-1800}
+BUILD_ATTEMPTS=${BUILD_ATTEMPTS:-3}
+# Plazo total: muy por debajo de la hora de una sesión gratuita de Killercoda.
+SETUP_DEADLINE=${SETUP_DEADLINE:-720}
 
 CURRENT_STAGE=inicio
 CURRENT_TITLE="Inicio"
 CURRENT_SHORT="Inicio"
 STAGE_START=0
-START_EPOCH=$(date +%s)
+START_EPOCH=$EPOCHSECONDS
 LOGGING=0
 JOB_PIDS=()
+DEADLINE_PID=
+ISTIO_HUB=
 
 # ---------------------------------------------------------------- registro y marcadores
 
-now() { date +%s; }
+now() { printf '%s\n' "$EPOCHSECONDS"; }
 
 # Una línea de registro: hora UTC, segundos desde el inicio, etapa y mensaje.
 log() {
-  local line
-  line=$(printf '%s +%ss [%s] %s' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(($(now) - START_EPOCH))" \
-    "$CURRENT_STAGE" "$*")
+  local line stamp
+  TZ=UTC printf -v stamp '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+  printf -v line '%s +%ss [%s] %s' "$stamp" "$((EPOCHSECONDS - START_EPOCH))" "$CURRENT_STAGE" "$*"
   if ((LOGGING)); then printf '%s\n' "$line" >>"$LOG_FILE"; else printf '%s\n' "$line" >&2; fi
+}
+
+# A la salida original (fd 3: la terminal o quien lanzó el script). Escribir ahí nunca detiene la
+# preparación: si se cerró (o el lector de la tubería se fue), se sigue sin ella.
+to_caller() {
+  if ! (printf '%s\n' "$*" >&3) 2>/dev/null; then exec 3>/dev/null; fi
 }
 
 # Un paso visible: al registro, al primer plano (STATE_DIR/progreso) y a la salida original.
 progress() {
   log "$*"
   if ((LOGGING)); then
-    printf '+%ss %s\n' "$(($(now) - START_EPOCH))" "$*" >>"$STATE_DIR/progreso"
-    printf '%s\n' "$*" >&3
+    printf '+%ss %s\n' "$((EPOCHSECONDS - START_EPOCH))" "$*" >>"$STATE_DIR/progreso"
+    to_caller "$*"
   fi
 }
 
 # stage ID TÍTULO NOMBRE_CORTO: «▸ TÍTULO…» al empezar; stage_done DETALLE: «✔ NOMBRE: DETALLE (N s)».
+# La etapa en curso queda en STATE_DIR/etapa (la de la línea principal) o etapa.PID (la de una
+# etapa en paralelo, que wait_jobs pasa a etapa mientras la espera): el plazo total la nombra.
 stage() {
   CURRENT_STAGE=$1
   CURRENT_TITLE=$2
   CURRENT_SHORT=$3
-  STAGE_START=$(now)
+  STAGE_START=$EPOCHSECONDS
+  if ((LOGGING)); then
+    local file=$STATE_DIR/etapa
+    [[ $BASHPID == "$$" ]] || file+=.$BASHPID
+    printf 'etapa=%s\ntitulo=%s\n' "$1" "$2" >"$file"
+  fi
   progress "▸ $CURRENT_TITLE…"
 }
 
 stage_done() {
-  progress "✔ $CURRENT_SHORT: $1 ($(($(now) - STAGE_START)) s)"
+  progress "✔ $CURRENT_SHORT: $1 ($((EPOCHSECONDS - STAGE_START)) s)"
 }
 
-# El primero que falla deja el marcador; los demás no lo sobrescriben (noclobber).
+# El primero que falla deja el marcador (noclobber: los demás no lo sobrescriben) y después la
+# línea de progreso; foreground.sh vuelve a leer el progreso al ver el marcador.
 mark_failure() {
   local message=$1
   if ((LOGGING == 0)); then
@@ -116,8 +145,54 @@ on_error() {
 on_exit() {
   local rc=$?
   local pid
-  for pid in "${JOB_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${JOB_PIDS[@]}" $DEADLINE_PID; do kill "$pid" 2>/dev/null || true; done
   if ((rc != 0)); then mark_failure "terminó con código $rc"; fi
+}
+
+# ---------------------------------------------------------------- plazo total
+
+# Los procesos que cuelgan de PID (los más profundos primero), sin el subárbol de SKIP.
+descendants() {
+  ps -e -o pid= -o ppid= | awk -v root="$1" -v skip="$2" '
+    function walk(p,   n, i, kids) {
+      n = split(children[p], kids, " ")
+      for (i = 1; i <= n; i++) if (kids[i] != skip) { walk(kids[i]); print kids[i] }
+    }
+    { children[$2] = children[$2] " " $1 }
+    END { walk(root) }'
+}
+
+# Al agotarse SETUP_DEADLINE: marcador de fallo con la etapa en curso (STATE_DIR/etapa) y fin de
+# la preparación entera, también de lo que esté esperando (docker, kubectl, istioctl…).
+deadline_reached() {
+  local key value pids
+  CURRENT_STAGE=desconocida CURRENT_TITLE=desconocida
+  while IFS='=' read -r key value; do
+    case $key in
+      etapa) CURRENT_STAGE=$value ;;
+      titulo) CURRENT_TITLE=$value ;;
+    esac
+  done <"$STATE_DIR/etapa"
+  mark_failure "se agotó el plazo total de la preparación ($SETUP_DEADLINE s) en esta etapa; detalles en $LOG_FILE"
+  pids=$(descendants "$$" "$BASHPID")
+  kill -TERM "$$" 2>/dev/null
+  # shellcheck disable=SC2086 # una lista de PID
+  [[ -z $pids ]] || kill -TERM $pids 2>/dev/null
+}
+
+# El vigilante del plazo: un proceso aparte que espera SETUP_DEADLINE segundos y, si nadie lo ha
+# parado antes, termina la preparación. Espera con `read -t` sobre una tubería que nadie escribe:
+# sin proceso hijo que pudiera quedar huérfano, y una señal la corta al instante.
+start_deadline() {
+  (
+    trap - ERR EXIT
+    trap 'exit 0' TERM
+    set +e
+    exec {never}<> <(:)
+    read -r -t "$SETUP_DEADLINE" -u "$never"
+    (($? > 128)) && deadline_reached
+  ) &
+  DEADLINE_PID=$!
 }
 
 # ---------------------------------------------------------------- utilidades
@@ -169,6 +244,35 @@ containerd_name() {
 
 # ---------------------------------------------------------------- imágenes (una sola función)
 
+# El ctr del nodo donde se cargan las imágenes (containerd: este nodo; ssh:NODO: aquel).
+target_ctr() {
+  case $IMAGE_TARGET in
+    containerd) ctr -n k8s.io "$@" ;;
+    ssh:*) ssh "${IMAGE_TARGET#ssh:}" ctr -n k8s.io "$@" ;;
+  esac
+}
+
+# Las imágenes (de las referencias dadas) que no están en containerd con el nombre que buscará el
+# kubelet. Con kind no se puede mirar desde aquí: kind load ya comprueba su carga.
+missing_images() {
+  local have ref name
+  [[ $IMAGE_TARGET == containerd || $IMAGE_TARGET == ssh:* ]] || return 0
+  have=$(target_ctr images ls -q) || return 1
+  for ref; do
+    name=$(containerd_name "$ref")
+    grep -qxF "$name" <<<"$have" || printf '%s\n' "$name"
+  done
+}
+
+# Una construcción. Con buildx, BuildKit; sin él, el constructor clásico: docker/cli
+# (cmd/docker/builder.go) falla si DOCKER_BUILDKIT=1 y falta buildx, así que se fija explícito.
+docker_build() {
+  local service=$1 ref=$2
+  # Sin atestaciones de procedencia: una imagen simple que `ctr images import` acepta tal cual.
+  DOCKER_BUILDKIT=$BUILDKIT BUILDKIT_PROGRESS=plain BUILDX_NO_DEFAULT_ATTESTATIONS=1 \
+    docker build --build-arg "SERVICE=$service" -t "$ref" -f "$CURSO_ROOT/apps/Dockerfile" "$CURSO_ROOT/apps"
+}
+
 # load_images: construye las imágenes de apps/k8s/*.yaml con el Dockerfile común y las carga donde
 # las verá el kubelet. Es lo único que cambia entre Killercoda y tu propio clúster:
 #   IMAGE_TARGET=containerd   docker save | ctr -n k8s.io images import -   (este nodo: kubeadm)
@@ -176,19 +280,23 @@ containerd_name() {
 #   IMAGE_TARGET=ssh:NODO      docker save | ssh NODO ctr -n k8s.io images import -
 # Se puede usar sola: CURSO_ROOT=. IMAGE_TARGET=kind:curso ./setup.sh imagenes
 load_images() {
-  local refs ref service
+  local refs ref service missing
   mapfile -t refs < <(image_refs)
   ((${#refs[@]})) || die "no hay ninguna imagen en $CURSO_ROOT/apps/k8s/*.yaml"
   retry 30 2 docker info >/dev/null || die "Docker no responde (docker info)"
+  BUILDKIT=1
+  if ! docker buildx version >/dev/null 2>&1; then
+    BUILDKIT=0
+    progress "  sin docker buildx: se construye con el constructor clásico de Docker"
+  fi
   for ref in "${refs[@]}"; do
     service=$(service_of "$ref")
     [[ -f $CURSO_ROOT/apps/$service/main.py ]] ||
       die "la imagen $ref no corresponde a ninguna carpeta apps/$service/ con main.py"
     progress "  construyendo $ref (SERVICE=$service)"
-    # Sin atestaciones de procedencia: una imagen simple que `ctr images import` acepta tal cual.
-    BUILDKIT_PROGRESS=plain BUILDX_NO_DEFAULT_ATTESTATIONS=1 docker build --build-arg "SERVICE=$service" -t "$ref" \
-      -f "$CURSO_ROOT/apps/Dockerfile" "$CURSO_ROOT/apps" ||
-      die "falló docker build de $ref (detalles en $LOG_FILE)"
+    # La base y pip usan la red, que puede cortarse un momento (p. ej. mientras Cilium reinicia).
+    retry "$BUILD_ATTEMPTS" 5 docker_build "$service" "$ref" ||
+      die "falló docker build de $ref tras $BUILD_ATTEMPTS intentos (detalles en $LOG_FILE)"
   done
   progress "  cargando ${refs[*]} en $IMAGE_TARGET"
   case $IMAGE_TARGET in
@@ -205,18 +313,11 @@ load_images() {
         die "no se pudieron importar las imágenes en ${IMAGE_TARGET#ssh:}" ;;
     *) die "IMAGE_TARGET desconocido: $IMAGE_TARGET (containerd, kind[:nombre] o ssh:nodo)" ;;
   esac
-}
-
-# ¿Están ya en containerd todas las imágenes? (solo se puede saber en este nodo)
-images_present() {
-  [[ $IMAGE_TARGET == containerd ]] || return 0
-  local have ref refs
-  mapfile -t refs < <(image_refs)
-  ((${#refs[@]})) || return 1
-  have=$(ctr -n k8s.io images ls -q 2>/dev/null) || return 1
-  for ref in "${refs[@]}"; do
-    grep -qxF "$(containerd_name "$ref")" <<<"$have" || return 1
-  done
+  # Ahora y no 240 s después, como ErrImageNeverPull de un pod (imagePullPolicy: Never).
+  missing=$(missing_images "${refs[@]}") ||
+    die "no se pudo listar las imágenes de containerd ($IMAGE_TARGET) tras importarlas"
+  [[ -z $missing ]] ||
+    die "tras importarlas, containerd no tiene $(tr '\n' ' ' <<<"$missing")(el nombre que buscará el kubelet; ver ctr -n k8s.io images ls)"
 }
 
 # Sello de las imágenes: hash de todo lo que entra en ellas (apps/ sin manifiestos ni Istio).
@@ -228,10 +329,11 @@ images_seal() {
 
 job_images() {
   stage imagenes "Construyendo e importando las imágenes de bff, backend1 y app2" "Imágenes"
-  local seal
+  local seal refs missing
   seal="$(images_seal) $IMAGE_TARGET"
+  mapfile -t refs < <(image_refs)
   if [[ -f $STATE_DIR/imagenes.sello && $(<"$STATE_DIR/imagenes.sello") == "$seal" ]] &&
-    images_present; then
+    missing=$(missing_images "${refs[@]}") && [[ -z $missing ]]; then
     stage_done "ya estaban importadas"
     return 0
   fi
@@ -241,22 +343,42 @@ job_images() {
   stage_done "importadas"
 }
 
-job_sidecar() {
-  stage sidecar "Descargando de antemano la imagen de los sidecars" "Imagen del sidecar"
-  local image=$ISTIO_HUB/proxyv2:$ISTIO_VERSION
-  if [[ $IMAGE_TARGET != containerd ]] || ! command -v crictl >/dev/null; then
-    stage_done "omitido: sin crictl en este nodo"
+# El hub de las imágenes de Istio: spec.hub del IstioOperator, el único sitio donde se escribe.
+operator_hub() {
+  sed -nE 's/^  hub:[[:space:]]*["'\'']?([^"'\''[:space:]#]+).*/\1/p' "$CURSO_ROOT/apps/istio/istio-operator.yaml"
+}
+
+# Las imágenes que usarán los pods de Istio, con el nombre exacto que pedirá el kubelet:
+# istiod «HUB/pilot:TAG» (manifests/charts/istio-control/istio-discovery/templates/deployment.yaml)
+# e istio-init e istio-proxy «HUB/proxyv2:TAG» (pkg/kube/inject/inject.go, ProxyImage), istio/istio 1.31.
+istio_images() {
+  printf '%s\n' "$ISTIO_HUB/pilot:$ISTIO_VERSION" "$ISTIO_HUB/proxyv2:$ISTIO_VERSION"
+}
+
+# Un adelanto: pilot primero (istiod está en el camino crítico), luego proxyv2. Si una descarga
+# falla, la hará el kubelet al crear el pod.
+job_istio_images() {
+  stage istio-imagenes "Descargando de antemano las imágenes de Istio (istiod y sidecars)" "Imágenes de Istio"
+  local image pulled=() failed=()
+  if [[ $IMAGE_TARGET != containerd ]]; then
+    stage_done "omitido: las descargará el kubelet de cada nodo"
     return 0
   fi
-  if crictl --runtime-endpoint "$CRI_ENDPOINT" inspecti "$image" >/dev/null 2>&1; then
-    stage_done "$image ya estaba"
-    return 0
-  fi
-  # Solo es un adelanto: si falla, el kubelet la descargará al crear los pods.
-  if retry 3 3 crictl --runtime-endpoint "$CRI_ENDPOINT" pull "$image"; then
-    stage_done "$image"
+  while read -r image; do
+    if crictl --runtime-endpoint "$CRI_ENDPOINT" inspecti "$image" >/dev/null 2>&1; then
+      log "$image ya estaba"
+    elif retry 3 3 crictl --runtime-endpoint "$CRI_ENDPOINT" pull "$image"; then
+      pulled+=("$image")
+    else
+      failed+=("$image")
+    fi
+  done < <(istio_images)
+  if ((${#failed[@]})); then
+    stage_done "no se pudo descargar ${failed[*]}; lo hará el kubelet"
+  elif ((${#pulled[@]})); then
+    stage_done "${pulled[*]}"
   else
-    stage_done "no se pudo; la descargará el kubelet"
+    stage_done "ya estaban"
   fi
 }
 
@@ -300,6 +422,9 @@ unpack_bundle() {
     [[ -f $CURSO_ROOT/$needed ]] || die "falta $needed en $CURSO_ROOT (¿curso.tar.gz incompleto?)"
   done
   compgen -G "$CURSO_ROOT/apps/k8s/*.yaml" >/dev/null || die "no hay manifiestos en apps/k8s/"
+  ISTIO_HUB=$(operator_hub)
+  [[ -n $ISTIO_HUB ]] ||
+    die "apps/istio/istio-operator.yaml no declara spec.hub (el registro de las imágenes de Istio, p. ej. docker.io/istio)"
   mkdir -p "$BIN_DIR"
   install -m 0755 "$CURSO_ROOT/tools/traza" "$BIN_DIR/traza"
   stage_done "en $CURSO_ROOT, traza instalada"
@@ -307,23 +432,44 @@ unpack_bundle() {
 
 node_ready() { kubectl wait --for=condition=Ready node --all --timeout=5s; }
 
+# «MAYOR.MENOR» del servidor de Kubernetes (vacío si no responde).
+server_version() {
+  kubectl get --raw /version 2>/dev/null |
+    awk -F'"' '$2 == "major" { major = $4 } $2 == "minor" { minor = $4 }
+      END { sub(/[^0-9].*/, "", minor); if (major != "" && minor != "") print major "." minor }' || true
+}
+
 wait_node() {
   stage nodo "Esperando a que el nodo de Kubernetes esté Ready" "Nodo"
-  local i
+  local i version
   for ((i = 0; i < NODE_TIMEOUT; i += 5)); do
     if node_ready; then break; fi
     sleep 2
   done
   ((i < NODE_TIMEOUT)) ||
     die "el nodo no está Ready tras ${NODE_TIMEOUT} s (kubectl get nodes)"
-  stage_done "Ready"
+  # Solo un aviso: el curso (y el kubectl del laboratorio) siguen a Kubernetes KUBERNETES_VERSION;
+  # con otra versión, alguna salida de kubectl puede cambiar.
+  version=$(server_version)
+  if [[ -z $version ]]; then
+    log "no se pudo leer la versión de Kubernetes del servidor (kubectl get --raw /version)"
+  elif [[ $version != "$KUBERNETES_VERSION" ]]; then
+    progress "  ⚠ Este clúster tiene Kubernetes $version y el curso está escrito para $KUBERNETES_VERSION: alguna salida de kubectl puede variar un poco."
+  fi
+  stage_done "Ready (Kubernetes ${version:-?})"
 }
 
-# Con Cilium (la CNI de Killercoda desde 2026), Istio necesita cni-exclusive=false y
-# bpf-lb-sock-hostns-only=true; si no, el balanceo por sockets salta el sidecar y no hay reintentos.
+# Cilium (la CNI de Killercoda desde 2026) balancea los Services en el propio socket cuando
+# sustituye a kube-proxy (kube-proxy-replacement=true, que activa el balanceo por sockets: Cilium,
+# daemon/cmd/kube_proxy_replacement.go) o con bpf-lb-sock=true. Así la conexión sale ya hacia la IP
+# de un pod, las reglas de iptables de istio-init no la llevan al sidecar y no hay reintentos.
+# bpf-lb-sock-hostns-only=true limita ese balanceo a los procesos del nodo: es el ajuste que
+# importa aquí (docs.cilium.io, «Integration with Istio»). cni-exclusive=false solo hace falta con
+# el plugin CNI de Istio, que este curso no usa (istio-init pone las reglas): no se toca.
+# Se decide con los valores vivos de cilium-config y solo se reinicia Cilium si hubo que cambiar algo.
 cilium_patch() {
   stage cilium "Comprobando la CNI (Cilium)" "CNI"
-  local out exclusive hostns
+  local out kpr sock hostns
   if ! out=$(kubectl -n kube-system get configmap cilium-config -o name 2>&1); then
     if [[ $out == *NotFound* || $out == *"not found"* ]]; then
       stage_done "sin Cilium: nada que ajustar"
@@ -331,20 +477,24 @@ cilium_patch() {
     fi
     die "no se pudo consultar configmap/cilium-config: $out"
   fi
-  exclusive=$(kubectl -n kube-system get configmap cilium-config -o 'jsonpath={.data.cni-exclusive}')
-  hostns=$(kubectl -n kube-system get configmap cilium-config \
-    -o 'jsonpath={.data.bpf-lb-sock-hostns-only}')
-  if [[ $exclusive == false && $hostns == true && -f $STATE_DIR/cilium.hecho ]]; then
-    stage_done "Cilium ya estaba ajustado"
+  out=$(kubectl -n kube-system get configmap cilium-config \
+    -o 'jsonpath={.data.kube-proxy-replacement}|{.data.bpf-lb-sock}|{.data.bpf-lb-sock-hostns-only}')
+  IFS='|' read -r kpr sock hostns <<<"$out"
+  log "cilium-config: kube-proxy-replacement=${kpr:-∅} bpf-lb-sock=${sock:-∅} bpf-lb-sock-hostns-only=${hostns:-∅}"
+  if [[ $kpr != true && $kpr != strict && $sock != true ]]; then
+    stage_done "Cilium sin balanceo por sockets: el tráfico ya pasa por los sidecars"
+    return 0
+  fi
+  if [[ $hostns == true ]]; then
+    stage_done "bpf-lb-sock-hostns-only=true ya estaba: sin reinicio"
     return 0
   fi
   kubectl -n kube-system patch configmap cilium-config --type merge \
-    -p '{"data":{"cni-exclusive":"false","bpf-lb-sock-hostns-only":"true"}}'
+    -p '{"data":{"bpf-lb-sock-hostns-only":"true"}}'
   kubectl -n kube-system rollout restart daemonset/cilium
   kubectl -n kube-system rollout status daemonset/cilium --timeout="${CILIUM_TIMEOUT}s" ||
     die "Cilium no volvió a estar listo en ${CILIUM_TIMEOUT} s tras el ajuste"
-  touch "$STATE_DIR/cilium.hecho"
-  stage_done "cni-exclusive=false, bpf-lb-sock-hostns-only=true"
+  stage_done "bpf-lb-sock-hostns-only=true, Cilium reiniciado"
 }
 
 fetch() {
@@ -410,10 +560,12 @@ install_istio() {
   stage_done "istiod listo, inyección de sidecars activada en $APP_NAMESPACE"
 }
 
+# Espera las etapas en paralelo; mientras espera una, esa es la etapa en curso (STATE_DIR/etapa).
 wait_jobs() {
   local pid
-  log "esperando a las etapas en paralelo (imágenes, sidecar)"
+  log "esperando a las etapas en paralelo (imágenes de las apps y de Istio)"
   for pid in "${JOB_PIDS[@]}"; do
+    if [[ -f $STATE_DIR/etapa.$pid ]]; then mv -f "$STATE_DIR/etapa.$pid" "$STATE_DIR/etapa"; fi
     if ! wait "$pid"; then
       [[ -f $STATE_DIR/fallo ]] || mark_failure "una etapa en paralelo falló"
       exit 1
@@ -469,33 +621,76 @@ wait_rollouts() {
 
 # ---------------------------------------------------------------- principal
 
-prepare_state() {
-  mkdir -p "$STATE_DIR" "$(dirname "$LOG_FILE")"
-  exec 3>&1
-  exec >>"$LOG_FILE" 2>&1
-  LOGGING=1
+# Las órdenes externas que usa este script (con IMAGE_TARGET), para comprobarlas de una vez.
+required_commands() {
+  local mode=$1
+  printf '%s\n' awk docker grep sed sort tr
+  case $IMAGE_TARGET in
+    containerd) printf '%s\n' ctr crictl ;;
+    kind | kind:*) printf '%s\n' kind ;;
+    ssh:*) printf '%s\n' ssh ;;
+  esac
+  [[ $mode == imagenes ]] ||
+    printf '%s\n' curl find flock gzip install kubectl ln mktemp mv ps rm sha256sum tail tar touch uname wc xargs
+}
+
+# Falla en segundos, nombrando todo lo que falta (sin esto, sin docker se perdían ~4,5 min en
+# reintentos de docker info).
+preflight() {
+  local mode=${1:-todo} command missing=()
+  case $IMAGE_TARGET in
+    containerd | kind | kind:* | ssh:?*) ;;
+    *) die "IMAGE_TARGET desconocido: $IMAGE_TARGET (containerd, kind[:nombre] o ssh:nodo)" ;;
+  esac
+  while read -r command; do
+    command -v "$command" >/dev/null || missing+=("$command")
+  done < <(required_commands "$mode")
+  ((${#missing[@]} == 0)) ||
+    die "faltan órdenes que setup.sh necesita: ${missing[*]} (instala lo que falte o revisa el PATH: $PATH)"
+}
+
+# Un segundo setup.sh espera al primero, y lo dice en cuanto empieza a esperar.
+acquire_lock() {
   local lock_fd
+  command -v flock >/dev/null || return 0 # la comprobación previa dirá que falta
   exec {lock_fd}>"$STATE_DIR/lock"
+  flock -n "$lock_fd" && return 0
+  to_caller "Otra preparación está en marcha ($STATE_DIR/lock): se espera a que termine (como mucho $LOCK_TIMEOUT s). Su progreso: $STATE_DIR/progreso"
+  log "esperando al cerrojo $STATE_DIR/lock (otra preparación en marcha)"
   if ! flock -w "$LOCK_TIMEOUT" "$lock_fd"; then
-    printf 'Otra preparación sigue en marcha (%s/lock)\n' "$STATE_DIR" >&3
+    to_caller "La otra preparación sigue en marcha tras $LOCK_TIMEOUT s: esta no hace nada."
     exit 1
   fi
-  START_EPOCH=$(now)
-  rm -f "$STATE_DIR/listo" "$STATE_DIR/fallo" "$STATE_DIR/progreso"
+}
+
+prepare_state() {
+  mkdir -p "$STATE_DIR" "${LOG_FILE%/*}"
+  # La salida original, si la hay (puede llegar cerrada); todo lo demás, al registro.
+  { exec 3>&1; } 2>/dev/null || exec 3>/dev/null
+  exec >>"$LOG_FILE" 2>&1
+  LOGGING=1
+  acquire_lock
+  START_EPOCH=$EPOCHSECONDS
+  rm -f "$STATE_DIR/listo" "$STATE_DIR/fallo" "$STATE_DIR/progreso" "$STATE_DIR"/etapa*
   printf '%s\n' "$START_EPOCH" >"$STATE_DIR/inicio"
   trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
   trap on_exit EXIT
-  log "setup.sh: Istio $ISTIO_VERSION, curso en $CURSO_ROOT, estado en $STATE_DIR"
+  trap 'exit 143' TERM
+  log "setup.sh: Istio $ISTIO_VERSION, Kubernetes $KUBERNETES_VERSION, curso en $CURSO_ROOT, estado en $STATE_DIR"
 }
 
 main() {
   set -E
   prepare_state
+  stage comprobaciones "Comprobando las herramientas del sistema" "Herramientas"
+  preflight todo
+  start_deadline
+  stage_done "todas presentes; plazo total $SETUP_DEADLINE s"
   unpack_bundle
-  # Las imágenes y la del sidecar no dependen de Kubernetes ni de Istio: empiezan ya y se solapan
-  # con la espera del nodo, el ajuste de Cilium, la descarga de istioctl y la instalación de Istio.
+  # Las imágenes no dependen de Kubernetes ni de Istio: empiezan ya y se solapan con la espera del
+  # nodo, el ajuste de Cilium, la descarga de istioctl y la instalación de Istio.
   start_job job_images
-  start_job job_sidecar
+  start_job job_istio_images
   wait_node
   cilium_patch
   download_istioctl
@@ -503,16 +698,19 @@ main() {
   wait_jobs
   apply_apps
   wait_rollouts
-  CURRENT_STAGE=listo
-  CURRENT_TITLE="Listo"
-  CURRENT_SHORT="Listo"
-  printf '%s\n' "$(now)" >"$STATE_DIR/listo"
-  progress "✔ Entorno listo en $(($(now) - START_EPOCH)) s"
+  CURRENT_STAGE=listo CURRENT_TITLE=Listo CURRENT_SHORT=Listo
+  # Primero la línea de progreso y después el marcador (completo, con mv): foreground.sh termina
+  # al ver «listo» y ya ha podido leer la línea.
+  progress "✔ Entorno listo en $((EPOCHSECONDS - START_EPOCH)) s"
+  printf '%s\n' "$EPOCHSECONDS" >"$STATE_DIR/listo.nuevo"
+  mv -f "$STATE_DIR/listo.nuevo" "$STATE_DIR/listo"
 }
 
 case ${1:-todo} in
   todo) main ;;
-  imagenes) load_images ;;
+  imagenes)
+    preflight imagenes
+    load_images ;;
   *)
     printf 'Uso: %s [todo|imagenes]\n' "$0" >&2
     exit 2 ;;

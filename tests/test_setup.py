@@ -11,135 +11,17 @@ import os
 import re
 import shutil
 import subprocess
-import tarfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
-from lab.course import bundle
-
-REPO = Path(__file__).resolve().parents[1]
-SETUP = REPO / "setup.sh"
-FOREGROUND = REPO / "foreground.sh"
-FAKE = REPO / "tests" / "setup_fakes" / "fake.sh"
-FAKED = ("kubectl", "docker", "ctr", "crictl", "curl", "kind", "sleep")
-ISTIO_VERSION = re.search(r"^ISTIO_VERSION=(\S+)$", SETUP.read_text(), re.M).group(1)
-
-
-@dataclass
-class Call:
-    tool: str
-    args: str
-    start: int  # número de orden del inicio
-    end: int  # número de orden del fin
-    start_ns: int
-    end_ns: int
-    rc: int
-
-    def overlaps(self, other: Call) -> bool:
-        return self.start < other.end and other.start < self.end
-
-
-@dataclass
-class Sandbox:
-    tmp: Path
-    env: dict[str, str]
-
-    @property
-    def state(self) -> Path:
-        return Path(self.env["STATE_DIR"])
-
-    @property
-    def log(self) -> str:
-        return Path(self.env["LOG_FILE"]).read_text()
-
-    def path(self, var: str) -> Path:
-        return Path(self.env[var])
-
-    def run(self, *args: str, script: Path = SETUP, **extra: str) -> subprocess.CompletedProcess:
-        env = {**self.env, **extra}
-        return subprocess.run(["bash", str(script), *args], env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
-
-    def foreground(self, **extra: str) -> subprocess.CompletedProcess:
-        env = {**self.env, "PATH": "/usr/bin:/bin", **extra}
-        return subprocess.run(["bash", str(FOREGROUND)], env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
-
-    def calls(self) -> list[Call]:
-        starts, calls = {}, []
-        log = Path(self.env["FAKE_STATE"]) / "calls.log"
-        for line in log.read_text().splitlines():
-            seq, kind, pid, ns, tool, *rest = line.split(" ", 5)
-            if kind == "START":
-                starts[(pid, tool)] = (int(seq), int(ns), rest[0] if rest else "")
-            else:
-                s_seq, s_ns, args = starts.pop((pid, tool))
-                calls.append(Call(tool, args, s_seq, int(seq), s_ns, int(ns), int(rest[0])))
-        assert not starts, f"llamadas sin terminar: {starts}"
-        return sorted(calls, key=lambda c: c.start)
-
-    def find(self, tool: str, fragment: str = "") -> list[Call]:
-        return [c for c in self.calls() if c.tool == tool and fragment in c.args]
-
-    def one(self, tool: str, fragment: str = "") -> Call:
-        found = self.find(tool, fragment)
-        assert len(found) == 1, f"{tool} {fragment!r}: {len(found)} llamadas"
-        return found[0]
+from setup_fakes.harness import (BASH, FOREGROUND, ISTIO_VERSION, REPO, SETUP, Call, Sandbox, assert_success,
+                                 make_sandbox, manifest_images, operator_hub)
 
 
 @pytest.fixture
 def sandbox(tmp_path: Path) -> Sandbox:
-    fakebin = tmp_path / "fakebin"
-    fakebin.mkdir()
-    for tool in FAKED:
-        (fakebin / tool).symlink_to(FAKE)
-    fake_state = tmp_path / "fake"
-    fake_state.mkdir()
-    # El «istioctl» del tar descargado es otra copia de la falsificación.
-    archive = tmp_path / "istioctl.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        info = tar.gettarinfo(str(FAKE), arcname="istioctl")
-        info.mode = 0o755
-        with FAKE.open("rb") as fh:
-            tar.addfile(info, fh)
-    root = tmp_path / "root"
-    root.mkdir()
-    (root / "curso.tar.gz").write_bytes(bundle.build_bundle(REPO))
-    env = {
-        "PATH": f"{fakebin}:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME": str(root),
-        "LC_ALL": "C.UTF-8",
-        "CURSO_ROOT": str(root / "curso"),
-        "BUNDLE": str(root / "curso.tar.gz"),
-        "STATE_DIR": str(tmp_path / "var-lib-curso-setup"),
-        "LOG_FILE": str(tmp_path / "var-log" / "curso-setup.log"),
-        "BIN_DIR": str(tmp_path / "usr-local-bin"),
-        "ISTIO_HOME": str(tmp_path / "opt-istio"),
-        "ISTIO_ARCH": "amd64",
-        "FAKE_STATE": str(fake_state),
-        "FAKE_ISTIOCTL_ARCHIVE": str(archive),
-    }
-    return Sandbox(tmp_path, env)
-
-
-def manifest_images(root: Path = REPO) -> list[str]:
-    images = []
-    for path in sorted((root / "apps" / "k8s").glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if doc and doc.get("kind") == "Deployment":
-                images += [c["image"] for c in doc["spec"]["template"]["spec"]["containers"]]
-    return sorted(images)
-
-
-def assert_success(sb: Sandbox, result: subprocess.CompletedProcess) -> None:
-    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n--- log ---\n{sb.log}"
-    assert (sb.state / "listo").is_file()
-    assert not (sb.state / "fallo").exists()
-    unknown = [c for c in sb.calls() if c.rc == 99]
-    assert not unknown, f"llamadas que las falsificaciones no contemplan: {unknown}"
+    return make_sandbox(tmp_path)
 
 
 def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
@@ -176,12 +58,14 @@ def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
     assert label.end < apply.start
     # Las imágenes, importadas antes de esperar a los despliegues.
     assert imported.end < min(r.start for r in rollouts)
-    # Las construcciones se solapan con la instalación de Istio y con la descarga del sidecar.
+    # Las construcciones se solapan con la instalación de Istio y con la descarga de sus imágenes:
+    # pilot primero (istiod espera por ella) y proxyv2, del hub del IstioOperator.
     assert any(b.overlaps(install) for b in builds), (builds, install)
-    pull = sandbox.one("crictl", " pull ")
-    assert pull.args.endswith(f"docker.io/istio/proxyv2:{ISTIO_VERSION}")
-    assert any(b.overlaps(pull) for b in builds), (builds, pull)
-    assert pull.end < apply.start
+    pulls = sandbox.find("crictl", " pull ")
+    hub = operator_hub()
+    assert [p.args.split()[-1] for p in pulls] == [f"{hub}/pilot:{ISTIO_VERSION}", f"{hub}/proxyv2:{ISTIO_VERSION}"]
+    assert any(b.overlaps(pulls[0]) for b in builds), (builds, pulls)
+    assert pulls[-1].end < apply.start
 
     # Descarga fijada y comprobada, sin Cilium no hay parche.
     urls = [c.args.split()[-1] for c in sandbox.find("curl")]
@@ -199,11 +83,11 @@ def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
 
     # Registro con marcas de tiempo, progreso por etapas en el orden del issue.
     lines = sandbox.log.splitlines()
-    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \+\d+s \[\w+\] ", line) for line in lines
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \+\d+s \[[\w-]+\] ", line) for line in lines
                          if line[:2] == "20"), lines[:5]
     progress = (sandbox.state / "progreso").read_text()
-    main_line = ["archivos", "nodo de Kubernetes", "Cilium", "istioctl", "Instalando Istio", "Desplegando",
-                 "pods", "Entorno listo"]
+    main_line = ["herramientas", "archivos", "nodo de Kubernetes", "Cilium", "istioctl", "Instalando Istio",
+                 "Desplegando", "pods", "Entorno listo"]
     assert all(w in progress for w in main_line), progress
     positions = [progress.index(word) for word in main_line]
     assert positions == sorted(positions), progress
@@ -212,9 +96,11 @@ def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
 
 
 def test_cilium_is_patched_before_istio_only_when_present(sandbox: Sandbox) -> None:
-    assert_success(sandbox, sandbox.run(FAKE_CILIUM="1"))
+    """Cilium sustituye a kube-proxy (balanceo por sockets) y no limita ese balanceo al nodo."""
+    assert_success(sandbox, sandbox.run(FAKE_CILIUM="1", FAKE_CILIUM_KPR="true"))
     patch = sandbox.one("kubectl", "patch configmap cilium-config")
-    assert '"cni-exclusive":"false"' in patch.args and '"bpf-lb-sock-hostns-only":"true"' in patch.args
+    assert patch.args.endswith(""" -p {"data":{"bpf-lb-sock-hostns-only":"true"}}"""), patch.args
+    assert "cni-exclusive" not in patch.args  # solo importa con el plugin CNI de Istio
     restart = sandbox.one("kubectl", "rollout restart daemonset/cilium")
     status = sandbox.one("kubectl", "rollout status daemonset/cilium")
     install = sandbox.one("istioctl", "install")
@@ -322,7 +208,7 @@ def test_second_run_repeats_no_install(sandbox: Sandbox) -> None:
     again = sandbox.calls()[first:]
     assert again, "la segunda ejecución no hizo nada"
     tools = [(c.tool, c.args) for c in again]
-    for tool, fragment in [("curl", ""), ("istioctl", ""), ("docker", "build"), ("ctr", "import"),
+    for tool, fragment in [("curl", ""), ("istioctl", ""), ("docker", "build "), ("ctr", "import"),
                            ("crictl", "pull"), ("kubectl", "patch"), ("kubectl", "restart")]:
         assert not [t for t in tools if t[0] == tool and fragment in t[1]], (tool, fragment, tools)
     assert sorted(p.name for p in sandbox.path("BIN_DIR").iterdir()) == before
@@ -338,7 +224,7 @@ def test_changed_apps_are_rebuilt_and_restarted_on_rerun(sandbox: Sandbox) -> No
     main.write_text(main.read_text() + "\n# cambio\n")
     assert_success(sandbox, sandbox.run(BUNDLE="/nonexistent/curso.tar.gz"))
     again = sandbox.calls()[first:]
-    assert len([c for c in again if c.tool == "docker" and c.args.startswith("build")]) == 3
+    assert len([c for c in again if c.tool == "docker" and c.args.startswith("build ")]) == 3
     assert [c for c in again if c.tool == "kubectl" and "rollout restart deployment.apps/" in c.args]
     assert not [c for c in again if c.tool in ("curl", "istioctl")]
 
@@ -348,7 +234,7 @@ def test_image_loading_function_alone(sandbox: Sandbox, tmp_path: Path) -> None:
     shutil.copytree(REPO / "apps", course / "apps")
     result = sandbox.run("imagenes", CURSO_ROOT=str(course))
     assert result.returncode == 0, result.stderr
-    assert len(sandbox.find("docker", "build")) == 3
+    assert len(sandbox.find("docker", "build ")) == 3
     assert sandbox.one("ctr", "images import")
     assert not sandbox.find("kubectl") and not sandbox.find("istioctl")
     assert not sandbox.state.exists()  # no toca el estado de Killercoda
@@ -398,18 +284,39 @@ def test_a_tag_bump_in_the_manifests_is_built_imported_and_rolled_out(sandbox: S
     assert not [c for c in sandbox.calls() if any(i in c.args for i in old)]
 
 
-def test_an_image_setup_never_imported_fails_the_rollout_like_a_cluster(sandbox: Sandbox, tmp_path: Path) -> None:
-    """Un setup.sh que se deja una imagen al importarla: el clúster falso no la tiene y los pods de
-    ese despliegue quedan en ErrImageNeverPull (imagePullPolicy: Never), como en Kubernetes."""
-    broken = tmp_path / "setup-roto.sh"
+IMPORT_LINE = 'docker save "${refs[@]}" | ctr -n k8s.io images import -'
+IMPORT_CHECK = 'missing=$(missing_images "${refs[@]}") ||'
+
+
+def setup_dropping_first_image(tmp_path: Path, check: bool) -> Path:
+    """Un setup.sh roto que se deja la primera imagen al importarlas (y, si check=False, sin la
+    comprobación de después de importar)."""
     text = SETUP.read_text()
-    import_line = 'docker save "${refs[@]}" | ctr -n k8s.io images import -'
-    assert import_line in text
-    broken.write_text(text.replace(import_line, import_line.replace('"${refs[@]}"', '"${refs[@]:1}"')))
+    assert IMPORT_LINE in text and IMPORT_CHECK in text
+    text = text.replace(IMPORT_LINE, IMPORT_LINE.replace('"${refs[@]}"', '"${refs[@]:1}"'))
+    if not check:
+        text = text.replace(IMPORT_CHECK, "missing= ||")
+    broken = tmp_path / "setup-roto.sh"
+    broken.write_text(text)
+    return broken
+
+
+def test_an_image_left_out_of_the_import_is_reported_by_name_at_once(sandbox: Sandbox, tmp_path: Path) -> None:
     missing = sorted(manifest_images())[0]  # image_refs las ordena: la primera es la que falta
+    result = sandbox.run(script=setup_dropping_first_image(tmp_path, check=True))
+    assert result.returncode != 0
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=imagenes\n" in failure and f"containerd no tiene docker.io/library/{missing} " in failure
+    assert not sandbox.find("kubectl", "apply") and not sandbox.find("kubectl", "rollout status deployment.apps/")
+
+
+def test_without_the_check_the_cluster_fails_like_kubernetes(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Sin la comprobación, el clúster falso no tiene la imagen y los pods de ese despliegue quedan
+    en ErrImageNeverPull (imagePullPolicy: Never), como en Kubernetes: lo que la comprobación evita."""
+    missing = sorted(manifest_images())[0]
     deployment = missing.split(":")[0]
 
-    result = sandbox.run(script=broken, ROLLOUT_TIMEOUT="7")
+    result = sandbox.run(script=setup_dropping_first_image(tmp_path, check=False), ROLLOUT_TIMEOUT="7")
     assert result.returncode != 0
     assert missing not in " ".join(sandbox.one("docker", "save").args.split()[1:])
     failed = [r for r in sandbox.find("kubectl", "rollout status deployment.apps/") if r.rc != 0]
@@ -424,7 +331,7 @@ def test_an_image_setup_never_imported_fails_the_rollout_like_a_cluster(sandbox:
 
 def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
     env = {**sandbox.env, "PATH": "/usr/bin:/bin", "FOREGROUND_TIMEOUT": "60"}
-    fg = subprocess.Popen(["bash", str(FOREGROUND)], env=env, stdout=subprocess.PIPE,
+    fg = subprocess.Popen([BASH, str(FOREGROUND)], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     try:
         assert_success(sandbox, sandbox.run())

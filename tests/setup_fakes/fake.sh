@@ -8,7 +8,15 @@
 #   <n> START <pid> <ns> <herramienta> <args...>
 #   <n> END   <pid> <ns> <herramienta> <código>
 # Variables que cambian el comportamiento:
-#   FAKE_CILIUM=1            existe kube-system/configmap cilium-config
+#   FAKE_K8S_VERSION=M.m     versión del servidor de Kubernetes (`kubectl get --raw /version`)
+#   FAKE_CILIUM=1            existe kube-system/configmap cilium-config, con los valores iniciales
+#   FAKE_CILIUM_KPR, FAKE_CILIUM_SOCK_LB, FAKE_CILIUM_HOSTNS: kube-proxy-replacement (por omisión
+#                            «true»), bpf-lb-sock y bpf-lb-sock-hostns-only (por omisión sin definir)
+#   FAKE_NO_BUILDX=1         docker sin el componente buildx (con DOCKER_BUILDKIT=1, build falla)
+#   FAKE_BUILD_FAILURES=N    las N primeras llamadas a docker build fallan (red cortada)
+#   FAKE_CTR_DROP=REF        ctr images import no deja REF con su nombre (p. ej. solo por resumen)
+#   FAKE_HANG=TEXTO          toda llamada cuyo «herramienta argumentos» contiene TEXTO se queda
+#                            colgada (un sleep real de 60 s), como un docker o un kubectl que no vuelve
 #   FAKE_CURL_FAILURES=N     las N primeras llamadas a curl fallan (error transitorio)
 #   FAKE_SHA_MISMATCH=1      el .sha256 publicado no corresponde al archivo
 #   FAKE_ROLLOUT_NEVER=NAME  `kubectl rollout status deployment.apps/NAME` agota su tiempo
@@ -54,6 +62,8 @@ record "START $$ $(date +%s%N) $TOOL $ARGS"
 trap finish EXIT
 
 real_sleep() { command -p sleep "$@"; }
+
+if [[ -n ${FAKE_HANG:-} && "$TOOL $ARGS" == *"$FAKE_HANG"* ]]; then real_sleep 60; fi
 
 # Espera (con límite: ~10 s) a que exista un archivo de estado.
 rendezvous() {
@@ -176,9 +186,26 @@ render_pod() {
   printf '%s' "$out"
 }
 
+# Un valor de cilium-config: el último parcheado, si no el inicial (FAKE_CILIUM_*).
+cilium_value() {
+  if [[ -f $STATE/cilium.$1 ]]; then
+    cat "$STATE/cilium.$1"
+  else
+    case $1 in
+      kube-proxy-replacement) printf '%s' "${FAKE_CILIUM_KPR-true}" ;;
+      bpf-lb-sock) printf '%s' "${FAKE_CILIUM_SOCK_LB:-}" ;;
+      bpf-lb-sock-hostns-only) printf '%s' "${FAKE_CILIUM_HOSTNS:-}" ;;
+    esac
+  fi
+}
+
 fake_kubectl() {
   case $ARGS in
     *"wait --for=condition=Ready node --all"*) echo "node/controlplane condition met" ;;
+    "get --raw /version")
+      local version=${FAKE_K8S_VERSION:?FAKE_K8S_VERSION sin definir}
+      printf '{\n  "major": "%s",\n  "minor": "%s",\n  "gitVersion": "v%s.2"\n}\n' \
+        "${version%%.*}" "${version#*.}" "$version" ;;
     *"get configmap cilium-config -o name"*)
       if [[ ${FAKE_CILIUM:-0} == 1 ]]; then
         echo "configmap/cilium-config"
@@ -186,13 +213,14 @@ fake_kubectl() {
         echo 'Error from server (NotFound): configmaps "cilium-config" not found' >&2
         exit 1
       fi ;;
-    *"get configmap cilium-config -o jsonpath={.data.cni-exclusive}"*)
-      cat "$STATE/cilium.cni-exclusive" 2>/dev/null || printf 'true' ;;
-    *"get configmap cilium-config -o jsonpath={.data.bpf-lb-sock-hostns-only}"*)
-      cat "$STATE/cilium.bpf-lb-sock-hostns-only" 2>/dev/null || true ;;
-    *"patch configmap cilium-config"*)
-      printf 'false' >"$STATE/cilium.cni-exclusive"
-      printf 'true' >"$STATE/cilium.bpf-lb-sock-hostns-only"
+    *"get configmap cilium-config -o jsonpath={.data.kube-proxy-replacement}|{.data.bpf-lb-sock}|{.data.bpf-lb-sock-hostns-only}")
+      printf '%s|%s|%s' "$(cilium_value kube-proxy-replacement)" "$(cilium_value bpf-lb-sock)" \
+        "$(cilium_value bpf-lb-sock-hostns-only)" ;;
+    *"patch configmap cilium-config --type merge -p "*)
+      local patch=${ARGS##* -p } key value
+      while IFS=$'\t' read -r key value; do
+        printf '%s' "$value" >"$STATE/cilium.$key"
+      done < <(sed -E 's/^\{"data":\{(.*)\}\}$/\1/; s/","/"\n"/g' <<<"$patch" | sed -E 's/^"([^"]+)":"([^"]*)"$/\1\t\2/')
       echo "configmap/cilium-config patched" ;;
     *"rollout restart daemonset/cilium"*) echo "daemonset.apps/cilium restarted" ;;
     *"rollout status daemonset/cilium"*) echo 'daemon set "cilium" successfully rolled out' ;;
@@ -269,7 +297,27 @@ fake_kubectl() {
 fake_docker() {
   case ${1:-} in
     info) echo "Server Version: 27.0.0" ;;
+    buildx)
+      [[ ${2:-} == version ]] || unknown
+      if [[ ${FAKE_NO_BUILDX:-0} == 1 ]]; then
+        echo "docker: unknown command: docker buildx" >&2
+        exit 1
+      fi
+      echo "github.com/docker/buildx v0.19.3" ;;
     build)
+      printf '%s\n' "${DOCKER_BUILDKIT-unset}" >>"$STATE/build.buildkit"
+      if [[ ${DOCKER_BUILDKIT:-} == 1 && ${FAKE_NO_BUILDX:-0} == 1 ]]; then
+        # El mensaje de docker/cli (cmd/docker/builder.go) en este caso.
+        echo "ERROR: BuildKit is enabled but the buildx component is missing or broken." >&2
+        exit 1
+      fi
+      local n
+      n=$(($(cat "$STATE/build.count" 2>/dev/null || echo 0) + 1))
+      printf '%s\n' "$n" >"$STATE/build.count"
+      if ((n <= ${FAKE_BUILD_FAILURES:-0})); then
+        echo "ERROR: failed to resolve source metadata for docker.io/library/python:3.12.12-slim-trixie: i/o timeout" >&2
+        exit 1
+      fi
       touch "$STATE/docker-build.started"
       rendezvous istioctl-install.started
       rendezvous crictl-pull.started
@@ -301,6 +349,7 @@ fake_ctr() {
           first=0
           continue
         fi
+        [[ $line == "${FAKE_CTR_DROP:-}" ]] && continue # importada sin su nombre
         containerd_name "$line" >>"$STATE/ctr.images"
         echo "unpacking $(containerd_name "$line") (sha256:0000)...done"
       done ;;

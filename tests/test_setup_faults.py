@@ -1,0 +1,363 @@
+"""setup.sh ante cada fallo que el sandbox de diciembre de 2026 puede darle (issue 10), con las
+falsificaciones de tests/setup_fakes/: una prueba por fallo.
+
+- el hub de Istio sale del IstioOperator, y de ahí las dos imágenes que se descargan de antemano;
+- la comprobación previa nombra cada orden que falta, en segundos y con marcador de fallo;
+- docker build: reintentos ante un corte de red y el constructor clásico si no hay buildx;
+- una imagen que no quedó en containerd tras importarla se dice al momento, por su nombre;
+- Cilium: se decide con los valores vivos de cilium-config y solo se reinicia si hubo que cambiar;
+- la salida cerrada no pierde el marcador; el plazo total nombra la etapa y lo para todo;
+- una segunda ejecución dice en seguida que espera; otra versión de Kubernetes solo avisa.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from setup_fakes.harness import (BASH, FAKE, FAKED, ISTIO_VERSION, KUBERNETES_VERSION, REPO, SETUP, Sandbox,
+                                 assert_success, make_sandbox, manifest_images, operator_hub)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Sandbox:
+    return make_sandbox(tmp_path)
+
+
+def checkout(tmp_path: Path) -> Path:
+    """Una copia de apps/ y tools/ para usar como CURSO_ROOT (sin paquete) y poder cambiarla."""
+    course = tmp_path / "checkout"
+    shutil.copytree(REPO / "apps", course / "apps")
+    shutil.copytree(REPO / "tools", course / "tools")
+    return course
+
+
+def failure(sb: Sandbox) -> dict[str, str]:
+    text = (sb.state / "fallo").read_text()
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def pulled(sb: Sandbox) -> list[str]:
+    return [c.args.split()[-1] for c in sb.find("crictl", " pull ")]
+
+
+# ---------------------------------------------------------------- el hub de Istio
+
+
+def test_istio_images_come_from_the_operator_hub(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Se cambia spec.hub en el IstioOperator y nada más: las descargas siguen al archivo."""
+    course = checkout(tmp_path)
+    operator = course / "apps" / "istio" / "istio-operator.yaml"
+    hub = operator_hub()
+    text = operator.read_text()
+    assert f"  hub: {hub}\n" in text
+    operator.write_text(text.replace(f"  hub: {hub}\n", "  hub: registry.example.com/espejo/istio\n"))
+    assert operator_hub(course) == "registry.example.com/espejo/istio"
+
+    assert_success(sandbox, sandbox.run(CURSO_ROOT=str(course), BUNDLE=str(tmp_path / "no-hay.tar.gz")))
+    # Los nombres que pedirán los pods (istiod: pilot; istio-init e istio-proxy: proxyv2).
+    assert pulled(sandbox) == [f"registry.example.com/espejo/istio/{image}:{ISTIO_VERSION}"
+                               for image in ("pilot", "proxyv2")]
+    assert not [c for c in sandbox.calls() if hub + "/" in c.args]
+    assert f"-f {operator} " in sandbox.one("istioctl", "install").args
+
+
+def test_images_already_in_containerd_are_not_pulled_again(sandbox: Sandbox) -> None:
+    hub = operator_hub()
+    present = Path(sandbox.env["FAKE_STATE"]) / "crictl.images"
+    present.write_text(f"{hub}/pilot:{ISTIO_VERSION}\n")
+    assert_success(sandbox, sandbox.run())
+    assert pulled(sandbox) == [f"{hub}/proxyv2:{ISTIO_VERSION}"]
+
+
+def test_an_operator_without_hub_fails_before_any_image_work(sandbox: Sandbox, tmp_path: Path) -> None:
+    course = checkout(tmp_path)
+    operator = course / "apps" / "istio" / "istio-operator.yaml"
+    operator.write_text(operator.read_text().replace(f"  hub: {operator_hub()}\n", ""))
+    result = sandbox.run(CURSO_ROOT=str(course), BUNDLE=str(tmp_path / "no-hay.tar.gz"))
+    assert result.returncode != 0
+    assert failure(sandbox)["etapa"] == "archivos" and "spec.hub" in failure(sandbox)["mensaje"]
+    assert not sandbox.find("docker") and not sandbox.find("crictl") and not sandbox.find("kubectl")
+
+
+# ---------------------------------------------------------------- comprobación previa
+
+# Las órdenes que el issue nombra, más dos que setup.sh usa a cada paso (awk) o para el plazo (ps).
+REQUIRED = ("docker", "ctr", "crictl", "kubectl", "curl", "flock", "tar", "gzip", "sha256sum", "awk", "ps")
+SYSTEM_DIRS = ("/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def path_without(sb: Sandbox, *missing: str) -> str:
+    """Un PATH con las falsificaciones y todo el sistema salvo las órdenes `missing`."""
+    fakebin = sb.tmp / "fakebin-incompleto"
+    system = sb.tmp / "sistema-incompleto"
+    fakebin.mkdir()
+    system.mkdir()
+    for tool in FAKED:
+        if tool not in missing:
+            (fakebin / tool).symlink_to(FAKE)
+    for folder in map(Path, SYSTEM_DIRS):
+        for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+            name = entry.name
+            if name in missing or name in FAKED or (system / name).exists() or not os.access(entry, os.X_OK):
+                continue
+            (system / name).symlink_to(entry)
+    return f"{fakebin}:{system}"
+
+
+@pytest.mark.parametrize("command", REQUIRED)
+def test_a_missing_command_fails_in_seconds_naming_it(sandbox: Sandbox, command: str) -> None:
+    started = time.monotonic()
+    result = sandbox.run(PATH=path_without(sandbox, command))
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert elapsed < 10, elapsed
+    marker = failure(sandbox)
+    assert marker["etapa"] == "comprobaciones"
+    named = marker["mensaje"].split(":", 1)[1].split("(")[0].split()
+    assert named == [command], marker
+    assert not sandbox.calls()  # ni una llamada a docker, kubectl…: nada se intentó
+    shown = sandbox.foreground()
+    assert "falló en la etapa «Comprobando las herramientas del sistema»" in shown.stdout
+    assert command in shown.stdout
+
+
+def test_every_missing_command_is_named_at_once(sandbox: Sandbox) -> None:
+    result = sandbox.run(PATH=path_without(sandbox, "docker", "curl", "kubectl"))
+    assert result.returncode != 0
+    message = failure(sandbox)["mensaje"]
+    assert all(f" {c}" in message for c in ("docker", "curl", "kubectl")), message
+
+
+def test_an_unknown_image_target_fails_in_the_preflight(sandbox: Sandbox) -> None:
+    result = sandbox.run(IMAGE_TARGET="registro-propio")
+    assert result.returncode != 0
+    assert failure(sandbox)["etapa"] == "comprobaciones" and "registro-propio" in failure(sandbox)["mensaje"]
+    assert not sandbox.calls()
+
+
+# ---------------------------------------------------------------- docker build
+
+
+def test_a_transient_build_failure_is_retried(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run(FAKE_BUILD_FAILURES="2"))
+    builds = sandbox.find("docker", "build ")
+    first = sorted(manifest_images())[0]
+    attempts = [b for b in builds if f" -t {first} " in b.args]
+    assert [b.rc for b in attempts] == [1, 1, 0]
+    assert len(builds) == len(manifest_images()) + 2
+    sleeps = sandbox.find("sleep")
+    assert any(attempts[0].end < s.start < attempts[1].start for s in sleeps)  # una pausa entre intentos
+    assert "i/o timeout" in sandbox.log  # el error de docker queda en el registro
+
+
+def test_a_build_that_keeps_failing_gives_up_after_bounded_attempts(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_BUILD_FAILURES="99", BUILD_ATTEMPTS="2")
+    assert result.returncode != 0
+    assert len(sandbox.find("docker", "build ")) == 2
+    marker = failure(sandbox)
+    assert marker["etapa"] == "imagenes" and "tras 2 intentos" in marker["mensaje"]
+    assert not sandbox.find("kubectl", "apply")
+
+
+def test_the_fake_docker_rejects_buildkit_without_buildx(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Lo que pasaba antes: DOCKER_BUILDKIT=1 en el entorno y sin buildx, docker build falla."""
+    fake_docker = tmp_path / "fakebin" / "docker"
+    env = {**sandbox.env, "DOCKER_BUILDKIT": "1", "FAKE_NO_BUILDX": "1"}
+    build = subprocess.run([str(fake_docker), "build", "-t", "x:1", "."], env=env, capture_output=True,
+                           text=True, check=False)
+    assert build.returncode == 1 and "buildx component is missing" in build.stderr
+
+
+@pytest.mark.parametrize(("buildx", "expected"), [("1", "1"), ("0", "0")])
+def test_builds_work_with_or_without_buildx(sandbox: Sandbox, buildx: str, expected: str) -> None:
+    result = sandbox.run(DOCKER_BUILDKIT="1", FAKE_NO_BUILDX="0" if buildx == "1" else "1")
+    assert_success(sandbox, result)
+    used = (Path(sandbox.env["FAKE_STATE"]) / "build.buildkit").read_text().split()
+    assert used == [expected] * len(manifest_images())
+    assert ("constructor clásico" in result.stdout) == (buildx == "0")
+
+
+# ---------------------------------------------------------------- importación en containerd
+
+
+def test_an_image_missing_after_the_import_is_named_at_once(sandbox: Sandbox) -> None:
+    """ctr importa el archivo pero una imagen no queda con su nombre (p. ej. solo por resumen)."""
+    dropped = sorted(manifest_images())[1]
+    started = time.monotonic()
+    result = sandbox.run(FAKE_CTR_DROP=dropped)
+    assert result.returncode != 0
+    assert time.monotonic() - started < 30
+    marker = failure(sandbox)
+    assert marker["etapa"] == "imagenes"
+    assert f"containerd no tiene docker.io/library/{dropped} " in marker["mensaje"]
+    others = [i for i in manifest_images() if i != dropped]
+    assert not [i for i in others if i in marker["mensaje"]]
+    assert not sandbox.find("kubectl", "apply") and not sandbox.find("kubectl", "rollout status deployment.apps/")
+
+
+# ---------------------------------------------------------------- Cilium
+
+
+@pytest.mark.parametrize(
+    ("kpr", "sock", "hostns", "patched"),
+    [
+        ("true", "", "", True),  # sustituye a kube-proxy: balanceo por sockets, también en los pods
+        ("strict", "", "", True),  # el nombre antiguo de lo mismo
+        ("true", "false", "", True),  # kube-proxy-replacement=true lo activa igualmente
+        ("false", "true", "", True),  # balanceo por sockets sin sustituir a kube-proxy
+        ("false", "", "", False),  # sin balanceo por sockets: nada que ajustar
+        ("", "", "", False),
+        ("true", "", "true", False),  # ya limitado al nodo: ya estaba ajustado
+    ],
+)
+def test_cilium_is_decided_from_its_live_values(sandbox: Sandbox, kpr: str, sock: str, hostns: str,
+                                               patched: bool) -> None:
+    result = sandbox.run(FAKE_CILIUM="1", FAKE_CILIUM_KPR=kpr, FAKE_CILIUM_SOCK_LB=sock, FAKE_CILIUM_HOSTNS=hostns)
+    assert_success(sandbox, result)
+    assert bool(sandbox.find("kubectl", "patch configmap cilium-config")) == patched
+    assert bool(sandbox.find("kubectl", "rollout restart daemonset/cilium")) == patched
+    if not patched:
+        assert not sandbox.find("kubectl", "daemonset/cilium")
+
+
+def test_a_second_run_reads_the_patched_value_and_does_not_restart(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run(FAKE_CILIUM="1"))
+    assert sandbox.one("kubectl", "rollout restart daemonset/cilium")
+    for marker in sandbox.state.glob("*cilium*"):  # ningún marcador propio: manda cilium-config
+        marker.unlink()
+    assert_success(sandbox, sandbox.run(FAKE_CILIUM="1"))
+    assert len(sandbox.find("kubectl", "rollout restart daemonset/cilium")) == 1
+    assert "ya estaba: sin reinicio" in (sandbox.state / "progreso").read_text()
+
+
+# ---------------------------------------------------------------- la salida original cerrada
+
+
+def run_with_stdout(sb: Sandbox, how: str, **extra: str) -> int:
+    env = {**sb.env, **extra}
+    if how == "cerrada":
+        return subprocess.run([BASH, "-c", 'exec >&-; exec "$0" "$1"', BASH, str(SETUP)], env=env,
+                              stderr=subprocess.DEVNULL, timeout=120, check=False).returncode
+    # Una tubería cuyo lector se fue: cada escritura daría SIGPIPE.
+    proc = subprocess.Popen([BASH, str(SETUP)], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc.stdout.close()
+    return proc.wait(timeout=120)
+
+
+@pytest.mark.parametrize("how", ["cerrada", "sin lector"])
+def test_a_closed_stdout_still_leaves_the_failure_marker(sandbox: Sandbox, how: str) -> None:
+    assert run_with_stdout(sandbox, how, FAKE_SHA_MISMATCH="1") != 0
+    marker = failure(sandbox)
+    assert marker["etapa"] == "istioctl" and "no coincide" in marker["mensaje"]
+    assert "✘ Falló la etapa" in (sandbox.state / "progreso").read_text()
+
+
+@pytest.mark.parametrize("how", ["cerrada", "sin lector"])
+def test_a_closed_stdout_does_not_stop_a_good_setup(sandbox: Sandbox, how: str) -> None:
+    assert run_with_stdout(sandbox, how) == 0
+    assert (sandbox.state / "listo").is_file() and not (sandbox.state / "fallo").exists()
+
+
+# ---------------------------------------------------------------- plazo total
+
+
+def live(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+
+
+@pytest.mark.parametrize(
+    ("hang", "stage", "title"),
+    [
+        ("rollout status deployment.apps/backend1", "pods", "Esperando a que los pods"),
+        ("docker build", "imagenes", "Construyendo e importando las imágenes"),  # una etapa en paralelo
+    ],
+)
+def test_the_deadline_names_the_stage_and_stops_everything(sandbox: Sandbox, hang: str, stage: str,
+                                                           title: str) -> None:
+    started = time.monotonic()
+    result = sandbox.run(FAKE_HANG=hang, SETUP_DEADLINE="4")
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert elapsed < 30, elapsed  # el falso se cuelga 60 s: el plazo lo cortó
+    marker = failure(sandbox)
+    assert marker["etapa"] == stage and marker["titulo"].startswith(title), marker
+    assert "plazo total de la preparación (4 s)" in marker["mensaje"]
+    assert not (sandbox.state / "listo").exists()
+    hung = [line.split()[2] for line in (Path(sandbox.env["FAKE_STATE"]) / "calls.log").read_text().splitlines()
+            if " START " in line and hang in line]
+    assert hung and not [pid for pid in hung if live(int(pid))]
+    shown = sandbox.foreground()
+    assert f"falló en la etapa «{title}" in shown.stdout and "plazo total" in shown.stdout
+
+
+def processes_of(sb: Sandbox) -> list[int]:
+    """Los procesos vivos con el entorno de este sandbox (su STATE_DIR)."""
+    mark = f"STATE_DIR={sb.state}".encode() + b"\0"
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if mark in environ.read_bytes() and live(int(environ.parent.name)):
+                found.append(int(environ.parent.name))
+        except (PermissionError, ProcessLookupError, FileNotFoundError):
+            continue
+    return found
+
+
+def test_a_setup_inside_the_deadline_leaves_no_watchdog_behind(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run(SETUP_DEADLINE="30"))
+    for _ in range(50):  # el vigilante recibe TERM al salir setup.sh: como mucho unos instantes
+        if not processes_of(sandbox):
+            break
+        time.sleep(0.1)
+    assert not processes_of(sandbox)
+
+
+# ---------------------------------------------------------------- una segunda ejecución
+
+
+def test_a_second_run_says_at_once_that_it_waits(sandbox: Sandbox) -> None:
+    sandbox.state.mkdir(parents=True)
+    (sandbox.state / "progreso").write_text("+3s ▸ la otra preparación\n")
+    with (sandbox.state / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # la «otra» preparación
+        proc = subprocess.Popen([BASH, str(SETUP)], env={**sandbox.env, "LOCK_TIMEOUT": "3"},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        ready, _, _ = select.select([proc.stdout], [], [], 2)
+        assert ready, "no dijo nada en 2 s"
+        assert "Otra preparación está en marcha" in proc.stdout.readline()
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "esta no hace nada" in out
+    # Nada de la otra preparación se tocó.
+    assert (sandbox.state / "progreso").read_text() == "+3s ▸ la otra preparación\n"
+    assert not (sandbox.state / "fallo").exists() and not sandbox.calls()
+
+
+# ---------------------------------------------------------------- la versión de Kubernetes
+
+
+def test_another_kubernetes_version_only_warns(sandbox: Sandbox) -> None:
+    major, minor = KUBERNETES_VERSION.split(".")
+    other = f"{major}.{int(minor) - 1}"
+    result = sandbox.run(FAKE_K8S_VERSION=other)
+    assert_success(sandbox, result)
+    warning = [line for line in result.stdout.splitlines() if "⚠" in line]
+    assert len(warning) == 1 and other in warning[0] and KUBERNETES_VERSION in warning[0], result.stdout
+
+
+def test_the_expected_kubernetes_version_gives_no_warning(sandbox: Sandbox) -> None:
+    result = sandbox.run()
+    assert_success(sandbox, result)
+    assert "⚠" not in result.stdout
+    assert f"Ready (Kubernetes {KUBERNETES_VERSION})" in result.stdout
