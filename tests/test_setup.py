@@ -14,9 +14,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from setup_fakes.harness import (BASH, FOREGROUND, ISTIO_VERSION, REPO, SETUP, Call, Sandbox, assert_success,
-                                 make_sandbox, manifest_images, operator_hub)
+from setup_fakes.harness import (
+    BASH,
+    FOREGROUND,
+    ISTIO_VERSION,
+    REPO,
+    SETUP,
+    Call,
+    Sandbox,
+    assert_success,
+    make_sandbox,
+    manifest_images,
+    operator_hub,
+)
 
 
 @pytest.fixture

@@ -21,9 +21,20 @@ import time
 from pathlib import Path
 
 import pytest
-
-from setup_fakes.harness import (BASH, FAKE, FAKED, ISTIO_VERSION, KUBERNETES_VERSION, REPO, SETUP, Sandbox,
-                                 assert_success, make_sandbox, manifest_images, operator_hub)
+from setup_fakes.harness import (
+    BASH,
+    FAKE,
+    FAKED,
+    ISTIO_VERSION,
+    KUBERNETES_VERSION,
+    REPO,
+    SETUP,
+    Sandbox,
+    assert_success,
+    make_sandbox,
+    manifest_images,
+    operator_hub,
+)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Lo usan tests/test_setup.py y tests/test_setup_faults.py.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
