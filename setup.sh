@@ -165,7 +165,7 @@ descendants() {
 # Al agotarse SETUP_DEADLINE: marcador de fallo con la etapa en curso (STATE_DIR/etapa) y fin de
 # la preparación entera, también de lo que esté esperando (docker, kubectl, istioctl…).
 deadline_reached() {
-  local key value pids
+  local key value
   CURRENT_STAGE=desconocida CURRENT_TITLE=desconocida
   while IFS='=' read -r key value; do
     case $key in
@@ -174,10 +174,29 @@ deadline_reached() {
     esac
   done <"$STATE_DIR/etapa"
   mark_failure "se agotó el plazo total de la preparación ($SETUP_DEADLINE s) en esta etapa; detalles en $LOG_FILE"
-  pids=$(descendants "$$" "$BASHPID")
-  kill -TERM "$$" 2>/dev/null
+  stop_tree "$$" "$BASHPID"
+}
+
+# Termina ROOT y todo lo que cuelga de él (salvo el subárbol de SKIP). Primero lo detiene todo
+# (SIGSTOP, hasta que no aparece nada nuevo: un proceso detenido no crea otros ni sale dejando
+# huérfanos), después TERM y CONT: no queda nadie esperando ni con la salida original abierta.
+stop_tree() {
+  local root=$1 skip=$2 pid round found stopped=" $1 "
+  kill -STOP "$root" 2>/dev/null
+  for ((round = 0; round < 20; round++)); do
+    found=0
+    for pid in $(descendants "$root" "$skip"); do
+      [[ $stopped == *" $pid "* ]] && continue
+      kill -STOP "$pid" 2>/dev/null
+      stopped+="$pid "
+      found=1
+    done
+    ((found)) || break
+  done
   # shellcheck disable=SC2086 # una lista de PID
-  [[ -z $pids ]] || kill -TERM $pids 2>/dev/null
+  kill -TERM $stopped 2>/dev/null
+  # shellcheck disable=SC2086
+  kill -CONT $stopped 2>/dev/null
 }
 
 # El vigilante del plazo: un proceso aparte que espera SETUP_DEADLINE segundos y, si nadie lo ha
