@@ -26,13 +26,11 @@
 #       setup.sh imagenes    solo construir y cargar las imágenes (en tu propio clúster, ver README)
 set -euo pipefail
 
-# Istio 1.31.1 (2026-09-21): el último parche publicado de la versión soportada más reciente; desde
-# la 1.31 las imágenes solo se publican en docker.io/istio, el hub que fija apps/istio/istio-operator.yaml
-# (istio.io: news/releases/1.31.x/announcing-1.31.1, blog/2026/retirement-of-gcp). Revisar antes
-# del fin de soporte de la 1.31 (~febrero de 2027, data/compatibility/supportStatus.yml).
+# Las versiones: por qué estas y cuándo revisarlas, en el README («El sandbox de Killercoda»).
+# El hub de las imágenes de Istio está en apps/istio/istio-operator.yaml (spec.hub).
 ISTIO_VERSION=1.31.1
-# La versión menor de Kubernetes para la que está escrito el curso: la de la imagen kubeadm de
-# Killercoda desde el 2026-09-01 (Istio 1.31 la soporta: 1.32 a 1.36). Si el clúster usa otra, se avisa.
+# La versión menor de Kubernetes para la que está escrito el curso (la del sandbox); si el clúster
+# tiene otra, solo se avisa.
 KUBERNETES_VERSION=1.36
 
 # Todas las rutas y destinos se pueden redirigir (las pruebas lo hacen a un directorio temporal).
