@@ -23,15 +23,11 @@ from setup_fakes.harness import (
     Call,
     Sandbox,
     assert_success,
-    make_sandbox,
+    checkout,
     manifest_images,
     operator_hub,
+    sandbox_fixture,  # noqa: F401 - registra el fixture «sandbox»
 )
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Sandbox:
-    return make_sandbox(tmp_path)
 
 
 def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
@@ -266,14 +262,6 @@ def test_whole_setup_on_kind_from_a_checkout(sandbox: Sandbox, tmp_path: Path) -
     assert sandbox.one("kind").args.startswith("load docker-image --name curso ")
     assert not sandbox.find("ctr", "import") and not sandbox.find("crictl")
     assert sandbox.one("istioctl", "install").end < sandbox.one("kubectl", "apply").start
-
-
-def checkout(tmp_path: Path) -> Path:
-    """Una copia de apps/ y tools/ para usar como CURSO_ROOT sin paquete (y poder cambiarla)."""
-    course = tmp_path / "checkout"
-    shutil.copytree(REPO / "apps", course / "apps")
-    shutil.copytree(REPO / "tools", course / "tools")
-    return course
 
 
 def test_a_tag_bump_in_the_manifests_is_built_imported_and_rolled_out(sandbox: Sandbox, tmp_path: Path) -> None:

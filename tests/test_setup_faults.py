@@ -15,7 +15,6 @@ from __future__ import annotations
 import fcntl
 import os
 import select
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -27,27 +26,14 @@ from setup_fakes.harness import (
     FAKED,
     ISTIO_VERSION,
     KUBERNETES_VERSION,
-    REPO,
     SETUP,
     Sandbox,
     assert_success,
-    make_sandbox,
+    checkout,
     manifest_images,
     operator_hub,
+    sandbox_fixture,  # noqa: F401 - registra el fixture «sandbox»
 )
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Sandbox:
-    return make_sandbox(tmp_path)
-
-
-def checkout(tmp_path: Path) -> Path:
-    """Una copia de apps/ y tools/ para usar como CURSO_ROOT (sin paquete) y poder cambiarla."""
-    course = tmp_path / "checkout"
-    shutil.copytree(REPO / "apps", course / "apps")
-    shutil.copytree(REPO / "tools", course / "tools")
-    return course
 
 
 def failure(sb: Sandbox) -> dict[str, str]:

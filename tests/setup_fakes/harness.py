@@ -13,6 +13,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 from lab.course import bundle
@@ -103,8 +104,22 @@ class Sandbox:
         return found[0]
 
 
+@pytest.fixture(name="sandbox")
+def sandbox_fixture(tmp_path: Path) -> Sandbox:
+    """El fixture «sandbox»: uno nuevo en tmp_path (los módulos de pruebas lo importan)."""
+    return make_sandbox(tmp_path)
+
+
+def checkout(tmp_path: Path) -> Path:
+    """Una copia de apps/ y tools/ para usar como CURSO_ROOT (sin paquete) y poder cambiarla."""
+    course = tmp_path / "checkout"
+    shutil.copytree(REPO / "apps", course / "apps")
+    shutil.copytree(REPO / "tools", course / "tools")
+    return course
+
+
 def make_sandbox(tmp_path: Path) -> Sandbox:
-    """Un sandbox nuevo en tmp_path (cada módulo de pruebas lo envuelve en su fixture `sandbox`)."""
+    """Un sandbox nuevo en tmp_path."""
     fakebin = tmp_path / "fakebin"
     fakebin.mkdir()
     for tool in FAKED:
