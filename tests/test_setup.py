@@ -327,6 +327,22 @@ def test_without_the_check_the_cluster_fails_like_kubernetes(sandbox: Sandbox, t
     assert not (sandbox.state / "listo").exists()
 
 
+def test_the_last_progress_line_is_written_before_the_listo_marker(sandbox: Sandbox) -> None:
+    """La carrera que dejaba a foreground.sh sin «Entorno listo»: si el marcador llegaba antes que
+    la última línea de progreso, el primer plano terminaba sin leerla. Un `mv` espía mira el
+    progreso en el instante en que se crea el marcador."""
+    spy = sandbox.tmp / "espia"
+    spy.mkdir()
+    seen = sandbox.tmp / "progreso-al-crear-listo"
+    (spy / "mv").write_text(f"""#!/bin/sh
+case "$*" in */listo) cp "$STATE_DIR/progreso" {seen} ;; esac
+exec /bin/mv "$@"
+""")
+    (spy / "mv").chmod(0o755)
+    assert_success(sandbox, sandbox.run(PATH=f"{spy}:{sandbox.env['PATH']}"))
+    assert "✔ Entorno listo en" in seen.read_text().splitlines()[-1]
+
+
 def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
     env = {**sandbox.env, "PATH": "/usr/bin:/bin", "FOREGROUND_TIMEOUT": "60"}
     fg = subprocess.Popen([BASH, str(FOREGROUND)], env=env, stdout=subprocess.PIPE,
