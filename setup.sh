@@ -26,11 +26,10 @@
 #       setup.sh imagenes    solo construir y cargar las imágenes (en tu propio clúster, ver README)
 set -euo pipefail
 
-# Las versiones: por qué estas y cuándo revisarlas, en el README («El sandbox de Killercoda»).
-# El hub de las imágenes de Istio está en apps/istio/istio-operator.yaml (spec.hub).
+# La versión de Istio y la menor de Kubernetes para la que está escrito el curso (la del sandbox;
+# si el clúster tiene otra, solo se avisa). Por qué estas y cuándo revisarlas: README, «El sandbox
+# de Killercoda». El hub de las imágenes de Istio está en apps/istio/istio-operator.yaml (spec.hub).
 ISTIO_VERSION=1.31.1
-# La versión menor de Kubernetes para la que está escrito el curso (la del sandbox); si el clúster
-# tiene otra, solo se avisa.
 KUBERNETES_VERSION=1.36
 
 # Todas las rutas y destinos se pueden redirigir (las pruebas lo hacen a un directorio temporal).
