@@ -381,9 +381,9 @@ job_istio_images() {
     return 0
   fi
   while read -r image; do
-    if crictl --runtime-endpoint "$CRI_ENDPOINT" inspecti "$image" >/dev/null 2>&1; then
+    if crictl --runtime-endpoint "$CRI_ENDPOINT" inspecti "$image" >/dev/null 2>&1 </dev/null; then
       log "$image ya estaba"
-    elif retry 3 3 crictl --runtime-endpoint "$CRI_ENDPOINT" pull "$image"; then
+    elif retry 3 3 crictl --runtime-endpoint "$CRI_ENDPOINT" pull "$image" </dev/null; then
       pulled+=("$image")
     else
       failed+=("$image")
