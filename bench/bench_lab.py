@@ -95,9 +95,9 @@ def measure_up(lab: LabDriver, runs: int) -> list[float]:
 
 def measure_memory(lab: LabDriver) -> dict[str, float]:
     state = lab.state()
-    apps = sum(pss_kib(p["containers"][0]["pid"]) for p in state["pods"])
-    sidecars = sum(pss_kib(p["containers"][1]["pid"]) for p in state["pods"])
-    proxy = pss_kib(state["kube_proxy"]["pid"])
+    apps = sum(pss_kib(p.containers[0].process.pid) for p in state.pods if p.containers[0].process)
+    sidecars = sum(pss_kib(p.containers[1].process.pid) for p in state.pods if p.containers[1].process)
+    proxy = pss_kib(state.kube_proxy.pid) if state.kube_proxy else 0
     return {"apps": apps / 1024, "sidecars": sidecars / 1024, "kube-proxy": proxy / 1024}
 
 
@@ -169,19 +169,19 @@ def main() -> int:
     baseline = []
     try:
         state = lab.state()
-        entry_ip = next(p["ip"] for p in state["pods"] if p["deployment"] == entry.name)
+        entry_ip = next(p.ip for p in state.pods if p.deployment == entry.name)
         memory = measure_memory(lab)
         baseline = start_baseline(course, apps)
         targets = {"mesh": (entry_ip, INBOUND_PORT), "sin malla": (direct.ip, direct.port), "nodeport": (NODE_PORT_IP, node_port)}
         for host, port in targets.values():
             latencies(host, port, 20)  # calentamiento (conexiones, JIT de nadie: cachés)
         rounds: dict[str, list[float]] = {key: [] for key in targets}
-        supervisor_cpu = cpu_ms(state["pid"])
+        supervisor_cpu = cpu_ms(state.supervisor.pid)
         for _ in range(args.rounds):
             for key, (host, port) in targets.items():
                 rounds[key].append(statistics.median(latencies(host, port, args.requests)))
         # lo que el supervisor (sobre todo el lector de las FIFO, lab/cluster/capture.py) gasta por petición por la malla
-        supervisor_us = (cpu_ms(state["pid"]) - supervisor_cpu) * 1000 / (2 * args.rounds * args.requests)
+        supervisor_us = (cpu_ms(state.supervisor.pid) - supervisor_cpu) * 1000 / (2 * args.rounds * args.requests)
     finally:
         stop(baseline)
         lab.down()

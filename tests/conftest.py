@@ -39,9 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`slow` por módulo (SLOW_MODULES); `lab` también para toda prueba que usa el fixture `lab`,
+    aunque su módulo olvide la marca: así `make unit` nunca arranca un laboratorio."""
     for item in items:
         if item.path.stem in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+        if "lab" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.lab)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from lab.course.model import Block, load_course
+from lab.ctl.subset import course_allows
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = ("intro.md", "step1/text.md", "step2/text.md", "finish.md")
@@ -118,19 +119,7 @@ def split_commands(code: str) -> tuple[list[list[str]], list[str]]:
     return commands, heredocs
 
 
-# Todo lo que el texto puede pedirle a kubectl/istioctl (el laboratorio emula exactamente esto).
-KUBECTL_FORMS = [
-    r"get (pods|pod|deploy|deployments)( -l app=\S+)?",
-    r"set env (deployment|deploy)/\S+ [A-Z_]+(=\S+|-)",
-    r"rollout restart deployment/\S+",
-    r"rollout status deployment/\S+( --timeout=\S+)?",
-    r"wait --for=condition=Ready pods? (-l app=\S+|--all)( --timeout=\S+)?",
-    r"logs -l app=\S+( --prefix)?( --tail=-?\d+)?( -c istio-proxy)?",
-    r"logs deploy/\S+ -c istio-proxy( --tail=\d+)?",
-    r"-n istio-system get configmap istio -o jsonpath=\{\.data\.mesh\}",
-    r"(apply|delete) -f -",
-    r"get (virtualservices|vs)",
-]
+# Lo que el texto puede pedirle a kubectl: lab/ctl/subset.py (Form.course), declarado una sola vez.
 ISTIOCTL_FORMS = [r"proxy-config route deploy/\S+( -o json)?"]
 OTHER_COMMANDS = {"echo", "sed", "grep", "sleep", "traza", "curl"}
 
@@ -169,8 +158,7 @@ def test_every_exec_command_is_in_the_lab_subset_and_uses_manifest_names(blocks,
             program = tokens[0]
             seen.add(program)
             if program == "kubectl":
-                rest = " ".join(tokens[1:])
-                assert any(re.fullmatch(form, rest) for form in KUBECTL_FORMS), f"{where}: fuera del subconjunto"
+                assert course_allows(tokens[1:]), f"{where}: fuera del subconjunto (lab/ctl/subset.py)"
                 check_names(tokens, manifests)
             elif program == "istioctl":
                 rest = " ".join(tokens[1:])

@@ -39,11 +39,11 @@ def lab_processes(course: Path) -> list[int]:
 
 def recorded_pids(lab: LabDriver) -> list[tuple[int, str]]:
     state = lab.state()
-    pids = [(c["pid"], c["started"]) for p in state["pods"] for c in p["containers"]]
-    pids.append((state["kube_proxy"]["pid"], state["kube_proxy"]["started"]))
-    if state.get("launcher"):
-        pids.append((state["launcher"]["pid"], state["launcher"]["started"]))
-    pids.append((state["pid"], state["pid_started"]))
+    pids = [(c.process.pid, c.process.started) for p in state.pods for c in p.containers if c.process]
+    pids.append((state.kube_proxy.pid, state.kube_proxy.started))
+    if state.launcher:
+        pids.append((state.launcher.pid, state.launcher.started))
+    pids.append((state.supervisor.pid, state.supervisor.started))
     return pids
 
 
@@ -114,7 +114,7 @@ def test_signal_to_supervisor_leaves_nothing(course_copy, sig: signal.Signals) -
     lab = LabDriver(course_copy())
     lab.up()
     pids = recorded_pids(lab)
-    os.kill(lab.state()["pid"], sig)
+    os.kill(lab.state().supervisor.pid, sig)
     assert wait_gone(pids) == []
     assert lab_processes(lab.root) == []
     assert port_free()

@@ -42,7 +42,7 @@ def configure(lab: LabDriver, backend1: str | None, app2: str | None, vs: bool) 
     for deployment, wanted in (("backend1", backend1), ("app2", app2)):
         if lab.current_env(deployment).get("STATUS_CODE_APP") != wanted:
             lab.set_env(deployment, STATUS_CODE_APP=wanted)
-    has_vs = bool(lab.state()["virtual_services"])
+    has_vs = bool(lab.state().virtual_services)
     if vs and not has_vs:
         lab.kubectl("apply", "-f", "-", stdin=VS_NO_RETRIES)
     elif not vs and has_vs:
@@ -149,21 +149,22 @@ def test_proxy_config_route_shows_the_programmed_policy(lab: LabDriver) -> None:
 
 def test_killed_pod_is_routed_around_by_connect_failure_retry(lab: LabDriver) -> None:
     configure(lab, None, None, vs=False)
-    victim = next(p for p in lab.state()["pods"] if p["deployment"] == "backend1")
-    for container in victim["containers"]:
-        os.killpg(container["pid"], signal.SIGKILL)
+    victim = next(p for p in lab.state().pods if p.deployment == "backend1")
+    for container in victim.containers:
+        assert container.process is not None
+        os.killpg(container.process.pid, signal.SIGKILL)
     results = curl_counts(lab, 30)
     assert all(status == 200 and body["backend1_status"] == 200 for _, status, body in results)
     hits = [h for _, _, body in results for h in lab.hits(body["request_id"]) if h.deployment == "backend1"]
-    assert victim["name"] not in {h.pod for h in hits}
+    assert victim.name not in {h.pod for h in hits}
     # 1 de cada 3 primeros intentos va al pod muerto: P(ningún reintento en 30) = (2/3)^30 ≈ 5e-6
     assert any(h.attempt == "2" for h in hits)
     deadline = time.monotonic() + 5
-    while lab.kubectl("get", "pod", victim["name"]).stdout.split()[-3] != "Error" and time.monotonic() < deadline:
+    while lab.kubectl("get", "pod", victim.name).stdout.split()[-3] != "Error" and time.monotonic() < deadline:
         time.sleep(0.1)
-    row = lab.kubectl("get", "pod", victim["name"]).stdout.splitlines()[1].split()
+    row = lab.kubectl("get", "pod", victim.name).stdout.splitlines()[1].split()
     assert row[1:3] == ["0/2", "Error"]
     lab.kubectl("rollout", "restart", "deployment/backend1")
     lab.kubectl("rollout", "status", "deployment/backend1", "--timeout=120s")
-    assert victim["name"] not in {p["name"] for p in lab.state()["pods"]}
-    assert all(p["ready"] for p in lab.state()["pods"])
+    assert victim.name not in {p.name for p in lab.state().pods}
+    assert all(p.ready for p in lab.state().pods)

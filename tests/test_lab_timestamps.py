@@ -171,18 +171,18 @@ def test_timestamps_have_kubectls_shape_for_apps_and_sidecars(lab: LabDriver) ->
         assert status == 200, body
     checked: set[str] = set()
     state = lab.state()
-    started_ns = int(state["started"] * 1e9)  # el supervisor anota su hora antes de arrancar nada
-    for pod in state["pods"]:
-        for container in (pod["containers"][0]["name"], "istio-proxy"):
-            args = ("logs", pod["name"], "-c", container, "--prefix")
+    started_ns = int(state.started * 1e9)  # el supervisor anota su hora antes de arrancar nada
+    for pod in state.pods:
+        for container in (pod.app.name, "istio-proxy"):
+            args = ("logs", pod.name, "-c", container, "--prefix")
             plain = lab.kubectl(*args).stdout.splitlines()
             stamped = lab.kubectl(*args, "--timestamps").stdout.splitlines()
             now = time.time_ns()
             if not plain:
                 continue  # un pod de backend1 o app2 al que aún no le tocó ninguna petición
-            checked.add(pod["deployment"] if container != "istio-proxy" else container)
+            checked.add(pod.deployment if container != "istio-proxy" else container)
             assert len(stamped) >= len(plain)  # (pudo llegar una línea entre las dos órdenes)
-            prefix = f"[pod/{pod['name']}/{container}] "
+            prefix = f"[pod/{pod.name}/{container}] "
             stamps = []
             for bare, line in zip(plain, stamped, strict=False):
                 assert line.startswith(prefix) and bare.startswith(prefix), line
@@ -206,21 +206,21 @@ def ground_truth(lab: LabDriver, request_id: str) -> Counter:
     """(pod de backend1 que llamó, pod de app2, intento) de cada llamada a app2, según las IP de
     origen del registro de acceso de entrada de los sidecars de app2 (y el orden de sus líneas)."""
     state = lab.state()
-    by_ip = {pod["ip"]: pod["name"] for pod in state["pods"]}
-    app2_pods = [pod for pod in state["pods"] if pod["deployment"] == "app2" and pod["phase"] == "Running"]
+    by_ip = {pod.ip: pod.name for pod in state.pods}
+    app2_pods = [pod for pod in state.pods if pod.deployment == "app2" and pod.phase == "Running"]
     deadline = time.monotonic() + 10
     while True:  # el registro de acceso se vuelca cada 50 ms
         truth: Counter = Counter()
         complete = True
         for pod in app2_pods:
-            attempts = [hit.attempt for hit in lab.hits(request_id) if hit.pod == pod["name"]]
+            attempts = [hit.attempt for hit in lab.hits(request_id) if hit.pod == pod.name]
             callers = [
                 by_ip.get(match["remote"], match["remote"])
-                for line in read_lines(Path(next(c["log"] for c in pod["containers"] if c["name"] == "istio-proxy")), -1)
+                for line in read_lines(Path(next(c.log for c in pod.containers if c.name == "istio-proxy")), -1)
                 if (match := INBOUND.search(line)) and match["rid"] == request_id
             ]
             complete &= len(callers) == len(attempts)
-            truth.update(zip(callers, [pod["name"]] * len(attempts), attempts, strict=False))
+            truth.update(zip(callers, [pod.name] * len(attempts), attempts, strict=False))
         if complete or time.monotonic() > deadline:
             assert complete, "el registro de acceso de app2 no tiene una línea por llamada"
             return truth

@@ -37,17 +37,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 
 # Imports that break the layering today, each with the issue that removes it. Keep this list short
 # and shrinking: an entry that no longer matches a real import fails too.
-KNOWN: dict[tuple[str, str], str] = {
-    ("lab.ctl.istioctl", "lab.cluster.envoyconfig"): "issue 11: the admin port comes with the state",
-    ("lab.ctl.kubectl", "lab.cluster.meshpolicy"): "issue 11: the cluster serves the ConfigMap and the API versions",
-    ("lab.ctl.shell", "lab.cluster.appcmd"): "issue 11: without_proxies belongs to the shell's environment",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 # Modules over MAX_LINES today, with the issue that splits them.
-KNOWN_LONG: dict[str, str] = {
-    "lab.ctl.kubectl": "issue 11/12: parser, verbs and output in their own modules",
-    "lab.cluster.supervisor": "issue 11/12: typed state and client",
-}
+KNOWN_LONG: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:

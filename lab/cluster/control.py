@@ -1,20 +1,82 @@
-"""El canal de órdenes del supervisor: HTTP + JSON en 127.0.0.1 (puerto efímero en state.json)."""
+"""El canal de órdenes del supervisor: HTTP + JSON en 127.0.0.1 (puerto efímero, anotado en state.json).
+
+Las órdenes y sus respuestas son tipos (`Op`, `Applied`, `Deleted`): el cliente
+(lab/cluster/client.py) y el servidor (el supervisor) no comparten nombres sueltos. El servidor
+devuelve datos; el texto que ve quien aprende lo escribe kubectl (lab/ctl/).
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from lab.errors import LabError, StatusError
 
+
+class Op(StrEnum):
+    SET_ENV = "set-env"
+    RESTART = "restart"
+    APPLY = "apply"
+    DELETE = "delete"
+    SYNC_LOGS = "sync-logs"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Lo que hizo `apply` con un objeto: created, configured o unchanged (como kubectl)."""
+
+    kind: str  # «virtualservice.networking.istio.io»
+    name: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Deleted:
+    kind: str
+    deleted: tuple[str, ...]
+    missing: tuple[str, ...]
+    namespace: str
+
+
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+DEFAULT_TIMEOUT = 60.0
+
+
+def post(port: int | None, op: Op, payload: dict[str, Any] | None = None, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """Una orden al supervisor; su error (LabError) llega con el mismo texto."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/{op.value}",
+        data=json.dumps(payload or {}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        answer = json.loads(exc.read() or b"{}")
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LabError(f"El supervisor del laboratorio no responde ({exc}).") from exc
+    if not answer.get("ok"):
+        if "status" in answer:  # un metav1.Status del servidor de API: kubectl lo escribe con su forma
+            raise StatusError.from_status(answer["status"])
+        raise LabError(answer.get("error", "error desconocido del supervisor"))
+    return answer
 
 
 class ControlServer:
-    def __init__(self, handlers: dict[str, Handler]) -> None:
+    def __init__(self, handlers: dict[Op, Handler]) -> None:
+        missing = set(Op) - set(handlers)
+        assert not missing, f"órdenes sin atender: {missing}"
         outer = self
 
         class _Request(BaseHTTPRequestHandler):
@@ -22,9 +84,10 @@ class ControlServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
                     payload = json.loads(self.rfile.read(length) or b"{}")
-                    handler = outer.handlers.get(self.path.strip("/"))
-                    if handler is None:
-                        raise LabError(f"orden desconocida: {self.path}")
+                    try:
+                        handler = outer.handlers[Op(self.path.strip("/"))]
+                    except ValueError:
+                        raise LabError(f"orden desconocida: {self.path}") from None
                     answer, status = {"ok": True, **handler(payload)}, 200
                 except StatusError as exc:  # la respuesta del servidor de API, entera
                     answer, status = {"ok": False, "error": str(exc), "status": exc.status}, 400

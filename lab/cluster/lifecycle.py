@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from lab.cluster.procs import alive, kill_recorded, signal_group
-from lab.cluster.state import read_stale_state, read_state, state_dir, state_file
+from lab.cluster.state import LabState, load_stale_state, load_state, state_dir, state_file
 from lab.cluster.supervisor import Supervisor
 from lab.errors import LabError
 
@@ -34,10 +34,10 @@ def up(course_root: Path, detach: bool) -> int:
 
 
 def _refuse_if_running(course_root: Path) -> None:
-    state = read_state(course_root)
+    state = load_state(course_root)
     if state is not None:
         raise LabError(
-            f"El laboratorio ya está en marcha (supervisor PID {state['pid']}). "
+            f"El laboratorio ya está en marcha (supervisor PID {state.supervisor.pid}). "
             "Usa «lab down» para pararlo antes de arrancarlo otra vez."
         )
 
@@ -79,9 +79,9 @@ def _up_detached(course_root: Path) -> int:
     deadline = time.monotonic() + DETACH_TIMEOUT
     while True:
         code = proc.poll()
-        state = read_stale_state(course_root)
-        if code is None and state and state.get("phase") == "ready" and state.get("pid") == proc.pid:
-            print(ready_message(time.monotonic() - t0, len(state["pods"]), state["node_urls"]), flush=True)
+        state = load_stale_state(course_root)
+        if code is None and state and state.phase == "ready" and state.supervisor.pid == proc.pid:
+            print(ready_message(time.monotonic() - t0, len(state.pods), state.node_urls), flush=True)
             return 0
         if code is not None:
             text = log_path.read_text(encoding="utf-8", errors="replace").strip()
@@ -99,13 +99,13 @@ def ready_message(seconds: float, pods: int, node_urls: str) -> str:
 
 
 def down(course_root: Path, quiet: bool = False) -> int:
-    state = read_state(course_root)
+    state = load_state(course_root)
     if state is None:
         leftovers = _clean_leftovers(course_root)
         if not quiet:
             print("El laboratorio no estaba en marcha." + (f" Parados {leftovers} procesos huérfanos." if leftovers else ""))
         return 0
-    pid, started = state["pid"], state.get("pid_started")
+    pid, started = state.supervisor.pid, state.supervisor.started
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 20
     while alive(pid, started) and time.monotonic() < deadline:
@@ -118,40 +118,36 @@ def down(course_root: Path, quiet: bool = False) -> int:
     return 0
 
 
-def _clean_leftovers(course_root: Path, state: dict | None = None) -> int:
+def _clean_leftovers(course_root: Path, state: LabState | None = None) -> int:
     """Para, por PID y hora de inicio, lo que un supervisor muerto hubiera dejado."""
-    state = state or read_stale_state(course_root)
+    state = state or load_stale_state(course_root)
     if not state:
         return 0
-    recorded = [(c["pid"], c.get("started")) for pod in state.get("pods", []) for c in pod["containers"] if c["pid"]]
-    for key in ("kube_proxy", "launcher"):
-        if state.get(key):
-            recorded.append((state[key]["pid"], state[key]["started"]))
-    if state.get("pid") and not alive(state["pid"], state.get("pid_started")):
+    if not alive(state.supervisor.pid, state.supervisor.started):
         state_file(course_root).unlink(missing_ok=True)
-    return kill_recorded(recorded)
+    return kill_recorded([(p.pid, p.started) for p in state.processes()])
 
 
 def status(course_root: Path) -> int:
-    state = read_state(course_root)
+    state = load_state(course_root)
     if state is None:
         print("El laboratorio no está en marcha.")
         return 3
-    age = time.time() - state["started"]
+    age = time.time() - state.started
     print(
-        f"Laboratorio {_phase(state['phase'])} (supervisor PID {state['pid']}, desde hace {age:.0f} s); "
-        f"{state['node_urls']}"
+        f"Laboratorio {_phase(state.phase)} (supervisor PID {state.supervisor.pid}, desde hace {age:.0f} s); "
+        f"{state.node_urls}"
     )
-    if state.get("error"):
-        print(f"Último error: {state['error']}")
-    width = max([len(p["name"]) for p in state["pods"]] + [3])
+    if state.error:
+        print(f"Último error: {state.error}")
+    width = max([len(p.name) for p in state.pods] + [3])
     print(f"{'POD':<{width}}   {'IP':<12}  {'LISTO':<5}  {'FASE':<16}  PID app / sidecar")
-    for pod in state["pods"]:
-        pids = " / ".join(str(c["pid"]) for c in pod["containers"])
-        print(f"{pod['name']:<{width}}   {pod['ip']:<12}  {'sí' if pod['ready'] else 'no':<5}  {pod['phase']:<16}  {pids}")
-    for vs in state.get("virtual_services", []):
-        print(f"VirtualService {vs['name']} → {', '.join(vs['hosts'])}")
-    return 0 if state["phase"] == "ready" else 1
+    for pod in state.pods:
+        pids = " / ".join(str(c.process.pid if c.process else None) for c in pod.containers)
+        print(f"{pod.name:<{width}}   {pod.ip:<12}  {'sí' if pod.ready else 'no':<5}  {pod.phase:<16}  {pids}")
+    for vs in state.virtual_services:
+        print(f"VirtualService {vs.name} → {', '.join(vs.hosts)}")
+    return 0 if state.phase == "ready" else 1
 
 
 def _phase(phase: str) -> str:

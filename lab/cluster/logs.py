@@ -6,17 +6,37 @@ de llegada de cada línea, en el mismo orden, para `--timestamps`.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lab.cluster.capture import RECORD, STAMP_WIDTH, format_stamp, times_path
+from lab.cluster.state import ContainerState
+
+APP_LINE = re.compile(r"pod=(?P<pod>\S+) path=(?P<path>\S+) status=(?P<status>\d+) attempt=(?P<attempt>\S+) request_id=(?P<request_id>\S+)")
 
 
-def container_log(pod: dict[str, Any], container: str) -> Path:
-    for item in pod["containers"]:
-        if item["name"] == container:
-            return Path(item["log"])
-    raise KeyError(container)
+@dataclass(frozen=True)
+class AppLine:
+    """`pod=... path=... status=503 attempt=2 request_id=...` (attempt y request_id pueden ser «-»)."""
+
+    pod: str
+    path: str
+    status: int
+    attempt: str
+    request_id: str
+
+
+def parse_app_line(line: str) -> AppLine | None:
+    match = APP_LINE.fullmatch(line.strip())
+    if match is None:
+        return None
+    return AppLine(match["pod"], match["path"], int(match["status"]), match["attempt"], match["request_id"])
+
+
+def app_lines(container: ContainerState) -> list[AppLine]:
+    """Las líneas de petición del registro de un contenedor de app, en orden."""
+    return [parsed for line in read_lines(Path(container.log), -1) if (parsed := parse_app_line(line))]
 
 
 def read_entries(path: Path, tail: int, timestamps: bool = False) -> list[tuple[str | None, str]]:

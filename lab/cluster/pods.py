@@ -20,7 +20,8 @@ from typing import Any
 from lab.cluster.appcmd import app_argv, app_env
 from lab.cluster.capture import OutputCollector
 from lab.cluster.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, sidecar_bootstrap, write_json
-from lab.cluster.procs import Spawner, start_time
+from lab.cluster.procs import Spawner
+from lab.cluster.state import ContainerState, PodState, Process
 from lab.cluster.topology import Deployment, EnvVar, Probe, Topology
 from lab.errors import LabError
 
@@ -91,32 +92,32 @@ class Pod:
     def processes(self) -> list[subprocess.Popen]:
         return [p for p in (self.app, self.proxy) if p is not None]
 
-    def to_state(self, logs_dir: Path) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "deployment": self.deployment,
-            "labels": self.labels,
-            "ip": self.ip,
-            "rs_hash": self.rs_hash,
-            "created": self.created,
-            "phase": self.phase,
-            "ready": self.ready,
-            "containers": [
-                {
-                    "name": name,
-                    "ready": self.phase == "Running" and ready,
-                    "pid": proc.pid if proc else None,
-                    "started": start_time(proc.pid) if proc else None,
-                    "log": str(self.log_path(logs_dir, name)),
-                }
+    def to_state(self, logs_dir: Path) -> PodState:
+        return PodState(
+            name=self.name,
+            deployment=self.deployment,
+            labels=self.labels,
+            ip=self.ip,
+            rs_hash=self.rs_hash,
+            created=self.created,
+            phase=self.phase,
+            ready=self.ready,
+            containers=tuple(
+                ContainerState(
+                    name=name,
+                    ready=self.phase == "Running" and ready,
+                    log=str(self.log_path(logs_dir, name)),
+                    process=Process.of(proc.pid if proc else None),
+                )
                 for name, proc, ready in (
                     (self.container, self.app, self.app_ready),
                     (PROXY_CONTAINER, self.proxy, self.proxy_ready),
                 )
-            ],
-            "restarts": self.restarts,
-            "serving": self.serving,
-        }
+            ),
+            admin_port=ADMIN_PORT,
+            restarts=self.restarts,
+            serving=self.serving,
+        )
 
 
 def start_pod(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:

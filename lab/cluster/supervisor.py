@@ -9,7 +9,6 @@ Los datos fluyen en un sentido: manifiestos → modelo → configuración de Env
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -17,32 +16,25 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lab.cluster import envoyconfig as xds
+from lab.cluster.acks import wait_routes
 from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies
 from lab.cluster.capture import OutputCollector
-from lab.cluster.control import ControlServer
-from lab.cluster.meshpolicy import VirtualService, load_mesh_config, parse_virtual_service
+from lab.cluster.control import Applied, ControlServer, Deleted, Op
+from lab.cluster.discovery import VIRTUAL_SERVICE
+from lab.cluster.meshpolicy import load_mesh_config, mesh_configmap, parse_virtual_service
 from lab.cluster.pods import ENVOY_FLAGS, Pod, Runtime, exited, http_ok, probe, start_app, start_sidecar, wait_ready
 from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
-from lab.cluster.state import state_dir, write_state
-from lab.cluster.topology import (
-    FIRST_HOST,
-    LAST_HOST,
-    NODE_PORT_IP,
-    Deployment,
-    EnvVar,
-    load_topology,
-    pod_ip,
-    pod_name,
-    template_hash,
-)
+from lab.cluster.rollout import DeploymentSpec, Rollouts
+from lab.cluster.state import DeploymentState, LabState, Process, VirtualServiceState, state_dir, write_state
+from lab.cluster.store import VirtualServices, changed_env
+from lab.cluster.topology import FIRST_HOST, LAST_HOST, NAMESPACE, NODE_PORT_IP, load_topology, pod_ip, pod_name
 from lab.cluster.zygote import Zygote, preload_modules
 from lab.errors import LabError
 
@@ -50,20 +42,6 @@ NODE_IP = "127.0.0.2"  # dirección del «nodo»: admin del kube-proxy
 READY_TIMEOUT = 30.0
 SIDECAR_PORTS = (xds.ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
 ENDPOINT_PROPAGATION = 0.2  # s entre sacar un pod de los endpoints y pararlo (como un preStop)
-
-
-@dataclass
-class DeploymentSpec:
-    """La parte viva de un Deployment: lo que `set env` y `rollout restart` cambian."""
-
-    base: Deployment
-    env: tuple[EnvVar, ...]
-    restarted_at: str | None = None
-    created: float = 0.0
-
-    @property
-    def rs_hash(self) -> str:
-        return template_hash(self.base.name, self.env, self.restarted_at)
 
 
 class Supervisor:
@@ -82,10 +60,10 @@ class Supervisor:
         now = time.time()
         self.specs = {d.name: DeploymentSpec(d, d.env, created=now) for d in self.topology.deployments}
         self.pods: list[Pod] = []
-        self.virtual_services: dict[str, tuple[VirtualService, float]] = {}
+        self.virtual_services = VirtualServices()
         self.next_host = {d.name: FIRST_HOST for d in self.topology.deployments}
         self.versions = {"eds": 0, "rds": 0}
-        self.rollouts: dict[str, threading.Thread] = {}
+        self.rollouts = Rollouts(self)
         self.kube_proxy: subprocess.Popen | None = None
         self.zygote: Zygote | None = None
         self.spawner: Spawner | None = None
@@ -108,7 +86,7 @@ class Supervisor:
         self.ready_seconds = time.monotonic() - t0
         with self.lock:
             self.phase = "ready"
-            self._publish()
+            self.publish()
         threading.Thread(target=self._monitor, name="monitor", daemon=True).start()
 
     def _prepare(self) -> None:
@@ -127,18 +105,12 @@ class Supervisor:
         self.runtime = Runtime(
             self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app, self.output
         )
-        self.control = ControlServer(
-            {
-                "set-env": self._rpc_set_env,
-                "restart": self._rpc_restart,
-                "apply": self._rpc_apply,
-                "delete": self._rpc_delete,
-                "stop": self._rpc_stop,
-                "sync-logs": self._rpc_sync_logs,
-            }
-        )
+        self.control = ControlServer({
+            Op.SET_ENV: self._rpc_set_env, Op.RESTART: self._rpc_restart, Op.APPLY: self._rpc_apply,
+            Op.DELETE: self._rpc_delete, Op.STOP: self._rpc_stop, Op.SYNC_LOGS: self._rpc_sync_logs,
+        })
         self.control.start()
-        self._publish()
+        self.publish()
 
     def _check_ports(self) -> None:
         for port, _ in self.topology.node_ports():
@@ -174,7 +146,7 @@ class Supervisor:
         with self.lock:
             for deployment in self.topology.deployments:
                 for _ in range(deployment.replicas):
-                    self.pods.append(self._new_pod(deployment.name))
+                    self.pods.append(self.new_pod(deployment.name))
             for pod in self.pods:  # endpoints iniciales: los pods que van a arrancar
                 pod.serving = True
             self._write_eds()
@@ -197,7 +169,7 @@ class Supervisor:
                 raise LabError(f"El lanzador de apps (lab.cluster.zygote) no arrancó: {exc}\n{tail}") from exc
         for pod in self.pods:
             start_app(self.runtime, pod)
-        self._publish()
+        self.publish()
         wait_ready(self.runtime, self.pods, READY_TIMEOUT, self.stopping)
         deadline = time.monotonic() + 10
         while not http_ok(NODE_IP, xds.ADMIN_PORT, "/ready"):
@@ -208,7 +180,7 @@ class Supervisor:
 
     def wait(self) -> None:
         """Bloquea hasta que alguien pida parar (señal o `lab down`)."""
-        while not self.stopping.wait(0.5):
+        while not self.stopping.wait(0.5):  # con tiempo: las señales llegan al hilo principal
             pass
 
     def request_stop(self, *_: Any) -> None:
@@ -225,9 +197,8 @@ class Supervisor:
             if self.phase != "failed":
                 self.phase = "stopping"
             if self.control:
-                self._publish()
-        for thread in list(self.rollouts.values()):
-            thread.join(timeout=10)
+                self.publish()
+        self.rollouts.join(timeout=10)
         with self.lock:
             procs = [p for pod in self.pods for p in pod.processes()]
             if self.kube_proxy:
@@ -246,7 +217,7 @@ class Supervisor:
         (self.dir / "state.json").unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- modelo → archivos
-    def _new_pod(self, deployment: str) -> Pod:
+    def new_pod(self, deployment: str) -> Pod:
         spec = self.specs[deployment]
         base = spec.base
         used = {p.ip for p in self.pods}
@@ -283,53 +254,48 @@ class Supervisor:
 
     def _write_routes(self) -> None:
         self.versions["rds"] += 1
-        vss = {name: vs for name, (vs, _) in self.virtual_services.items()}
+        vss = self.virtual_services.current()
         xds.write_json(
             xds.routes_path(self.dir / "xds", self.topology),
             xds.outbound_routes(self.topology, self.mesh, vss, self.versions["rds"]),
         )
 
-    def _publish(self) -> None:
-        """Reescribe .lab/state.json (con el lock tomado)."""
+    def publish(self) -> None:
+        """Reescribe .lab/state.json (con el lock tomado): el contrato de lab/cluster/state.py."""
         assert self.runtime is not None or self.phase in ("starting", "failed")
         logs = self.dir / "logs"
-        state = {
-            "pid": os.getpid(),
-            "pid_started": start_time(os.getpid()),
-            "port": self.control.port if self.control else None,
-            "phase": self.phase,
-            "error": self.error,
-            "started": self.started,
-            "ready_seconds": self.ready_seconds,
-            "course": str(self.root),
-            "node_urls": self.topology.node_urls(),
-            "mesh": self.mesh,
-            "deployments": [
-                {
-                    "name": name,
-                    "replicas": spec.base.replicas,
-                    "rs_hash": spec.rs_hash,
-                    "created": spec.created,
-                    "labels": spec.base.label_dict(),
-                    "container": spec.base.container,
-                    "env": [[e.name, e.value, e.field_path] for e in spec.env],
-                    "rolling": name in self.rollouts and self.rollouts[name].is_alive(),
-                }
+        state = LabState(
+            supervisor=Process(os.getpid(), start_time(os.getpid())),
+            port=self.control.port if self.control else None,
+            phase=self.phase,
+            error=self.error,
+            started=self.started,
+            ready_seconds=self.ready_seconds,
+            course=str(self.root),
+            node_urls=self.topology.node_urls(),
+            istio_configmap={"mesh": mesh_configmap(self.mesh)},
+            deployments=tuple(
+                DeploymentState(
+                    name=name,
+                    replicas=spec.base.replicas,
+                    rs_hash=spec.rs_hash,
+                    created=spec.created,
+                    labels=spec.base.label_dict(),
+                    container=spec.base.container,
+                    env=spec.env,
+                    rolling=self.rollouts.rolling(name),
+                )
                 for name, spec in self.specs.items()
-            ],
-            "pods": [pod.to_state(logs) for pod in self.pods],
-            "virtual_services": [
-                {"name": name, "hosts": list(vs.hosts), "created": created}
-                for name, (vs, created) in sorted(self.virtual_services.items())
-            ],
-            "kube_proxy": {"pid": self.kube_proxy.pid, "started": start_time(self.kube_proxy.pid)}
-            if self.kube_proxy
-            else None,
-            "launcher": {"pid": self.zygote.proc.pid, "started": start_time(self.zygote.proc.pid)}
-            if self.zygote
-            else None,
-            "versions": dict(self.versions),
-        }
+            ),
+            pods=tuple(pod.to_state(logs) for pod in self.pods),
+            virtual_services=tuple(
+                VirtualServiceState(name, vs.hosts, created)
+                for name, (vs, created) in sorted(self.virtual_services.items.items())
+            ),
+            kube_proxy=Process.of(self.kube_proxy.pid if self.kube_proxy else None),
+            launcher=Process.of(self.zygote.proc.pid if self.zygote else None),
+            versions=dict(self.versions),
+        )
         write_state(self.root, state)
 
     # ---------------------------------------------------------------- vigilancia
@@ -347,71 +313,58 @@ class Supervisor:
                         probe(pod)
                         changed |= before != (pod.app_ready, pod.proxy_ready)
                 if changed:
-                    self._publish()
+                    self.publish()
 
     # ---------------------------------------------------------------- órdenes
     def _rpc_set_env(self, payload: dict[str, Any]) -> dict[str, Any]:
-        name = payload["deployment"]
         with self.lock:
-            spec = self._spec(name)
-            env = list(spec.env)
-            for key, value in payload["changes"]:
-                env = [e for e in env if e.name != key] if value is None else _set_var(env, key, value)
-            changed = tuple(env) != spec.env
-            spec.env = tuple(env)
+            spec = self._spec(payload["deployment"])
+            env = changed_env(spec.env, [(k, v) for k, v in payload["changes"]])
+            changed = env != spec.env
+            spec.env = env
             if changed:
-                self._start_rollout(name)
-            self._publish()
+                self.rollouts.start(spec.base.name)
+            self.publish()
         return {"changed": changed}
 
     def _rpc_restart(self, payload: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             spec = self._spec(payload["deployment"])
             spec.restarted_at = datetime.now(UTC).isoformat(timespec="microseconds")
-            self._start_rollout(spec.base.name)
-            self._publish()
+            self.rollouts.start(spec.base.name)
+            self.publish()
         return {}
 
     def _rpc_apply(self, payload: dict[str, Any]) -> dict[str, Any]:
-        results = []
+        """Como el servidor de API con el webhook de Istio: valida (meshpolicy.parse_virtual_service,
+        el único sitio donde se valida un apply) y guarda; vuelve cuando los sidecars cargaron la ruta."""
         with self.lock:
             parsed = [parse_virtual_service(doc, self.topology, payload["origin"]) for doc in payload["docs"]]
-            for vs in parsed:
-                old = self.virtual_services.get(vs.name)
-                if old is None:
-                    results.append(f"virtualservice.networking.istio.io/{vs.name} created")
-                    self.virtual_services[vs.name] = (vs, time.time())
-                elif _spec_of(old[0]) == _spec_of(vs):
-                    results.append(f"virtualservice.networking.istio.io/{vs.name} unchanged")
-                else:
-                    results.append(f"virtualservice.networking.istio.io/{vs.name} configured")
-                    self.virtual_services[vs.name] = (vs, old[1])
-            self._write_routes()
-            self._publish()
-            version = self.versions["rds"]
-        self._wait_routes(version)
-        return {"lines": results}
+            applied = [Applied(VIRTUAL_SERVICE.qualified_kind, vs.name, self.virtual_services.apply(vs)) for vs in parsed]
+            ack = self._routes_changed()
+        wait_routes(*ack)
+        return {"applied": [asdict(a) for a in applied]}
 
     def _rpc_delete(self, payload: dict[str, Any]) -> dict[str, Any]:
-        lines, missing = [], []
         with self.lock:
-            for name in payload["names"]:
-                if self.virtual_services.pop(name, None):
-                    lines.append(f'virtualservice.networking.istio.io "{name}" deleted')
-                else:
-                    missing.append(name)
-            self._write_routes()
-            self._publish()
-            version = self.versions["rds"]
-        self._wait_routes(version)
-        return {"lines": lines, "missing": missing}
+            gone = {name: self.virtual_services.delete(name) for name in payload["names"]}
+            ack = self._routes_changed()
+        wait_routes(*ack)
+        deleted, missing = (tuple(n for n, ok in gone.items() if ok is want) for want in (True, False))
+        return asdict(Deleted(VIRTUAL_SERVICE.qualified_kind, deleted, missing, NAMESPACE))
+
+    def _routes_changed(self) -> tuple[list[str], int]:
+        """Rutas nuevas a los sidecars; (IP de los sidecars, versión) para esperar a que las carguen."""
+        self._write_routes()
+        self.publish()
+        return [p.ip for p in self.pods if p.phase == "Running" and p.proxy_ready], self.versions["rds"]
 
     def _rpc_sync_logs(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Lo que los contenedores ya escribieron, en sus .log (ver capture.OutputCollector.sync)."""
         return {"synced": self.output.sync() if self.output else True}
 
     def _rpc_stop(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self.stopping.set()
+        self.stopping.set()  # wait() vuelve y lab/cluster/lifecycle.py llama a shutdown()
         return {}
 
     def _spec(self, name: str) -> DeploymentSpec:
@@ -419,34 +372,13 @@ class Supervisor:
             raise LabError(f'Error from server (NotFound): deployments.apps "{name}" not found')
         return self.specs[name]
 
-    def _wait_routes(self, version: int, timeout: float = 10.0) -> None:
-        """Como esperar a que los sidecars confirmen la configuración de istiod (ACK)."""
-        deadline = time.monotonic() + timeout
+    # ---------------------------------------------------------------- rollouts (lab/cluster/rollout.py)
+    def serve(self, pod: Pod) -> None:
+        """El pod listo entra en los endpoints de su Service."""
         with self.lock:
-            ips = [p.ip for p in self.pods if p.phase == "Running" and p.proxy_ready]
-        for ip in ips:
-            while _routes_version(ip) < version and time.monotonic() < deadline:
-                time.sleep(0.02)
-
-    # ---------------------------------------------------------------- rollouts
-    def _start_rollout(self, name: str) -> None:
-        thread = self.rollouts.get(name)
-        if thread is not None and thread.is_alive():
-            return  # el bucle en marcha ve la plantilla nueva en su próxima vuelta
-        thread = threading.Thread(target=self._roll, args=(name,), name=f"rollout-{name}", daemon=True)
-        self.rollouts[name] = thread
-        thread.start()
-
-    def _roll(self, name: str) -> None:
-        """Actualización progresiva: maxSurge 1, maxUnavailable 0 (lo que da el 25 % de 1 a 3 réplicas)."""
-        from lab.cluster.rollout import roll  # noqa: PLC0415
-
-        try:
-            roll(self, name)
-        finally:
-            with self.lock:
-                if not self.stopping.is_set():
-                    self._publish()
+            pod.serving = True
+            self._write_eds()
+            self.publish()
 
     def terminate(self, pod: Pod) -> None:
         """Saca el pod de los endpoints, deja que los sidecars se enteren y para sus procesos."""
@@ -454,31 +386,10 @@ class Supervisor:
             pod.serving = False
             pod.phase = "Terminating"
             self._write_eds()
-            self._publish()
+            self.publish()
         time.sleep(ENDPOINT_PROPAGATION)
         stop_all(pod.processes())
         with self.lock:
             if pod in self.pods:
                 self.pods.remove(pod)
-            self._publish()
-
-
-def _set_var(env: list[EnvVar], key: str, value: str) -> list[EnvVar]:
-    if any(e.name == key for e in env):
-        return [EnvVar(key, value=value) if e.name == key else e for e in env]
-    return [*env, EnvVar(key, value=value)]
-
-
-def _spec_of(vs: VirtualService) -> str:
-    return json.dumps(vs.doc.get("spec"), sort_keys=True)
-
-
-def _routes_version(ip: str) -> int:
-    url = f"http://{ip}:{xds.ADMIN_PORT}/config_dump?resource=dynamic_route_configs"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=1) as response:
-            dump = json.loads(response.read())
-        return max(int(c.get("version_info", 0)) for c in dump.get("configs", [])) if dump.get("configs") else 0
-    except (OSError, ValueError):
-        return 1 << 30  # un sidecar que no contesta no bloquea la orden
+            self.publish()

@@ -13,8 +13,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lab.cluster.envoyconfig import ADMIN_PORT
-from lab.cluster.state import running_state
+from lab.cluster.state import LabState, PodState, running_state
 from lab.ctl.kubeformat import table
 from lab.errors import LabError
 
@@ -48,7 +47,7 @@ def istioctl(course: Path, argv: list[str]) -> int:
     if output not in ("json", "table", "short"):
         raise _unsupported(argv)
     pod = _pod(running_state(course), words[2])
-    dump = _config_dump(pod["ip"])
+    dump = _config_dump(pod)
     routes = _route_configs(dump)
     if output == "json":
         print(json.dumps([camel(r) for r in routes], indent=4))
@@ -57,28 +56,29 @@ def istioctl(course: Path, argv: list[str]) -> int:
     return 0
 
 
-def _pod(state: dict[str, Any], target: str) -> dict[str, Any]:
+def _pod(state: LabState, target: str) -> PodState:
     kind, slash, name = target.partition("/")
     name = name if slash else target
     if slash and kind in ("deploy", "deployment", "deployments"):
-        pods = [p for p in state["pods"] if p["deployment"] == name and p["ready"]]
+        pods = [p for p in state.live_pods(name) if p.ready]
     elif not slash or kind in ("pod", "pods", "po"):
         name = name.split(".")[0]
-        pods = [p for p in state["pods"] if p["name"] == name]
+        pods = [p for p in state.pods if p.name == name]
     else:
         raise LabError(f"error: «{target}» no soportado por el laboratorio (not supported by the lab)")
     if not pods:
         raise LabError(f'Error: failed to get pod for "{target}": not found')
-    return sorted(pods, key=lambda p: p["created"])[0]
+    return min(pods, key=lambda p: p.created)
 
 
-def _config_dump(ip: str) -> dict[str, Any]:
+def _config_dump(pod: PodState) -> dict[str, Any]:
+    address = f"{pod.ip}:{pod.admin_port}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(f"http://{ip}:{ADMIN_PORT}/config_dump?resource=&mask=", timeout=5) as response:
+        with opener.open(f"http://{address}/config_dump?resource=&mask=", timeout=5) as response:
             return json.loads(response.read())
     except (OSError, ValueError) as exc:
-        raise LabError(f"Error: no pude leer la configuración del sidecar ({ip}:{ADMIN_PORT}): {exc}") from exc
+        raise LabError(f"Error: no pude leer la configuración del sidecar ({address}): {exc}") from exc
 
 
 def _route_configs(dump: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,8 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from lab.cluster.appcmd import without_proxies
-from lab.cluster.state import NOT_RUNNING, read_state, state_dir
+from lab.cluster.client import without_proxies
+from lab.cluster.state import NOT_RUNNING, load_state, state_dir
 
 SHIMS = ("kubectl", "istioctl")
 
@@ -51,7 +51,7 @@ def course_environment(course_root: Path) -> dict[str, str]:
 def run_shell(course_root: Path, args: list[str]) -> int:
     """Una bash interactiva con el kubectl del laboratorio (sale con `exit`)."""
     env = course_environment(course_root)
-    if read_state(course_root.resolve()) is None:
+    if load_state(course_root.resolve()) is None:
         print(f"Aviso: {NOT_RUNNING}", file=sys.stderr)
     rc = state_dir(course_root.resolve()) / "bashrc"
     rc.write_text(

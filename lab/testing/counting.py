@@ -6,14 +6,10 @@ sirvió cada Deployment, en qué pods, con qué estado e intento.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from lab.cluster.logs import read_lines
-
-LINE = re.compile(r"pod=(\S+) path=(\S+) status=(\d+) attempt=(\S+) request_id=(\S+)")
+from lab.cluster.logs import app_lines
+from lab.cluster.state import LabState
 
 
 @dataclass(frozen=True)
@@ -24,19 +20,17 @@ class Hit:
     attempt: str
 
 
-def hits(state: dict[str, Any], request_id: str) -> list[Hit]:
-    """Todas las líneas de las apps (pods vivos) con ese request id."""
-    found = []
-    for pod in state["pods"]:
-        app = pod["containers"][0]
-        for line in read_lines(Path(app["log"]), -1):
-            match = LINE.fullmatch(line.strip())
-            if match and match.group(5) == request_id:
-                found.append(Hit(pod["deployment"], match.group(1), int(match.group(3)), match.group(4)))
-    return found
+def hits(state: LabState, request_id: str) -> list[Hit]:
+    """Todas las líneas de las apps (pods del estado) con ese request id."""
+    return [
+        Hit(pod.deployment, line.pod, line.status, line.attempt)
+        for pod in state.pods
+        for line in app_lines(pod.app)
+        if line.request_id == request_id
+    ]
 
 
-def counts(state: dict[str, Any], request_id: str, deployments: tuple[str, ...]) -> tuple[int, ...]:
-    """(bff, backend1, app2), p. ej. (1, 3, 9)."""
+def counts(state: LabState, request_id: str, deployments: tuple[str, ...]) -> tuple[int, ...]:
+    """Por Deployment, en el orden pedido: p. ej. (1, 3, 9) para (bff, backend1, app2)."""
     found = hits(state, request_id)
     return tuple(sum(h.deployment == d for h in found) for d in deployments)

@@ -12,23 +12,23 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from lab.cluster.appcmd import without_proxies
-from lab.cluster.state import call, read_state
+from lab.cluster.client import LabClient
+from lab.cluster.state import LabState, load_state
 from lab.cluster.topology import NODE_PORT_IP, load_topology
 from lab.testing.counting import counts, hits
-
-CHAIN = ("bff", "backend1", "app2")
 
 
 class LabDriver:
     def __init__(self, course_root: Path, env: dict[str, str] | None = None) -> None:
         self.root = Path(course_root).resolve()
-        self.env = without_proxies(env if env is not None else dict(__import__("os").environ))
+        self.env = without_proxies(env if env is not None else dict(os.environ))
 
     def run(self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         proc = subprocess.run(
@@ -52,10 +52,15 @@ class LabDriver:
     def kubectl(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
         return self.run("kubectl", *args, check=check, stdin=stdin)
 
-    def state(self) -> dict[str, Any]:
-        state = read_state(self.root)
+    def state(self) -> LabState:
+        state = load_state(self.root)
         assert state is not None, "el laboratorio no está en marcha"
         return state
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        """Los Deployments en el orden de la cadena de llamadas (bff, backend1, app2), de los manifiestos."""
+        return tuple(d.name for d in load_topology(self.root).deployments)
 
     def set_env(self, deployment: str, **changes: str | None) -> None:
         """kubectl set env (K=V, o K- con None) y espera al rollout, como haría quien aprende."""
@@ -64,10 +69,10 @@ class LabDriver:
         self.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
 
     def current_env(self, deployment: str) -> dict[str, str | None]:
-        for item in self.state()["deployments"]:
-            if item["name"] == deployment:
-                return {name: value for name, value, _ in item["env"]}
-        raise KeyError(deployment)
+        item = self.state().deployment(deployment)
+        if item is None:
+            raise KeyError(deployment)
+        return {e.name: e.value for e in item.env}
 
     def entry(self) -> tuple[str, int]:
         """La entrada del curso: el primer NodePort de los manifiestos (127.0.0.1:30000 → bff)."""
@@ -90,11 +95,11 @@ class LabDriver:
 
     def sync_logs(self) -> None:
         """Que lo que las apps ya escribieron esté en los .log (la respuesta del curl puede adelantarse)."""
-        assert call(self.root, "sync-logs")["synced"], "el lector de registros del supervisor no dio abasto"
+        assert LabClient(self.root).sync_logs(), "el lector de registros del supervisor no dio abasto"
 
     def counts(self, request_id: str) -> tuple[int, ...]:
         self.sync_logs()
-        return counts(self.state(), request_id, CHAIN)
+        return counts(self.state(), request_id, self.chain)
 
     def hits(self, request_id: str) -> list:
         self.sync_logs()
