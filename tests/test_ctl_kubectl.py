@@ -19,6 +19,7 @@ import pytest
 from lab.cluster.control import Applied
 from lab.ctl import kubectl, kubeget
 from lab.ctl.subset import SUBSET, readme_section
+from lab.ctl.version import KUBECTL_SOURCE_TAG, kubernetes_version
 from lab.errors import LabError
 from lab.testing.synthetic import SyntheticLab
 
@@ -232,12 +233,9 @@ def test_lab_readme_shows_the_declared_subset() -> None:
     assert text[start:end + 1] == readme_section(), "regenera la sección con lab.ctl.subset.readme_section()"
 
 
-KUBECTL_TAG = "v0.36.3"  # kubernetes/kubectl (el espejo de staging): la etiqueta que citan estas pruebas
-
-
 def test_the_cited_kubectl_is_the_sandboxs_kubernetes() -> None:
-    """Las fuentes citadas (v0.X.Y = Kubernetes 1.X.Y) son las de la versión que fija setup.sh."""
-    found = re.search(r"^KUBERNETES_VERSION=(\d+)\.(\d+)", (ROOT / "setup.sh").read_text(encoding="utf-8"), re.M)
-    if found is None:
-        pytest.skip("setup.sh aún no fija KUBERNETES_VERSION (lo añade el issue 12, parte del sandbox)")
-    assert KUBECTL_TAG.startswith(f"v0.{found[2]}."), f"las pruebas citan {KUBECTL_TAG}; setup.sh fija 1.{found[2]}"
+    """Las fuentes citadas (kubernetes/kubectl v0.X.Y = Kubernetes 1.X.Y) son las de KUBERNETES_VERSION de setup.sh."""
+    minor = kubernetes_version(ROOT).split(".")[1]
+    assert KUBECTL_SOURCE_TAG.startswith(f"v0.{minor}."), f"se cita {KUBECTL_SOURCE_TAG}; setup.sh fija 1.{minor}"
+    for module in ("kubelogs.py", "kuberollout.py", "kubeapply.py"):  # los docstrings citan la misma etiqueta
+        assert KUBECTL_SOURCE_TAG in (ROOT / "lab" / "ctl" / module).read_text(encoding="utf-8"), module

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from lab.ctl.version import kubernetes_version
+
 REPO = Path(__file__).resolve().parents[1]
 APPS = REPO / "apps"
 BIN = Path(sys.executable).parent
@@ -28,8 +30,8 @@ PORT = 8080
 NODE_PORT = 30000
 UPSTREAM_ENV = {"bff": ("BACKEND1_URL", "http://backend1:8080"), "backend1": ("APP2_URL", "http://app2:8080")}
 RETRY_ON = {"connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes", "503"}
-# Kubernetes actuales contra los que se validan los manifiestos (esquemas incluidos en el paquete).
-KUBERNETES_VERSIONS = ("1.34.0", "1.37.0")
+# El Kubernetes del sandbox (KUBERNETES_VERSION de setup.sh), contra cuyo esquema se validan los manifiestos.
+KUBERNETES_VERSIONS = (f"{kubernetes_version(REPO)}.0",)
 MiB = 1024 * 1024
 
 

@@ -22,6 +22,7 @@ from lab.course.check.base import (
     walk,
 )
 from lab.course.model import Block, CourseError, markdown_blocks
+from lab.ctl.version import kubernetes_version
 
 # --------------------------------------------------------------------------- shellcheck
 
@@ -164,7 +165,7 @@ def check_manifests(ctx: Ctx) -> list[Problem]:
     files = sorted((ctx.root / "apps" / "k8s").glob("*.yaml")) + sorted((ctx.root / "apps" / "k8s").glob("*.yml"))
     if not files:
         return [Problem(ctx.root / "apps" / "k8s", 1, "no hay manifiestos en apps/k8s/*.yaml")]
-    version = kubernetes_validate.latest_version()
+    version = f"{kubernetes_version(ctx.root)}.0"  # el Kubernetes del sandbox (setup.sh)
     out: list[Problem] = []
     for file in files:
         text = file.read_text(encoding="utf-8")
