@@ -2,6 +2,7 @@
 #   make demo   fresh machine (Python >= 3.11) -> the whole course, played on the local lab
 #   make unit   the fast loop: ruff + the pure-Python tests (no lab, no external programs)
 #   make test   the whole suite: unit, lab (real Envoy), `lab check`, `lab play` (also needs Node.js >= 20.18)
+#   make kind-play   the course on a real Kubernetes + Istio in kind (needs Docker and kind): what CI runs
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ LAB := $(BIN)/lab
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv demo test unit check bench bundle diagrams lab preview requirements clean
+.PHONY: venv demo test unit check bench bundle diagrams lab preview requirements clean kind-play kind-version
 
 venv: $(STAMP)
 
@@ -68,3 +69,31 @@ requirements: venv
 clean:
 	-$(LAB) down 2>/dev/null
 	rm -rf $(VENV) node_modules .lab .pytest_cache artifacts
+
+# The course on a real cluster: a kind cluster (created if missing), setup.sh with the path variables
+# of the README (nothing as root; state, log and binaries under KIND_STATE and KIND_BIN), then
+# `lab play --cluster` with the istioctl and traza that setup.sh installed. .github/workflows/course.yml
+# runs exactly this. KIND_VERSION and its node image (Kubernetes 1.36.1, the default image of kind
+# v0.32.0: pkg/apis/config/defaults/image.go at that tag) are pinned here and only here.
+KIND ?= kind
+KIND_VERSION := v0.32.0
+KIND_NODE_IMAGE := kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5
+KIND_CLUSTER ?= curso
+KIND_STATE ?= $(HOME)/.cache/curso-setup
+KIND_BIN ?= $(HOME)/.local/bin
+KIND_ISTIO_HOME ?= $(HOME)/.local/share/istio
+
+# For CI (GITHUB_OUTPUT lines): the kind release and the kubectl of the node image's Kubernetes.
+kind-version:
+	@echo "version=$(KIND_VERSION)"
+	@echo "kubectl=$(word 1,$(subst @, ,$(subst kindest/node:,,$(KIND_NODE_IMAGE))))"
+
+kind-play: venv
+	@command -v $(KIND) >/dev/null && command -v docker >/dev/null || { echo "make kind-play necesita Docker y kind $(KIND_VERSION) (https://kind.sigs.k8s.io)."; exit 1; }
+	$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || \
+	  $(KIND) create cluster --name $(KIND_CLUSTER) --image $(KIND_NODE_IMAGE) --config .github/kind-cluster.yaml --wait 180s
+	kubectl config use-context kind-$(KIND_CLUSTER)
+	mkdir -p $(KIND_STATE)
+	CURSO_ROOT=$(CURDIR) IMAGE_TARGET=kind:$(KIND_CLUSTER) STATE_DIR=$(KIND_STATE) LOG_FILE=$(KIND_STATE)/setup.log \
+	  BIN_DIR=$(KIND_BIN) ISTIO_HOME=$(KIND_ISTIO_HOME) ./setup.sh
+	PATH="$(KIND_BIN):$$PATH" $(LAB) play --cluster

@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from lab.course.cluster import CourseApps, env_changes, read_apps, readiness_problems
 from lab.course.model import Block
 from lab.course.play import play_course
+from lab.course.promises import parse_tally
 from lab.course.session import LabTarget
 from lab.course.terminal import BlockResult, CourseShell, ShellClosed, Timeouts
+
+REPO = Path(__file__).resolve().parents[1]
 
 FAKE_KUBECTL = r"""#!/bin/bash
 # kubectl falso: guarda el entorno de cada deployment en $FAKE_LAB/<deploy>.env
@@ -414,3 +419,90 @@ def test_shell_interrupt_from_another_thread_and_while_idle(tmp_path: Path) -> N
         timer.join()
         assert (r.exit_code, r.interrupted, r.timed_out, r.output) == (0, True, False, "antes\n")
         assert sh.run("echo otra") == BlockResult(0, "otra\n")
+
+
+# --------------------------------------------------------------------------- el clúster (sin laboratorio)
+
+
+class FakeKubectl:
+    """Una `tool` de Session que responde a kubectl con lo que diga `answers` (argv → (código, salida))."""
+
+    def __init__(self, answers: dict[tuple[str, ...], tuple[int, str]]) -> None:
+        self.answers = answers
+        self.calls: list[tuple[str, ...]] = []
+
+    def __call__(self, argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        self.calls.append(tuple(argv))
+        rc, text = self.answers.get(tuple(argv[1:]), (1, "error: no sé responder a eso"))
+        return subprocess.CompletedProcess(argv, rc, text if rc == 0 else "", "" if rc == 0 else text)
+
+
+MESH = "accessLogFile: /dev/stdout\ndefaultHttpRetryPolicy:\n  attempts: 2\n  retryOn: 5xx,503\n"
+SIDECARS = '{.items[*].spec.%s[?(@.name=="istio-proxy")].name}'
+
+
+def ready_cluster() -> dict[tuple[str, ...], tuple[int, str]]:
+    return {
+        ("get", "deployment", "bff", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "1 1"),
+        ("get", "deployment", "app2", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "3 3"),
+        ("get", "pods", "-o", "jsonpath={.items[*].metadata.name}"): (0, "bff-1 app2-1 app2-2"),
+        ("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers"): (0, "istio-proxy istio-proxy istio-proxy"),
+        ("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}"): (0, MESH),
+        ("get", "virtualservices"): (0, ""),
+    }
+
+
+APPS_READY = CourseApps(("bff", "app2"), "bff", {"attempts": 2, "retryOn": "5xx,503"})
+
+
+def test_a_ready_cluster_has_no_problems() -> None:
+    assert readiness_problems(FakeKubectl(ready_cluster()), APPS_READY) == []
+
+
+def test_readiness_names_what_is_missing() -> None:
+    answers = ready_cluster()
+    answers[("get", "deployment", "app2", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}")] = (0, "3 ")
+    del answers[("get", "deployment", "bff", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}")]
+    answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers")] = (0, "istio-proxy istio-proxy")
+    answers[("get", "pod", "app2-2", "-o", "jsonpath={.spec.containers[*].name}")] = (0, "app2")
+    for pod in ("bff-1", "app2-1"):
+        answers[("get", "pod", pod, "-o", "jsonpath={.spec.containers[*].name}")] = (0, "app istio-proxy")
+    answers[("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}")] = (0, "accessLogFile: x\n")
+    answers[("get", "virtualservices")] = (0, 'NAME       GATEWAYS   HOSTS          AGE\nbackend1              ["backend1"]   3s\n')
+    problems = readiness_problems(FakeKubectl(answers), APPS_READY)
+    assert problems[0].startswith("el Deployment bff no está: error: no sé responder")
+    assert problems[1] == ("el Deployment app2 tiene 0 de 3 réplicas disponibles "
+                           "(espera a «kubectl rollout status deployment/app2»)")
+    assert problems[2].startswith("1 de 3 pods no llevan istio-proxy (app2-2): ¿tiene el namespace default")
+    assert problems[3].startswith("la malla no tiene la política de reintentos del curso: defaultHttpRetryPolicy es None")
+    assert problems[4].startswith("hay VirtualServices (backend1): el curso empieza sin ninguno")
+    assert len(problems) == 5
+
+
+def test_a_native_sidecar_in_init_containers_counts() -> None:
+    """Istio >= 1.27 on Kubernetes >= 1.33 injects istio-proxy as a native sidecar (an initContainer)."""
+    answers = ready_cluster()
+    answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers")] = (0, "")
+    answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "initContainers")] = (0, "istio-proxy istio-proxy istio-proxy")
+    assert readiness_problems(FakeKubectl(answers), APPS_READY) == []
+
+
+def test_env_changes_put_back_what_the_course_changed() -> None:
+    pod_name = {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    before = [pod_name, {"name": "APP2_URL", "value": "http://app2:8080"}]
+    after = [pod_name, {"name": "APP2_URL", "value": "http://otro:8080"}, {"name": "STATUS_CODE_APP", "value": "503"}]
+    assert env_changes(before, after) == ["APP2_URL=http://app2:8080", "STATUS_CODE_APP-"]
+    assert env_changes(before, before) == []
+    assert env_changes(after, before) == ["APP2_URL=http://otro:8080", "STATUS_CODE_APP=503"]
+
+
+def test_parse_tally_reads_traza_recuento() -> None:
+    text = ("request_id=a bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 estados_app2=\n"
+            "request_id=b bff=0 backend1=1 app2=3 estados_bff= estados_backend1=503 estados_app2=503,503,503\n")
+    assert parse_tally(text) == {"a": {"bff": 1, "backend1": 3, "app2": 9}, "b": {"bff": 0, "backend1": 1, "app2": 3}}
+
+
+def test_the_entry_service_is_the_one_behind_the_nodeport() -> None:
+    apps = read_apps(REPO)
+    assert apps.entry == "bff" and set(apps.deployments) == {"bff", "backend1", "app2"}
+    assert apps.retry_policy is not None and apps.retry_policy["attempts"] == 2

@@ -1,0 +1,141 @@
+"""`lab play --cluster` against a "cluster" made of a running lab (marker `lab`: real Envoy).
+
+The module starts one lab (`lab up --detach`, the `lab` fixture of conftest.py) and puts stand-ins
+for `kubectl`, `istioctl` and `traza` at the front of PATH: the first two forward to that lab
+(`lab kubectl …`, `lab istioctl …`), the third is the real `tools/traza` (it calls `kubectl`).
+`lab play --cluster` then sees exactly what it would see on kind or in the Killercoda sandbox: the
+whole course passes, a broken copy fails at the file and line of the break, the cluster is left as
+it was found (so the course can run again), and a cluster that is not ready is reported before any
+block runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import replace_once
+
+from lab.testing.driver import LabDriver
+
+REPO = Path(__file__).resolve().parents[1]
+SKIP = shutil.ignore_patterns(
+    ".git", ".venv", "node_modules", ".lab", "lab", "tests", "bench", "__pycache__", "*.egg-info",
+    ".pytest_cache", "artifacts", "*.pyc", ".ruff_cache",
+)
+VS_BACKEND1 = """apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: backend1
+spec:
+  hosts:
+  - backend1
+  http:
+  - route:
+    - destination:
+        host: backend1
+    retries:
+      attempts: 0
+"""
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(1200)]
+
+
+@pytest.fixture(scope="module")
+def stand_ins(lab: LabDriver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The environment of an instructor's shell: kubectl/istioctl/traza on PATH reach the lab."""
+    bin_dir = tmp_path_factory.mktemp("stand-ins")
+    lab_cli = f"{shlex.quote(sys.executable)} -m lab --course {shlex.quote(str(lab.root))}"
+    for name, line in (("kubectl", f"{lab_cli} kubectl"), ("istioctl", f"{lab_cli} istioctl"),
+                       ("traza", f"{shlex.quote(sys.executable)} {shlex.quote(str(REPO / 'tools' / 'traza'))}")):
+        (bin_dir / name).write_text(f'#!/bin/sh\nexec {line} "$@"\n', encoding="utf-8")
+        (bin_dir / name).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    yield env
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(REPO, tmp_path / "curso", ignore=SKIP, symlinks=True))
+
+
+def play_cluster(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lab", "play", "--cluster", "--course", str(root)],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False)
+
+
+def as_found(lab: LabDriver) -> tuple[list[str], str]:
+    """(the variable names with a value in each Deployment's env, `kubectl get virtualservices`)."""
+    names = []
+    for deployment in ("bff", "backend1", "app2"):
+        env = lab.kubectl("get", "deployment", deployment, "-o", "jsonpath={.spec.template.spec.containers[0].env}")
+        names += [f"{deployment}:{e['name']}" for e in json.loads(env.stdout) if "value" in e]
+    return sorted(names), lab.kubectl("get", "virtualservices").stdout
+
+
+def test_the_whole_course_passes_twice_and_leaves_the_cluster_as_found(lab: LabDriver, stand_ins: dict[str, str]) -> None:
+    before = as_found(lab)
+    assert not any(n.endswith(":STATUS_CODE_APP") for n in before[0]) and before[1] == ""
+    for attempt in (1, 2):  # the second run proves the first left the cluster ready for the course
+        proc = play_cluster(REPO, stand_ins)
+        assert proc.returncode == 0, f"run {attempt}:\n" + proc.stdout[-4000:] + proc.stderr[-2000:]
+        out = proc.stdout
+        assert "el clúster está listo" in out and "lab up" not in out and "lab down" not in out
+        assert "step1/verify.sh después del paso: pasa" in out and "step2/verify.sh después del paso: pasa" in out
+        for page, promise in (("step1/text.md", "bff=1 backend1=3 app2=3"), ("step2/text.md", "bff=1 backend1=3 app2=9"),
+                              ("finish.md", "bff=1 backend1=1 app2=3")):
+            assert re.search(rf"· promesa de {page}:\d+ \({promise}\): se cumple", out), (page, out[-4000:])
+        assert "kubectl set env deployment/app2 STATUS_CODE_APP-: hecho" in out  # step 2 left app2 at 503
+        assert "lab play: el curso funciona en el clúster" in out
+        assert as_found(lab) == before
+
+
+def test_typo_in_a_step_fails_at_its_line_and_the_cluster_is_restored(
+        lab: LabDriver, stand_ins: dict[str, str], course: Path) -> None:
+    line = replace_once(course / "step1" / "text.md", "kubectl rollout restart deployment/app2",
+                        "kubectl rollout restart deployment/ap2")
+    proc = play_cluster(course, stand_ins)
+    assert proc.returncode == 1
+    assert f"step1/text.md:{line}: falló la orden «kubectl rollout restart deployment/ap2»" in proc.stdout, \
+        proc.stdout[-3000:]
+    # The block before the typo had set backend1 to 503: put back as found.
+    assert "kubectl set env deployment/backend1 STATUS_CODE_APP-: hecho" in proc.stdout, proc.stdout[-3000:]
+    assert not any(n.endswith(":STATUS_CODE_APP") for n in as_found(lab)[0])
+
+
+def test_wrong_nodeport_fails_at_its_line(lab: LabDriver, stand_ins: dict[str, str], course: Path) -> None:
+    line = replace_once(course / "step1" / "text.md", "curl -s localhost:30000/toapp", "curl -s localhost:30080/toapp")
+    proc = play_cluster(course, stand_ins)
+    assert proc.returncode == 1
+    assert f"step1/text.md:{line}: falló la orden «curl -s localhost:30080/toapp» (código 7)" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_promise_the_cluster_does_not_keep_fails_at_the_marker(
+        lab: LabDriver, stand_ins: dict[str, str], course: Path) -> None:
+    line = replace_once(course / "step2" / "text.md", "<!-- promesa: bff=1 backend1=3 app2=9 -->",
+                        "<!-- promesa: bff=1 backend1=3 app2=8 -->")
+    proc = play_cluster(course, stand_ins)
+    assert proc.returncode == 1
+    assert re.search(rf"step2/text.md:{line}: promete bff=1 backend1=3 app2=8 pero el clúster dio "
+                     r"bff=1 backend1=3 app2=9 \(request_id [0-9a-f-]{36}\)", proc.stdout), proc.stdout[-3000:]
+
+
+def test_a_cluster_that_is_not_ready_is_reported_before_any_block(lab: LabDriver, stand_ins: dict[str, str]) -> None:
+    lab.kubectl("apply", "-f", "-", stdin=VS_BACKEND1)
+    try:
+        proc = play_cluster(REPO, stand_ins)
+    finally:
+        lab.kubectl("delete", "-f", "-", stdin=VS_BACKEND1)
+    assert proc.returncode == 1
+    assert "el clúster no está listo para el curso (no se ha ejecutado ningún bloque)" in proc.stdout, proc.stdout
+    assert "hay VirtualServices (backend1): el curso empieza sin ninguno" in proc.stdout
+    assert "\n$ " not in proc.stdout and "━━ Introducción" not in proc.stdout
