@@ -506,3 +506,31 @@ def test_the_entry_service_is_the_one_behind_the_nodeport() -> None:
     apps = read_apps(REPO)
     assert apps.entry == "bff" and set(apps.deployments) == {"bff", "backend1", "app2"}
     assert apps.retry_policy is not None and apps.retry_policy["attempts"] == 2
+
+
+# --------------------------------------------------------------------------- salidas esperadas
+
+
+SET_ENV_BLOCK = "kubectl set env deployment/backend1 STATUS_CODE_APP=503\n```{{exec}}\n"
+
+
+def test_an_expected_output_that_matches_passes(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", SET_ENV_BLOCK, SET_ENV_BLOCK + "\nSalida esperada:\n\n```text\ndeployment.apps/backend1 env updated\n```\n")
+    assert lab.play() == 0, lab.text
+    assert "1 salidas esperadas" in lab.text
+
+
+def test_an_expected_output_that_does_not_match_fails_at_its_line_with_the_diff(lab: FakeLab) -> None:
+    line = lab.edit("step1/text.md", SET_ENV_BLOCK, SET_ENV_BLOCK + "\n```text\ndeployment.apps/backend1 configured\n```\n") + 4
+    assert lab.play() == 1
+    assert (f"step1/text.md:{line}: la salida de «kubectl set env deployment/backend1 STATUS_CODE_APP=503» "
+            "no es la esperada") in lab.text, lab.text
+    assert "-deployment.apps/backend1 configured\n+deployment.apps/backend1 env updated" in lab.text
+    assert "$ curl" not in lab.text  # se para ahí
+
+
+def test_a_free_output_is_not_compared(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", SET_ENV_BLOCK,
+             SET_ENV_BLOCK + "\n<!-- salida: libre — cambia en cada clúster -->\n```text\nlo que sea\n```\n")
+    assert lab.play() == 0, lab.text
+    assert "0 salidas esperadas" in lab.text

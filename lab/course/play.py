@@ -9,9 +9,9 @@ para nada, se comprueba antes del primer bloque que el clúster está listo para
 se deja como estaba (el entorno de los Deployments y los VirtualServices), para poder repetirlo.
 
 Lo demás es lo mismo en los dos casos (lab/course/player.py): los bloques en una terminal bash, cada
-verify.sh falla antes de su paso y pasa después, cada `<!-- promesa … -->` se cuenta por request_id
-con `traza --recuento`. Sale con 0 si todo fue bien, 1 en el primer fallo («fichero:línea: mensaje»)
-y 130 si se interrumpe.
+verify.sh falla antes de su paso y pasa después, la salida de cada bloque se compara con su «Salida
+esperada», cada `<!-- promesa … -->` se cuenta por request_id con `traza --recuento`. Sale con 0 si
+todo fue bien, 1 en el primer fallo («fichero:línea: mensaje») y 130 si se interrumpe.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lab.course.cluster import AppsError, ClusterError, CourseApps, read_apps, readiness_problems, restore, snapshot
+from lab.course.expected import expected_outputs
 from lab.course.model import CourseError, load_course
-from lab.course.player import ExpectedCheck, Player
+from lab.course.player import Player
 from lab.course.promises import Observer, page_promises
 from lab.course.session import ClusterTarget, LabTarget, Output, PlayFailure, Session, Target
 from lab.course.terminal import TIMEOUTS, ShellClosed, Timeouts
@@ -68,7 +69,6 @@ def play_course(
     cluster: bool = False,
     out: Output | None = None,
     timeouts: Timeouts = TIMEOUTS,
-    expected: ExpectedCheck | None = None,
 ) -> int:
     """Juega el curso contra `target` (por defecto un laboratorio nuevo, o el clúster con cluster=True)."""
     root = Path(root).resolve()
@@ -80,6 +80,7 @@ def play_course(
         apps = read_apps(root)
         for page in course.pages:
             page_promises(page, apps.entry)  # una marca mal escrita falla antes de arrancar nada
+            expected_outputs(page.text)  # y un «salida: libre» sin motivo
     except (CourseError, AppsError) as exc:
         write(f"lab play: {exc}\n")
         return 1
@@ -104,7 +105,7 @@ def play_course(
                 return 1
             with Session(root, target.environment(), timeouts) as session:
                 player = Player(course, session, write, Observer(session.tool, apps.entry, timeouts.settle),
-                                target.noun, expected)
+                                target.noun)
                 status = _play_on(target, session, apps, player, write)
         except PlayFailure as failure:
             write(f"\nlab play: FALLO\n{_show(failure.file, root)}:{failure.line}: {failure.message}\n")
@@ -125,7 +126,8 @@ def play_course(
                 status = status or 1
     if status == 0 and player is not None:
         write(f"\nlab play: el curso funciona en {target.noun} ({player.blocks_run} bloques, "
-              f"{player.verifies_run} verificaciones, {player.promises_kept} promesas, "
+              f"{player.verifies_run} verificaciones, {player.outputs_matched} salidas esperadas, "
+              f"{player.promises_kept} promesas, "
               f"{time.monotonic() - start:.0f} s)\n")
     return status
 

@@ -6,6 +6,10 @@ FALLAR antes de sus bloques (si no, no comprueba nada) y PASAR después. Si el b
 {{exec interrupt}}, el actual puede no terminar (`kubectl logs -f`): corre unos segundos y recibe
 Ctrl-C, como cuando Killercoda pulsa el siguiente.
 
+Salidas esperadas (lab/course/expected.py): el bloque ```text que sigue a un {{exec}} se compara con
+lo que imprimió de verdad (salvo `<!-- salida: libre — motivo -->` o si se le mandó Ctrl-C); si no
+concuerda, falla en la línea de esa salida esperada, con el diff.
+
 Promesas (lab/course/promises.py): al llegar a una marca (antes del primer bloque que va detrás, o al
 final de la página), cada petición nueva que llegó al servicio de entrada desde la marca anterior
 debe dejar lo prometido. Un bloque tras el que aparecen peticiones sin ninguna marca detrás falla.
@@ -13,17 +17,13 @@ debe dejar lo prometido. Un bloque tras el que aparecen peticiones sin ninguna m
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.course.expected import ExpectedOutput, compare, expected_outputs
 from lab.course.model import Block, Course, Page
 from lab.course.promises import ObserveError, Observer, Promise, counts_text, page_promises
 from lab.course.session import Output, PlayFailure, Session
-
-# (bloque que se ejecutó, su salida) → None si su salida esperada coincide (o no tiene), o el fallo
-# (fichero, línea, mensaje con el diff). Lo da lab/course/expected.py cuando existe.
-ExpectedCheck = Callable[[Block, str], tuple[Path, int, str] | None]
 
 
 @dataclass
@@ -33,7 +33,6 @@ class Player:
     out: Output
     observer: Observer | None  # None: no se comprueban las promesas
     noun: str = "el laboratorio"  # cómo se nombra el destino en los mensajes
-    expected: ExpectedCheck | None = None
     blocks_run: int = 0
     verifies_run: int = 0
     promises_kept: int = 0
@@ -63,12 +62,13 @@ class Player:
         seen = self._request_ids(page, 1)  # las peticiones de antes de la página no son suyas
         caller: Block | None = None  # el primer bloque tras el que apareció una petición sin promesa
         runs = [b for b in page.blocks if b.runs]
+        outputs = {e.block.line: e for e in expected_outputs(page.text)}
         for i, block in enumerate(runs):
             while promises and promises[0].line < block.line:
                 seen = self.keep(promises.pop(0), seen)
                 caller = None
             nxt = runs[i + 1] if i + 1 < len(runs) else None
-            self.run_block(block, interruptible=nxt is not None and nxt.action == "exec interrupt")
+            self.run_block(block, nxt is not None and nxt.action == "exec interrupt", outputs.get(block.line))
             # Tras la última marca de la página, cada bloque se mira: una petición nueva ahí no la
             # promete nadie. Antes de una marca, esa marca las cuenta todas.
             if self.observer and not promises and caller is None and self._request_ids(page, block.line) - seen:
@@ -86,7 +86,7 @@ class Player:
         if page.verify is not None:
             self._verify_passes_after(page)
 
-    def run_block(self, block: Block, interruptible: bool) -> None:
+    def run_block(self, block: Block, interruptible: bool, expected: ExpectedOutput | None = None) -> None:
         self.out(_prompt(block.code))
         result = self.session.run(
             block,
@@ -103,11 +103,11 @@ class Player:
         if result.exit_code != 0:
             raise PlayFailure(block.file, result.line or block.line,
                               f"falló la orden «{result.command or _first(block.code)}» (código {result.exit_code})")
-        if self.expected is not None and not result.interrupted:
-            mismatch = self.expected(block, result.output)
+        if expected is not None and expected.free is None and not result.interrupted:
+            mismatch = compare(block.code, expected.text, result.output)
             if mismatch is not None:
-                file, line, message = mismatch
-                raise PlayFailure(file, line, message)
+                raise PlayFailure(expected.file, expected.line,
+                                  f"la salida de «{_first(block.code)}» no es la esperada: {mismatch}")
             self.outputs_matched += 1
 
     def _verify_fails_before(self, page: Page) -> None:
