@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from istio_cases import SUMMARY
 
 from lab.testing.driver import LabDriver
 
@@ -31,6 +32,11 @@ SLOW_MODULES = {
     "test_play", "test_play_cluster", "test_preview", "test_setup", "test_setup_bundle",
     "test_sandbox_play", "test_setup_faults", "test_setup_shellcheck", "test_static_apps", "test_workflow",
 }
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    for line in config.stash.get(SUMMARY, []):  # la conformidad con Istio: commit y casos
+        terminalreporter.write_line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:

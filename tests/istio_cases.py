@@ -9,11 +9,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from lab.cluster.istio import istio_data
+from lab.testing.driver import LabDriver
 
 DATA = istio_data()
 FACTS = DATA["facts"]
 CASES: list[dict[str, Any]] = DATA["cases"]
+TOKENS = set(FACTS["validation"]["retry_on_tokens"])
+SUMMARY = pytest.StashKey[list[str]]()  # líneas para el final de la salida de pytest (conftest.py)
+
+
+def report(config: pytest.Config, line: str) -> None:
+    config.stash.setdefault(SUMMARY, []).append(line)
 
 
 def by_prefix(prefix: str) -> list[dict[str, Any]]:
@@ -62,3 +71,18 @@ def virtual_service(retries: dict[str, Any] | None, host: str = "backend1", name
         "spec": {"hosts": [host], "http": [rule]},
     }
     return json.dumps(doc, ensure_ascii=False) + "\n"
+
+
+def route_to(lab: LabDriver, host: str = "backend1", workload: str = "deploy/bff") -> dict[str, Any]:
+    configs = json.loads(lab.run("istioctl", "proxy-config", "route", workload, "-o", "json").stdout)
+    for config in configs:
+        for vhost in config.get("virtualHosts", []):
+            if vhost["name"].startswith(f"{host}."):
+                return vhost["routes"][0]["route"]
+    raise AssertionError(f"{workload} no tiene ruta a {host}")
+
+
+def webhook_would_refuse(retries: dict[str, Any] | None) -> bool:
+    """Un token de retryOn que no es de Istio ni un número: el webhook lo rechaza (validateHTTPRetry)."""
+    words = str((retries or {}).get("retryOn") or "").split(",") if (retries or {}).get("retryOn") else []
+    return any(w not in TOKENS and not w.isdigit() for w in words)
