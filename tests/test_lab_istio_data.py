@@ -40,7 +40,8 @@ def test_data_is_for_the_istio_version_setup_installs() -> None:
     istio = DATA["istio"]
     assert istio["version"] == setup_istio_version(), (
         f"retries.json es de Istio {istio['version']} y setup.sh instala {setup_istio_version()}: "
-        "regenera con .venv/bin/python -m lab.cluster.istio.regenerate /ruta/a/istio"
+        "regenera con .venv/bin/python -m lab.cluster.istio.regenerate /ruta/a/istio (con --ref release-X.Y "
+        "si el clon aún no tiene esa etiqueta; lab/README.md, «Lo que el laboratorio toma de Istio»)"
     )
     assert re.fullmatch(r"[0-9a-f]{40}", istio["commit"])
     assert istio["ref_is_version_tag"] == (istio["ref"] == istio["version"]) or not istio["ref_is_version_tag"]
