@@ -11,7 +11,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "assets" / "diagrams" / "make_diagrams.py"
-NAMES = ("istioretry-arquitectura.png", "istioretry-scenario1.png", "istioretry-scenario2.png")
+# Los PNG que hay en assets/ (el script debe dibujar exactamente estos; lo comprueba la primera prueba).
+NAMES = sorted(path.name for path in (ROOT / "assets").glob("*.png"))
 
 
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -30,6 +31,11 @@ def regenerated(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("diagramas")
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(out)], check=True, capture_output=True, timeout=240)
     return out
+
+
+def test_the_script_draws_every_committed_png_and_nothing_else(regenerated):
+    assert len(NAMES) >= 5
+    assert sorted(path.name for path in regenerated.iterdir()) == NAMES
 
 
 @pytest.mark.parametrize("name", NAMES)

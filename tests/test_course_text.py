@@ -25,7 +25,7 @@ from lab.course.model import Block, load_course
 from lab.ctl.subset import course_allows
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("intro.md", "step1/text.md", "step2/text.md", "finish.md")
+PAGES = ("intro.md", "step1/text.md", "step2/text.md", "step3/text.md", "finish.md")
 
 SERVICES = ("bff", "backend1", "app2")
 
@@ -120,7 +120,7 @@ def split_commands(code: str) -> tuple[list[list[str]], list[str]]:
 
 
 # Lo que el texto puede pedirle a kubectl: lab/ctl/subset.py (Form.course), declarado una sola vez.
-ISTIOCTL_FORMS = [r"proxy-config route deploy/\S+( -o json)?"]
+ISTIOCTL_FORMS = [r"proxy-config route deploy/\S+( --name \d+)?( -o json)?"]
 OTHER_COMMANDS = {"echo", "sed", "grep", "sleep", "traza", "curl"}
 
 
@@ -190,7 +190,7 @@ def test_heredoc_virtualservices_are_valid_and_name_real_services(blocks, manife
             split_commands(block.code)[1], strict=True,
         ):
             (applied if tokens[1] == "apply" else deleted).append(yaml.safe_load(body))
-    assert applied, "el final debe tener el VirtualService opcional"
+    assert applied, "el paso 3 aplica los VirtualService de sus dos opciones"
     for doc in applied + deleted:
         assert doc["apiVersion"] == "networking.istio.io/v1" and doc["kind"] == "VirtualService"
     for doc in applied:
@@ -201,8 +201,9 @@ def test_heredoc_virtualservices_are_valid_and_name_real_services(blocks, manife
             retries = http.get("retries", {})
             if retries.get("attempts") == 0:  # Istio rechaza attempts: 0 junto con retryOn/perTryTimeout
                 assert set(retries) == {"attempts"}
-    backend1 = [d for d in applied if d["spec"]["hosts"] == ["backend1"]]
-    assert backend1 and all(h["retries"] == {"attempts": 0} for d in backend1 for h in d["spec"]["http"])
+    # Paso 3: sin reintentos en el primer salto (host backend1) y luego en el último (host app2).
+    assert [d["spec"]["hosts"] for d in applied] == [["backend1"], ["app2"]]
+    assert all(h["retries"] == {"attempts": 0} for d in applied for h in d["spec"]["http"])
     # Para borrar basta con el tipo y el nombre: el YAML completo está una sola vez, en el apply.
     assert deleted and all(set(d) == {"apiVersion", "kind", "metadata"} for d in deleted)
     assert {d["metadata"]["name"] for d in deleted} <= {d["metadata"]["name"] for d in applied}
@@ -267,7 +268,9 @@ def test_every_image_link_resolves_and_has_meaningful_alt_text():
             alt = match["alt"]
             assert len(alt) >= 60 and target.stem not in alt, f"{page}: texto alternativo pobre: {alt!r}"
     assert found >= 3
-    for page, name in (("step1/text.md", "istioretry-scenario1.png"), ("step2/text.md", "istioretry-scenario2.png")):
+    for page, name in (("step1/text.md", "istioretry-scenario1.png"), ("step2/text.md", "istioretry-scenario2.png"),
+                       ("step3/text.md", "istioretry-scenario3-primer-salto.png"),
+                       ("step3/text.md", "istioretry-scenario3-ultimo-salto.png")):
         assert f"../assets/{name}" in (ROOT / page).read_text(encoding="utf-8")
 
 
@@ -284,14 +287,30 @@ def counts(values) -> dict[str, int]:
     return dict(zip(SERVICES, map(int, values), strict=True))
 
 
-def promise(page: str) -> dict[str, int]:
-    """La marca de promesa de una página: la única fuente de sus números (lab play la comprueba)."""
+def promises(page: str) -> list[dict[str, int]]:
+    """Las marcas de promesa de una página, en orden: la única fuente de sus números (lab play las
+    comprueba; cada una cuenta las peticiones desde la anterior)."""
     found = [counts(m.groups()) for m in PROMISE.finditer((ROOT / page).read_text(encoding="utf-8"))]
-    assert len(found) == 1, f"{page}: se espera una marca <!-- promesa: bff=… backend1=… app2=… -->: {found}"
+    assert found, f"{page}: se espera al menos una marca <!-- promesa: bff=… backend1=… app2=… -->"
+    return found
+
+
+def promise(page: str) -> dict[str, int]:
+    """La marca de una página que promete una sola cosa."""
+    found = promises(page)
+    assert len(found) == 1, f"{page}: se espera una sola marca de promesa: {found}"
     return found[0]
 
 
-PROMISING = ("step1/text.md", "step2/text.md", "finish.md")
+def next_promise(page: str, offset: int) -> dict[str, int]:
+    """La marca que sigue a la posición `offset` del texto: la que cubre lo que hay antes de ella."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    following = [counts(m.groups()) for m in PROMISE.finditer(text) if m.start() > offset]
+    assert following, f"{page}: nada promete lo que hay en la posición {offset}"
+    return following[0]
+
+
+PROMISING = ("step1/text.md", "step2/text.md", "step3/text.md")
 
 
 def test_pages_with_curl_promise_and_the_others_do_not():
@@ -304,9 +323,12 @@ def test_pages_with_curl_promise_and_the_others_do_not():
 
 @pytest.mark.parametrize("page", PROMISING)
 def test_traza_totals_match_the_promise(page):
+    """Cada «Total:» de una salida de traza dice lo mismo que la marca que lo sigue, y cada marca
+    tiene su árbol de traza delante."""
     text = (ROOT / page).read_text(encoding="utf-8")
-    totals = [counts(m.groups()) for m in TOTAL.finditer(text)]
-    assert totals and all(t == promise(page) for t in totals), f"{page}: totales de traza {totals}"
+    totals = [(counts(m.groups()), next_promise(page, m.start())) for m in TOTAL.finditer(text)]
+    assert totals and all(total == wanted for total, wanted in totals), f"{page}: totales de traza {totals}"
+    assert [wanted for _, wanted in totals] == promises(page), f"{page}: una marca sin su árbol de traza"
 
 
 @pytest.mark.parametrize("page", ["step1/text.md", "step2/text.md"])
@@ -334,23 +356,32 @@ def test_example_outputs_show_the_promised_counts(page):
     assert checked == {*SERVICES, "grep"}
 
 
-def test_finish_example_counts_match():
-    text = (ROOT / "finish.md").read_text(encoding="utf-8")
-    block = text[text.index("grep -c"):]
-    numbers = [int(n) for n in re.findall(r"^(\d+)$", block, re.M)][:2]
-    assert numbers == [promise("finish.md")["backend1"], promise("finish.md")["app2"]]
+@pytest.mark.parametrize("page", PROMISING)
+def test_grep_counts_match_the_next_promise(page):
+    """Las salidas de ejemplo de `grep -c "$ID"` son las cuentas de la marca que sigue al bloque."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    checked = 0
+    for fence, following in zip(fences, fences[1:], strict=False):
+        apps = re.findall(r"app=(\w+) --tail=-1 \| grep -c", fence[2])
+        if fence[3] and apps and following[1] == "text":
+            numbers = [int(n) for n in re.findall(r"^(\d+)$", following[2], re.M)][: len(apps)]
+            wanted = next_promise(page, following.start())
+            assert numbers == [wanted[a] for a in apps], f"{page}: grep -c {numbers}, la marca dice {wanted}"
+            checked += 1
+    assert checked == len(promises(page)), f"{page}: {checked} bloques con grep -c para {len(promises(page))} marcas"
 
 
-@pytest.mark.parametrize("step", ["step1", "step2"])
+@pytest.mark.parametrize("step", ["step1", "step2", "step3"])
 def test_verify_thresholds_match_the_promise(step):
-    """El verify.sh busca en `traza --recuento` una petición con las cuentas de la marca."""
+    """El verify.sh busca en `traza --recuento` una petición con las cuentas de cada marca, en orden."""
     script = (ROOT / step / "verify.sh").read_text(encoding="utf-8")
     wanted = re.findall(r" bff=(\d+) backend1=(\d+) app2=(\d+) estados_bff=200 "
                         r"estados_backend1=((?:\d{3},?)+) estados_app2=((?:\d{3},?)+)\$", script)
-    assert len(wanted) == 1, f"{step}/verify.sh: patrón de traza --recuento no encontrado"
-    bff, backend1, app2, states1, states2 = wanted[0]
-    assert counts((bff, backend1, app2)) == promise(f"{step}/text.md")
-    assert len(states1.split(",")) == int(backend1) and len(states2.split(",")) == int(app2)
+    assert wanted, f"{step}/verify.sh: patrón de traza --recuento no encontrado"
+    assert [counts(w[:3]) for w in wanted] == promises(f"{step}/text.md")
+    for _, backend1, app2, states1, states2 in wanted:
+        assert len(states1.split(",")) == int(backend1) and len(states2.split(",")) == int(app2)
 
 
 def test_prose_replica_counts_are_the_manifests():
@@ -421,7 +452,7 @@ def test_one_term_per_concept_and_tu(page):
             assert not found, f"{page}:{number}: «{found[0]}»: usa {better}"
 
 
-@pytest.mark.parametrize("page", ["step1/text.md", "step2/text.md", "finish.md"])
+@pytest.mark.parametrize("page", PROMISING)
 def test_every_expected_output_is_announced_and_not_executable(page):
     """Tras cada bloque {{exec}} que imprime algo viene «Salida esperada…» y un bloque ```text
     (sin {{exec}}: Killercoda no debe ofrecer ejecutarlo)."""
@@ -471,3 +502,72 @@ def test_links_to_istio_use_the_latest_docs():
     assert len(istio) >= 5
     for link in istio:
         assert re.match(r"https://istio\.io/latest/(docs|news)/", link), link
+
+
+# --------------------------------------------------------------------------- paso 3 y final
+
+
+TABLE_ROW = re.compile(r"^\| (?P<who>[^|]+) \| (\d+) \| (\d+) \| (\d+) \| (?P<total>\d+) \|$", re.M)
+
+
+def test_step3_comparison_table_is_the_promises_of_steps_2_and_3():
+    """La tabla «Comparemos» repite las cuentas de las marcas (paso 2 y las dos del paso 3), en ese
+    orden, y su última columna es la suma de la fila."""
+    text = (ROOT / "step3/text.md").read_text(encoding="utf-8")
+    rows = [(counts(m.groups()[1:4]), int(m["total"])) for m in TABLE_ROW.finditer(text)]
+    assert [row for row, _ in rows] == [promise("step2/text.md"), *promises("step3/text.md")]
+    assert all(total == sum(row.values()) for row, total in rows), rows
+
+
+def test_finish_summary_repeats_the_promises_of_every_step():
+    """«Lo que viste» nombra las cuentas de cada marca, en el orden de los pasos; el final no tiene
+    bloques ejecutables (el ejercicio vive en el paso 3) ni promete nada."""
+    text = (ROOT / "finish.md").read_text(encoding="utf-8")
+    summary = text[text.index("## Lo que viste"):text.index("## Qué hacer")]
+    named = [counts(m.groups()) for m in re.finditer(r"bff (\d+) · backend1 (\d+) · \**app2 (\d+)", summary)]
+    assert named == [p for page in PROMISING for p in promises(page)]
+    assert "{{exec" not in text and not PROMISE.search(text)
+
+
+ROUTE_LINE = re.compile(r'^"name": "(?P<host>[a-z0-9-]+)\.default\.svc\.cluster\.local:(?P<port>\d+)"$|^"numRetries": (?P<n>\d+)$')
+
+
+def route_table(expected: str) -> dict[str, int | None]:
+    """De la salida esperada del `grep -o` de istioctl: host → numRetries (None si no tiene)."""
+    table: dict[str, int | None] = {}
+    host = None
+    for line in expected.strip().splitlines():
+        match = ROUTE_LINE.match(line)
+        assert match, f"línea inesperada en la salida de istioctl: {line!r}"
+        if match["host"]:
+            host = match["host"]
+            table[host] = None
+        else:
+            assert host and table[host] is None, f"numRetries sin host delante: {expected!r}"
+            table[host] = int(match["n"])
+    return table
+
+
+def test_step3_istioctl_outputs_follow_the_applied_virtualservices(manifests):
+    """Cada salida esperada de `istioctl proxy-config route … | grep -o` tiene un host virtual por
+    Service de los manifiestos, con los reintentos de la política de la malla, salvo el host del
+    VirtualService con `attempts: 0` aplicado en ese momento del texto (siguiendo sus apply/delete)."""
+    operator = yaml.safe_load((ROOT / "apps/istio/istio-operator.yaml").read_text(encoding="utf-8"))
+    mesh_retries = operator["spec"]["meshConfig"]["defaultHttpRetryPolicy"]["attempts"]
+    text = (ROOT / "step3/text.md").read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    without_retries: set[str] = set()
+    seen = 0
+    for fence, following in zip(fences, fences[1:], strict=False):
+        if not fence[3]:
+            continue
+        commands, bodies = split_commands(fence[2])
+        edits = [t for t in commands if t[:3] in (["kubectl", "apply", "-f"], ["kubectl", "delete", "-f"])]
+        for tokens, body in zip(edits, bodies, strict=True):
+            name = yaml.safe_load(body)["metadata"]["name"]
+            (without_retries.add if tokens[1] == "apply" else without_retries.discard)(name)
+        if any(t[:3] == ["istioctl", "proxy-config", "route"] for t in commands):
+            seen += 1
+            expected = {svc: (None if svc in without_retries else mesh_retries) for svc in manifests.services}
+            assert route_table(following[2]) == expected, f"step3/text.md: tras {fence[2].splitlines()[-1]!r}"
+    assert seen == 3

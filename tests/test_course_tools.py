@@ -47,6 +47,14 @@ if len(args) == 5 and args[:2] == ["get", "deployment"] and args[3] == "-o" \
         sys.exit(1)
     sys.stdout.write(state["env"][name] or "")
     sys.exit(0)
+if args == ["get", "virtualservices"]:
+    if not state["virtual_services"]:
+        print("No resources found in default namespace.", file=sys.stderr)
+        sys.exit(0)
+    print("NAME       GATEWAYS   HOSTS          AGE")
+    for name in state["virtual_services"]:
+        print("%-10s %-10s %-14s 5s" % (name, "", '["%s"]' % name))
+    sys.exit(0)
 if args[:2] == ["logs", "-l"] and args[2].startswith("app="):
     app = args[2][4:]
     tail, prefix, stamps = 10, False, False
@@ -77,6 +85,7 @@ class Cluster:
     """Un estado de clúster: env de los deployments y registros por pod, con hora."""
 
     env: dict[str, str | None] = field(default_factory=lambda: {"bff": None, "backend1": None, "app2": None})
+    virtual_services: list[str] = field(default_factory=list)  # nombres (= host) de las VirtualService
     logs: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
     timestamps: bool = True
     broken: bool = False
@@ -107,7 +116,8 @@ class Cluster:
         return request_id
 
     def save(self, path: Path) -> None:
-        state = {"env": self.env, "logs": self.logs, "timestamps": self.timestamps, "broken": self.broken}
+        state = {"env": self.env, "logs": self.logs, "timestamps": self.timestamps, "broken": self.broken,
+                 "virtual_services": self.virtual_services}
         path.write_text(json.dumps(state), encoding="utf-8")
 
 
@@ -192,23 +202,25 @@ def verify(run, step: str, cluster: Cluster) -> Run:
     path = f"{run.bin_dir}{os.pathsep}{ROOT / 'tools'}{os.pathsep}{os.environ['PATH']}"
     result = run(cluster, "bash", str(ROOT / step / "verify.sh"), path=path)
     for call in result.calls:  # solo formas del subconjunto del laboratorio
-        assert call in (["get", "deployment", call[2], "-o", "jsonpath=" + JSONPATH],
-                        ["logs", "-l", call[2], "--tail=-1", "--timestamps"],
-                        ["logs", "-l", call[2], "--tail=-1"]), call
+        assert call == ["get", "virtualservices"] or call in (
+            ["get", "deployment", call[2], "-o", "jsonpath=" + JSONPATH],
+            ["logs", "-l", call[2], "--tail=-1", "--timestamps"],
+            ["logs", "-l", call[2], "--tail=-1"],
+        ), call
     assert any(call[:1] == ["logs"] for call in result.calls) or result.code != 0
     return result
 
 
 def test_verify_scripts_count_with_traza_not_their_own_parser():
     """Un solo lector de registros: traza. Los verify.sh solo comparan su línea de --recuento."""
-    for step in ("step1", "step2"):
+    for step in ("step1", "step2", "step3"):
         script = (ROOT / step / "verify.sh").read_text(encoding="utf-8")
         assert "traza --recuento" in script
         assert "awk" not in script and "kubectl logs" not in script, step
-        assert len(script.splitlines()) <= 35, step
+        assert len(script.splitlines()) <= 45, step
 
 
-@pytest.mark.parametrize("script", ["step1/verify.sh", "step2/verify.sh"])
+@pytest.mark.parametrize("script", ["step1/verify.sh", "step2/verify.sh", "step3/verify.sh"])
 def test_verify_scripts_are_executable_bash_and_shellcheck_clean(script):
     path = ROOT / script
     assert os.access(path, os.X_OK)
@@ -322,11 +334,113 @@ def test_step2_fails_if_backend1_still_forces_503(run):
     assert verify(run, "step2", cluster).code != 0
 
 
-def test_step2_fails_with_only_the_finish_exercise_counts(run):
-    """Con el VirtualService del final (attempts: 0 hacia backend1): 1/1/3, no 1/3/9."""
+def test_step2_fails_with_only_the_step3_counts(run):
+    """Con el VirtualService del paso 3 (attempts: 0 hacia backend1): 1/1/3, no 1/3/9."""
     cluster = step2_done(curls=0)
     cluster.curl([B[0]], [[A[0], A[1], A[2]]], None, 503)
     assert verify(run, "step2", cluster).code != 0
+
+
+def first_hop_off_request(cluster: Cluster) -> str:
+    """Paso 3, primera opción (VirtualService backend1, attempts: 0): 1 intento a backend1, 3 a app2."""
+    return cluster.curl([B[1]], [[A[2], A[0], A[1]]], None, 503)
+
+
+def last_hop_off_request(cluster: Cluster, backend_pods=None) -> str:
+    """Paso 3, segunda opción (VirtualService app2, attempts: 0): 3 intentos a backend1, 1 a app2 cada uno."""
+    return cluster.curl(backend_pods or B, [[A[0]], [A[2]], [A[0]]], None, 503)
+
+
+def step3_done(curls: int = 1) -> Cluster:
+    """Como lo deja el texto: las dos opciones probadas, la VirtualService app2 aplicada."""
+    cluster = step2_done()
+    cluster.virtual_services = ["backend1"]
+    for _ in range(curls):
+        first_hop_off_request(cluster)
+    cluster.virtual_services = ["app2"]
+    for _ in range(curls):
+        last_hop_off_request(cluster)
+    return cluster
+
+
+def test_step3_fails_in_the_state_step2_left(run):
+    result = verify(run, "step3", step2_done())
+    assert result.code != 0 and "1 vez a backend1 y 3 veces a app2" in result.out
+
+
+def test_step3_passes_after_the_step_and_is_idempotent(run):
+    cluster = step3_done()
+    first, second = verify(run, "step3", cluster), verify(run, "step3", cluster)
+    assert first.code == 0, first.out
+    assert (second.code, second.out) == (first.code, first.out)
+    assert ["get", "virtualservices"] in first.calls
+
+
+def test_step3_passes_with_several_curls_and_repeated_pods(run):
+    cluster = step3_done(curls=3)
+    last_hop_off_request(cluster, backend_pods=[B[2], B[2], B[0]])
+    assert verify(run, "step3", cluster).code == 0
+    cluster = step3_done(curls=0)
+    first_hop_off_request(cluster)
+    last_hop_off_request(cluster, backend_pods=[B[0], B[0], B[1]])
+    assert verify(run, "step3", cluster).code == 0
+
+
+def test_step3_fails_after_only_the_first_option(run):
+    cluster = step2_done()
+    cluster.virtual_services = ["backend1"]
+    first_hop_off_request(cluster)
+    result = verify(run, "step3", cluster)
+    assert result.code != 0 and "backend1 de la primera opción sigue aplicado" in result.out
+
+
+def test_step3_fails_after_swapping_the_virtualservices_but_before_curl(run):
+    cluster = step2_done()
+    cluster.virtual_services = ["backend1"]
+    first_hop_off_request(cluster)
+    cluster.virtual_services = ["app2"]
+    result = verify(run, "step3", cluster)
+    assert result.code != 0 and "3 veces a backend1 y 3 veces a app2" in result.out
+
+
+def test_step3_fails_without_the_first_option(run):
+    """Solo la segunda opción (1/3/3): falta la petición 1/1/3."""
+    cluster = step2_done()
+    cluster.virtual_services = ["app2"]
+    last_hop_off_request(cluster)
+    assert verify(run, "step3", cluster).code != 0
+
+
+def test_step3_fails_if_the_cluster_does_not_end_as_the_text_leaves_it(run):
+    both = step3_done()
+    both.virtual_services = ["app2", "backend1"]
+    assert verify(run, "step3", both).code != 0
+    gone = step3_done()
+    gone.virtual_services = []
+    result = verify(run, "step3", gone)
+    assert result.code != 0 and "falta el VirtualService app2" in result.out
+    healed = step3_done()
+    healed.env["app2"] = None
+    assert verify(run, "step3", healed).code != 0
+    broken = step3_done()
+    broken.env["backend1"] = "503"
+    assert verify(run, "step3", broken).code != 0
+
+
+def test_step3_fails_with_step1_statuses(run):
+    """1/3/3 del paso 1 (backend1 503, app2 200) no es la segunda opción: los estados cuentan."""
+    cluster = step2_done()
+    cluster.virtual_services = ["backend1"]
+    first_hop_off_request(cluster)
+    cluster.virtual_services = ["app2"]
+    step1_request(cluster)
+    assert verify(run, "step3", cluster).code != 0
+
+
+def test_step3_fails_when_kubectl_fails(run):
+    cluster = step3_done()
+    cluster.broken = True
+    assert verify(run, "step3", cluster).code != 0
 
 
 # --------------------------------------------------------------------------- traza

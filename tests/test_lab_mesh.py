@@ -23,30 +23,31 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def finish_virtual_service() -> str:
-    """La VirtualService que aplica el ejercicio de finish.md: el cuerpo del heredoc de su bloque
-    `kubectl apply -f - <<'EOF'` con `kind: VirtualService` (así las pruebas usan la del curso)."""
-    for block in load_course(ROOT).page("finish").blocks:
-        if "kind: VirtualService" in block.code and "kubectl apply" in block.code:
-            match = re.search(r"<<-?\s*'?(\w+)'?\n(.*?\n)\1$", block.code, re.S | re.M)
-            assert match, f"{block.file}:{block.line}: sin heredoc"
-            return match.group(2)
-    raise AssertionError("finish.md no tiene ningún bloque que aplique una VirtualService")
+def step3_virtual_services() -> dict[str, str]:
+    """Las VirtualService que aplica el paso 3, por nombre: el cuerpo del heredoc de cada
+    `kubectl apply -f - <<'EOF'` (así las pruebas usan las del curso)."""
+    found: dict[str, str] = {}
+    for block in load_course(ROOT).page("step3").blocks:
+        for match in re.finditer(r"kubectl apply -f - <<-?\s*'?(\w+)'?\n(.*?\n)\1$", block.code, re.S | re.M):
+            found[re.search(r"^  name: (\S+)$", match.group(2), re.M).group(1)] = match.group(2)
+    assert set(found) == {"backend1", "app2"}, f"step3/text.md aplica {sorted(found)}"
+    return found
 
 
-VS_NO_RETRIES = finish_virtual_service()
+VS_NO_RETRIES = step3_virtual_services()
 
 
-def configure(lab: LabDriver, backend1: str | None, app2: str | None, vs: bool) -> None:
-    """STATUS_CODE_APP de backend1 y app2 (None = sin definir) y la VirtualService de backend1."""
+def configure(lab: LabDriver, backend1: str | None, app2: str | None, vs: str | None) -> None:
+    """STATUS_CODE_APP de backend1 y app2 (None = sin definir) y cuál de las VirtualService del
+    paso 3 está aplicada (None = ninguna)."""
     for deployment, wanted in (("backend1", backend1), ("app2", app2)):
         if lab.current_env(deployment).get("STATUS_CODE_APP") != wanted:
             lab.set_env(deployment, STATUS_CODE_APP=wanted)
-    has_vs = bool(lab.state().virtual_services)
-    if vs and not has_vs:
-        lab.kubectl("apply", "-f", "-", stdin=VS_NO_RETRIES)
-    elif not vs and has_vs:
-        lab.kubectl("delete", "-f", "-", stdin=VS_NO_RETRIES)
+    applied = {v.name for v in lab.state().virtual_services}
+    for name in applied - {vs}:
+        lab.kubectl("delete", "-f", "-", stdin=VS_NO_RETRIES[name])
+    if vs is not None and vs not in applied:
+        lab.kubectl("apply", "-f", "-", stdin=VS_NO_RETRIES[vs])
 
 
 def curl_counts(lab: LabDriver, n: int) -> list[tuple[tuple[int, ...], int, dict]]:
@@ -59,27 +60,27 @@ def curl_counts(lab: LabDriver, n: int) -> list[tuple[tuple[int, ...], int, dict
 
 
 def test_healthy_chain_is_one_request_per_hop(lab: LabDriver) -> None:
-    configure(lab, None, None, vs=False)
+    configure(lab, None, None, vs=None)
     for counts, status, body in curl_counts(lab, 5):
         assert (counts, status, body["backend1_status"]) == ((1, 1, 1), 200, 200)
 
 
 def test_step1_backend1_503_gives_1_3_3_and_http_200(lab: LabDriver) -> None:
-    configure(lab, "503", None, vs=False)
+    configure(lab, "503", None, vs=None)
     for counts, status, body in curl_counts(lab, 20):
         assert counts == (1, 3, 3)
         assert status == 200 and body["backend1_status"] == 503
 
 
 def test_step1_attempts_are_1_2_3_with_one_request_id(lab: LabDriver) -> None:
-    configure(lab, "503", None, vs=False)
+    configure(lab, "503", None, vs=None)
     _, body = lab.curl()
     attempts = sorted(h.attempt for h in lab.hits(body["request_id"]) if h.deployment == "backend1")
     assert attempts == ["1", "2", "3"]
 
 
 def test_step1_bff_sidecar_log_shows_urx(lab: LabDriver) -> None:
-    configure(lab, "503", None, vs=False)
+    configure(lab, "503", None, vs=None)
     _, body = lab.curl()
     rid = body["request_id"]
     deadline = time.monotonic() + 5
@@ -100,7 +101,7 @@ def test_step1_three_distinct_backend1_pods_about_91_percent(lab: LabDriver) -> 
     fallan por azar con probabilidad ~6e-5 y aun así separan el 91 % de «siempre» (1.0, a 4.4σ)
     y de un reparto sin previous_hosts (tres pods distintos al azar: 3!/3³ = 2/9 ≈ 0.22).
     """
-    configure(lab, "503", None, vs=False)
+    configure(lab, "503", None, vs=None)
     n = 200
     distinct = 0
     for _ in range(n):
@@ -110,29 +111,37 @@ def test_step1_three_distinct_backend1_pods_about_91_percent(lab: LabDriver) -> 
     assert 0.83 <= distinct / n <= 0.99, distinct
 
 
-def test_finish_vs_in_step1_state_gives_1_1_1(lab: LabDriver) -> None:
-    """La VirtualService de finish.md (attempts: 0 hacia backend1) con el 503 del paso 1 en backend1."""
-    assert "attempts: 0" in VS_NO_RETRIES and "backend1" in VS_NO_RETRIES
-    configure(lab, "503", None, vs=True)
+def test_step3_backend1_vs_in_step1_state_gives_1_1_1(lab: LabDriver) -> None:
+    """La VirtualService backend1 del paso 3 (attempts: 0) con el 503 del paso 1 en backend1: la
+    salvedad del texto (si falla backend1, la primera opción no lo reintenta)."""
+    assert "attempts: 0" in VS_NO_RETRIES["backend1"]
+    configure(lab, "503", None, vs="backend1")
     for counts, status, body in curl_counts(lab, 10):
         assert (counts, status, body["backend1_status"]) == ((1, 1, 1), 200, 503)
 
 
-def test_finish_vs_in_step2_state_gives_1_1_3(lab: LabDriver) -> None:
-    """El ejercicio de finish.md: app2 sigue en 503 (paso 2) y solo reintenta el salto backend1 → app2."""
-    configure(lab, None, "503", vs=True)
+def test_step3_first_option_gives_1_1_3(lab: LabDriver) -> None:
+    """Paso 3, primera opción: app2 sigue en 503 (paso 2) y solo reintenta el salto backend1 → app2."""
+    configure(lab, None, "503", vs="backend1")
     for counts, _, body in curl_counts(lab, 10):
         assert (counts, body["backend1_status"]) == ((1, 1, 3), 503)
 
 
 def test_step2_app2_503_gives_1_3_9(lab: LabDriver) -> None:
-    configure(lab, None, "503", vs=False)
+    configure(lab, None, "503", vs=None)
     for counts, status, body in curl_counts(lab, 10):
         assert (counts, status, body["backend1_status"]) == ((1, 3, 9), 200, 503)
 
 
+def test_step3_second_option_gives_1_3_3(lab: LabDriver) -> None:
+    """Paso 3, segunda opción: solo reintenta el salto bff → backend1; cada intento llama una vez a app2."""
+    configure(lab, None, "503", vs="app2")
+    for counts, status, body in curl_counts(lab, 10):
+        assert (counts, status, body["backend1_status"]) == ((1, 3, 3), 200, 503)
+
+
 def test_proxy_config_route_shows_the_programmed_policy(lab: LabDriver) -> None:
-    configure(lab, None, "503", vs=True)
+    configure(lab, None, "503", vs="backend1")
     routes = json.loads(lab.run("istioctl", "proxy-config", "route", "deploy/bff", "-o", "json").stdout)
     hosts = {vh["name"]: vh["routes"][0]["route"] for r in routes for vh in r.get("virtualHosts", [])}
     assert "retryPolicy" not in hosts["backend1.default.svc.cluster.local:8080"]
@@ -142,13 +151,28 @@ def test_proxy_config_route_shows_the_programmed_policy(lab: LabDriver) -> None:
     header, *lines = table.splitlines()
     assert re.split(r"\s{2,}", header.strip()) == ["NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"]
     rows = {cols[1]: cols for cols in (re.split(r"\s{2,}", line.strip()) for line in lines)}
-    # La columna VIRTUAL SERVICE: la de finish.md en la ruta hacia backend1; ninguna hacia app2.
+    # La columna VIRTUAL SERVICE: la del paso 3 en la ruta hacia backend1; ninguna hacia app2.
     assert rows["backend1.default.svc.cluster.local:8080"][3:] == ["/*", "backend1.default"], table
     assert rows["app2.default.svc.cluster.local:8080"][3:] == ["/*"], table
 
 
+def test_proxy_config_route_name_filter(lab: LabDriver) -> None:
+    """`--name` se queda con la RouteConfiguration de ese nombre (RouteFilter.Verify de
+    istio/istio, istioctl/pkg/writer/envoy/configdump/route.go, release-1.31): el paso 3 mira la
+    del puerto 8080; un nombre que no existe da una lista vacía y una tabla sin filas."""
+    configure(lab, None, "503", vs="app2")
+    every = json.loads(lab.run("istioctl", "proxy-config", "route", "deploy/backend1", "-o", "json").stdout)
+    assert len({r["name"] for r in every}) > 1
+    only = json.loads(lab.run("istioctl", "proxy-config", "route", "deploy/backend1", "--name", "8080", "-o", "json").stdout)
+    assert [r["name"] for r in only] == ["8080"]
+    retries = {vh["name"]: vh["routes"][0]["route"].get("retryPolicy", {}).get("numRetries") for vh in only[0]["virtualHosts"]}
+    assert retries == {f"{svc}.default.svc.cluster.local:8080": n for svc, n in (("bff", 2), ("backend1", 2), ("app2", None))}
+    assert json.loads(lab.run("istioctl", "proxy-config", "route", "deploy/backend1", "--name=9999", "-o", "json").stdout) == []
+    assert len(lab.run("istioctl", "proxy-config", "route", "deploy/backend1", "--name", "9999").stdout.splitlines()) == 1
+
+
 def test_killed_pod_is_routed_around_by_connect_failure_retry(lab: LabDriver) -> None:
-    configure(lab, None, None, vs=False)
+    configure(lab, None, None, vs=None)
     victim = next(p for p in lab.state().pods if p.deployment == "backend1")
     for container in victim.containers:
         assert container.process is not None

@@ -49,9 +49,10 @@ def test_the_real_course_plays_from_start_to_end() -> None:
     assert "lab play: el curso funciona" in proc.stdout
     assert "step1/verify.sh después del paso: pasa" in proc.stdout
     assert "step2/verify.sh después del paso: pasa" in proc.stdout
+    assert "step3/verify.sh después del paso: pasa" in proc.stdout
     # Cada promesa del texto, contada por request_id en los registros de las apps (Envoy real).
     for page, promise in (("step1/text.md", "bff=1 backend1=3 app2=3"), ("step2/text.md", "bff=1 backend1=3 app2=9"),
-                          ("finish.md", "bff=1 backend1=1 app2=3")):
+                          ("step3/text.md", "bff=1 backend1=1 app2=3"), ("step3/text.md", "bff=1 backend1=3 app2=3")):
         assert re.search(rf"· promesa de {page}:\d+ \({promise}\): se cumple", proc.stdout), (page, proc.stdout[-4000:])
 
 

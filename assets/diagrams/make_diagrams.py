@@ -34,6 +34,7 @@ OK_FILL, OK_EDGE = "#e3f9e5", "#1f7a35"
 KO_FILL, KO_EDGE = "#ffe3e3", "#b3261e"
 SVC_FILL, SVC_EDGE = "#e8f1fb", "#1d5fa8"
 SIDE_FILL, SIDE_EDGE = "#fff4d6", "#a86d00"
+OFF_FILL = "#eef0f2"  # un sidecar sin reintentos hacia ese salto (VirtualService con attempts: 0)
 FONT = "DejaVu Sans"
 
 plt.rcParams.update({
@@ -76,11 +77,22 @@ def status_colors(status: int):
     return (OK_FILL, OK_EDGE) if status < 500 else (KO_FILL, KO_EDGE)
 
 
+def sidecar(ax, x, y, w, h, size, retries=True):
+    """El sidecar Envoy de un pod, vertical; gris y con «attempts: 0» debajo si no reintenta."""
+    box(ax, x, y, w, h, "Envoy", fill=SIDE_FILL if retries else OFF_FILL, edge=SIDE_EDGE if retries else MUTED,
+        size=size)
+    ax.texts[-1].set_rotation(90)
+    if not retries:
+        ax.text(x, y - h / 2 - 1.6, "attempts: 0", ha="center", va="center", fontsize=6.5, color=MUTED,
+                fontweight="bold")
+
+
 def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list[tuple[str, int]]],
-             backend_pods: list[str], notes: list[str]) -> None:
+             backend_pods: list[str], notes: list[str], no_retries: str | None = None) -> None:
     """Árbol de una petición: curl → bff → intentos a backend1 → intentos a app2.
 
     app2_rounds[i] = las llamadas a app2 durante el intento i+1 a backend1: (pod, estado).
+    no_retries: el servicio cuyo sidecar no reintenta hacia el salto siguiente («bff», «backend1»).
     """
     leaf_gap = 7.2 if max(len(r) for r in app2_rounds) > 1 else 12.5
     round_gap = 3.0
@@ -119,8 +131,7 @@ def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list
 
     # El sidecar de bff, que es quien reintenta hacia backend1.
     side_x = columns["bff"] + 7.5 + 3.2
-    box(ax, side_x, mid, 5.2, 13, "Envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=7.5)
-    ax.texts[-1].set_rotation(90)
+    sidecar(ax, side_x, mid, 5.2, 13, 7.5, retries=no_retries != "bff")
 
     b_fill, b_edge = status_colors(backend_status)
     for i, (by, pod) in enumerate(zip(backend_y, backend_pods, strict=True)):
@@ -133,8 +144,7 @@ def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list
         many = len(calls) > 1
         # El sidecar de este pod de backend1: también numera sus intentos hacia app2.
         sx = columns["backend1"] + 11 + 2.4
-        box(ax, sx, by, 4.2, 9, "Envoy", fill=SIDE_FILL, edge=SIDE_EDGE, size=6.5)
-        ax.texts[-1].set_rotation(90)
+        sidecar(ax, sx, by, 4.2, 9, 6.5, retries=no_retries != "backend1")
         start_x = sx + 2.1
         for j, ((app_pod, status), ly) in enumerate(zip(calls, leaf_y[i], strict=True)):
             end_x = columns["app2"] - 10
@@ -185,8 +195,17 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
+NAMES = (
+    "istioretry-arquitectura.png",
+    "istioretry-scenario1.png",
+    "istioretry-scenario2.png",
+    "istioretry-scenario3-primer-salto.png",
+    "istioretry-scenario3-ultimo-salto.png",
+)
+
+
 def build(out: Path) -> list[Path]:
-    paths = [out / "istioretry-arquitectura.png", out / "istioretry-scenario1.png", out / "istioretry-scenario2.png"]
+    paths = [out / name for name in NAMES]
     architecture(paths[0])
     scenario(
         paths[1],
@@ -214,6 +233,32 @@ def build(out: Path) -> list[Path]:
             "Números naranjas: intentos de cada sidecar. bff intenta 3 veces con backend1 y, en",
             "cada intento, el sidecar de backend1 intenta 3 veces con app2: 3 × 3 = 9.",
             "Total: bff 1 · backend1 3 · app2 9",
+        ],
+    )
+    scenario(
+        paths[3],
+        "Paso 3, primera opción: sin reintentos de bff a backend1",
+        backend_status=503,
+        backend_pods=["pod A"],
+        app2_rounds=[[("pod X", 503), ("pod Y", 503), ("pod Z", 503)]],
+        no_retries="bff",
+        notes=[
+            "Un VirtualService para backend1 con attempts: 0 lo aplica el sidecar de bff: un solo intento.",
+            "El sidecar de backend1 sigue con la política de la malla: 3 intentos a app2.",
+            "Total: bff 1 · backend1 1 · app2 3 (5 peticiones por un curl)",
+        ],
+    )
+    scenario(
+        paths[4],
+        "Paso 3, segunda opción: sin reintentos de backend1 a app2",
+        backend_status=503,
+        backend_pods=["pod A", "pod B", "pod C"],
+        app2_rounds=[[("pod X", 503)], [("pod Y", 503)], [("pod Z", 503)]],
+        no_retries="backend1",
+        notes=[
+            "Un VirtualService para app2 con attempts: 0 lo aplican los sidecars de backend1: un intento",
+            "cada uno. El de bff sigue con la política de la malla: 3 intentos a backend1.",
+            "Total: bff 1 · backend1 3 · app2 3 (7 peticiones por un curl)",
         ],
     )
     return paths

@@ -1,8 +1,10 @@
-"""`lab istioctl proxy-config route deploy/X [-o json]`: la configuración de rutas *real* del sidecar.
+"""`lab istioctl proxy-config route deploy/X [--name R] [-o json]`: la configuración de rutas *real* del sidecar.
 
 Lee /config_dump del admin de Envoy del pod (como istioctl, que pide lo mismo a pilot-agent) y
 lo muestra con la forma de istioctl: tabla NAME/VHOST NAME/DOMAINS/MATCH/VIRTUAL SERVICE, o el
 JSON de las RouteConfiguration con los nombres de campo en camelCase (retryPolicy, numRetries...).
+`--name R` se queda con la RouteConfiguration que se llama R, en las dos formas (como `RouteFilter`
+de istio/istio, istioctl/pkg/writer/envoy/configdump/route.go, release-1.31).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from lab.cluster.state import LabState, PodState, running_state
 from lab.ctl.kubeformat import table
 from lab.errors import LabError
 
-SUPPORTED = "proxy-config route deploy/X|POD [-o json]"
+SUPPORTED = "proxy-config route deploy/X|POD [--name R] [-o json]"
 
 
 def _unsupported(argv: list[str]) -> LabError:
@@ -28,7 +30,7 @@ def _unsupported(argv: list[str]) -> LabError:
 
 
 def istioctl(course: Path, argv: list[str]) -> int:
-    words, output = [], "table"
+    words, output, name = [], "table", None
     items = list(argv)
     while items:
         item = items.pop(0)
@@ -36,6 +38,10 @@ def istioctl(course: Path, argv: list[str]) -> int:
             output = items.pop(0)
         elif item.startswith(("-o=", "--output=")):
             output = item.split("=", 1)[1]
+        elif item == "--name" and items:
+            name = items.pop(0)
+        elif item.startswith("--name="):
+            name = item.split("=", 1)[1]
         elif item in ("-n", "--namespace") and items and items[0] == "default":
             items.pop(0)
         elif item.startswith("-"):
@@ -48,7 +54,7 @@ def istioctl(course: Path, argv: list[str]) -> int:
         raise _unsupported(argv)
     pod = _pod(running_state(course), words[2])
     dump = _config_dump(pod)
-    routes = _route_configs(dump)
+    routes = [r for r in _route_configs(dump) if name is None or r.get("name") == name]
     if output == "json":
         print(json.dumps([camel(r) for r in routes], indent=4))
     else:
