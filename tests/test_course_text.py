@@ -520,10 +520,10 @@ def test_step3_comparison_table_is_the_promises_of_steps_2_and_3():
 
 
 def test_finish_summary_repeats_the_promises_of_every_step():
-    """«Lo que viste» nombra las cuentas de cada marca, en el orden de los pasos; el final no tiene
+    """«Lo que has visto» nombra las cuentas de cada marca, en el orden de los pasos; el final no tiene
     bloques ejecutables (el ejercicio vive en el paso 3) ni promete nada."""
     text = (ROOT / "finish.md").read_text(encoding="utf-8")
-    summary = text[text.index("## Lo que viste"):text.index("## Qué hacer")]
+    summary = text[text.index("## Lo que has visto"):text.index("## Qué hacer")]
     named = [counts(m.groups()) for m in re.finditer(r"bff (\d+) · backend1 (\d+) · \**app2 (\d+)", summary)]
     assert named == [p for page in PROMISING for p in promises(page)]
     assert "{{exec" not in text and not PROMISE.search(text)
