@@ -29,7 +29,7 @@ grep -q ' bff=1 backend1=1 app2=3 estados_bff=200 estados_backend1=503 estados_a
   fail "ninguna petición de bff llegó 1 vez a backend1 y 3 veces a app2. Aplica el VirtualService backend1 de la primera opción, espera unos segundos y vuelve a ejecutar «curl -s localhost:30000/toapp»."
 
 # La columna NAME de «kubectl get virtualservices» (en el namespace default).
-virtualservices=$(kubectl get virtualservices) || fail "no pude listar los VirtualService (kubectl get virtualservices)."
+virtualservices=$(kubectl get virtualservices) || fail "no he podido listar los VirtualService (kubectl get virtualservices)."
 if grep -q '^backend1 ' <<<"$virtualservices"; then
   fail "el VirtualService backend1 de la primera opción sigue aplicado: bórralo con el bloque «kubectl delete» de la segunda opción."
 fi
