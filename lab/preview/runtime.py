@@ -94,10 +94,6 @@ class Lab:
         self._stopping = False
         self.ready = threading.Event()
 
-    @property
-    def enabled(self) -> bool:
-        return self.target is not None
-
     def start(self) -> None:
         if self.target is None:
             self.terminal.write("sys", "Vista previa sin laboratorio: los botones Ejecutar y Comprobar están desactivados.")

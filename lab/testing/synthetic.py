@@ -10,7 +10,7 @@ registros de verdad en disco, y un cliente que lo sirve sin supervisor.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,3 @@ class FakeClient:
         gone = tuple(n for n in names if n not in self.missing)
         return Deleted("virtualservice.networking.istio.io", gone, self.missing, "default")
 
-
-def with_pods(state: LabState, *pods: PodState) -> LabState:
-    return replace(state, pods=tuple(pods))
