@@ -141,7 +141,9 @@ def outbound_routes(
             {
                 "@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
                 "name": routes_name(topology),
-                "virtual_hosts": hosts,
+                # Sorted by name, like istiod (util.SortVirtualHosts in istio/istio
+                # pilot/pkg/networking/util/util.go, called from httproute.go, release-1.31).
+                "virtual_hosts": sorted(hosts, key=lambda host: host["name"]),
                 "validate_clusters": False,
             }
         ],

@@ -17,9 +17,6 @@ que ignora tiempos, IP y nombres generados):
 - Con `kubectl logs -l`, el orden de las líneas no cuenta: kubectl recorre los pods en un orden
   arbitrario (`sequentialConsumeRequest` de kubernetes/kubectl `pkg/cmd/logs/logs.go`, v0.36.3,
   itera un map de Go) y, con los nombres normalizados, las líneas de cada pod no se distinguen.
-- Con `istioctl proxy-config route`, el orden de los hosts virtuales no cuenta (cada uno con las
-  líneas que lo siguen): istiod los construye recorriendo un map de Go
-  (`BuildSidecarVirtualHostWrapper`, istio/istio `pilot/pkg/networking/core/route/`, release-1.31).
 - Con `kubectl get pods`, las filas `Terminating` de la salida real no cuentan: un pod viejo puede
   seguir apagándose cuando el rollout ya terminó, y el texto lo avisa.
 """
@@ -139,9 +136,6 @@ def compare(command: str, expected: str, actual: str) -> Mismatch | None:
     if _runs_logs_with_selector(command):
         ok = _match_unordered(want, got)
         reason = "la salida no concuerda con la esperada (con kubectl logs -l, en cualquier orden)"
-    elif _runs_route_dump(command) and not any(_is_elision(w) for w in want):
-        ok = _virtual_hosts(want) == _virtual_hosts(got)
-        reason = "la salida no concuerda con la esperada (los hosts virtuales, en cualquier orden)"
     else:
         ok = _match_ordered(want, got)
         reason = "la salida no concuerda con la esperada"
@@ -223,20 +217,6 @@ def _runs_kubectl(command: str, verb: str, kinds: tuple[str, ...] = ()) -> bool:
         if rest[:1] == [verb] and (not kinds or (len(rest) > 1 and rest[1] in kinds)):
             return True
     return False
-
-
-def _runs_route_dump(command: str) -> bool:
-    return any(words[:3] == ["istioctl", "proxy-config", "route"] for words in _commands(command))
-
-
-def _virtual_hosts(lines: list[str]) -> list[tuple[str, ...]]:
-    """Las líneas en grupos, uno por host virtual (empieza en su `"name":`), ordenados."""
-    groups: list[list[str]] = []
-    for line in lines:
-        if line.startswith('"name":') or not groups:
-            groups.append([])
-        groups[-1].append(line)
-    return sorted(tuple(group) for group in groups)
 
 
 def _runs_logs_with_selector(command: str) -> bool:
