@@ -23,9 +23,10 @@ $(STAMP): pyproject.toml apps/requirements.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# cspell, the Spanish spell check of `lab check` (only `make check` and `make test` need Node.js).
+# cspell, the Spanish spell check of `lab check`, and xterm.js, the terminal of `lab preview` (only
+# `make check`, `make preview` and `make test` need Node.js).
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "Falta npm (Node.js >= 20.18): lo usa el corrector ortográfico de lab check (cspell)."; exit 1; }
+	@command -v npm >/dev/null || { echo "Falta npm (Node.js >= 20.18): lo usan el corrector ortográfico de lab check (cspell) y la terminal de lab preview (xterm.js)."; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -57,7 +58,8 @@ diagrams: venv
 lab: venv
 	$(LAB) shell
 
-preview: venv
+# The browser terminal (xterm.js) is served from node_modules: hence the Node stamp.
+preview: venv $(NODE_STAMP)
 	$(LAB) preview
 
 # Regenerates apps/requirements.txt (pinned, with hashes) from apps/requirements.in.

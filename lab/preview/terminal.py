@@ -24,12 +24,13 @@ from pathlib import Path
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from lab.preview.shell import PtyShell
+from lab.preview.shell import CLOSE_GRACE, PtyShell
 
 DETACH_GRACE = 5.0  # s que bash sobrevive a su página (una recarga vuelve a la misma terminal)
 REPLAY = 256 * 1024  # bytes de salida que se repiten al volver a conectar
 PAUSE_AT = 1024 * 1024  # bytes pendientes de enviar a partir de los que se deja de leer la PTY
 MAX_INPUT = 1024 * 1024  # bytes tecleados pendientes de entrar en la PTY
+WATCH_EVERY = 1.0  # s entre miradas a si bash sigue vivo
 INTERRUPT_PAUSE = 0.3  # s entre el Ctrl-C de {{exec interrupt}} y el texto del bloque
 
 BASHRC = """\
@@ -77,7 +78,22 @@ class Terminal:
         self._input.clear()
         assert self._loop is not None and shell.fd is not None
         self._loop.add_reader(shell.fd, self._on_output)
+        self._loop.call_later(WATCH_EVERY, self._watch, shell)
         return shell
+
+    def _watch(self, shell: PtyShell) -> None:
+        """bash puede terminar (`exit`) sin que la PTY se cierre: un trabajo en segundo plano aún la tiene."""
+        if self.shell is not shell or self._loop is None:
+            return
+        if shell.alive:
+            self._loop.call_later(WATCH_EVERY, self._watch, shell)
+        else:
+            self._bash_ended()
+
+    def _bash_ended(self) -> None:
+        self._end()
+        if self._outbox is not None:
+            self._outbox.put_nowait(None)
 
     def _end(self) -> None:
         """Acaba con bash (en otro hilo: espera hasta CLOSE_GRACE s a que la sesión termine)."""
@@ -93,12 +109,11 @@ class Terminal:
 
     def _on_output(self) -> None:
         shell = self.shell
-        assert shell is not None and self._loop is not None
+        if shell is None or self._loop is None:
+            return
         data = shell.read()
         if data is None:  # bash terminó y nadie más tiene la PTY
-            self._end()
-            if self._outbox is not None:
-                self._outbox.put_nowait(None)
+            self._bash_ended()
             return
         if not data:
             return
@@ -215,8 +230,31 @@ class Terminal:
                 self.shell.resize(rows, cols)
 
     def close(self) -> None:
-        """Al parar la vista previa: acaba con bash y su sesión (desde cualquier hilo)."""
+        """Al parar la vista previa: acaba con bash y su sesión. Desde cualquier hilo: si el bucle de
+        uvicorn sigue vivo, lo hace él (es quien vigila la PTY) y aquí se espera a que acabe."""
         self.closed = True
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                asyncio.run_coroutine_threadsafe(self._close_in_loop(), loop).result(timeout=CLOSE_GRACE + 30)
+                return
         shell, self.shell = self.shell, None
         if shell is not None:
             shell.close()
+
+    async def _close_in_loop(self) -> None:
+        shell, self.shell = self.shell, None
+        if self._grace is not None:
+            self._grace.cancel()
+        if shell is None:
+            return
+        if shell.fd is not None and self._loop is not None:
+            self._loop.remove_reader(shell.fd)
+            self._loop.remove_writer(shell.fd)
+        if self._outbox is not None:
+            self._outbox.put_nowait(None)  # la página sabrá que bash terminó
+        await asyncio.get_running_loop().run_in_executor(None, shell.close)

@@ -148,7 +148,11 @@ term.attachCustomKeyEventHandler((e) => {
 });
 window.terminalText = () => {  // todo el búfer (también lo que ya salió por arriba), para quien no ve la pantalla
   const b = term.buffer.active, lines = [];
-  for (let i = 0; i < b.length; i++) lines.push(b.getLine(i).translateToString(true));
+  for (let i = 0; i < b.length; i++){
+    const line = b.getLine(i), next = b.getLine(i + 1);
+    const text = line.translateToString(!(next && next.isWrapped));  // si sigue en la fila de abajo, con sus espacios
+    if (line.isWrapped && lines.length) lines[lines.length - 1] += text; else lines.push(text);
+  }
   return lines.join("\n").replace(/\s+$/, "");
 };
 connect();
