@@ -53,7 +53,7 @@ def test_preview_runs_step1_against_the_lab(tmp_path: Path) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     require_chromium()
-    assert not _listening(30000), "ya hay un laboratorio en 127.0.0.1:30000 (¿falta flock /work/lab.lock?)"
+    assert not _listening(30000), "ya hay un laboratorio en 127.0.0.1:30000 (¿falta flock /tmp/lab.lock?)"
     course = tmp_path / "curso"
     shutil.copytree(REPO, course, ignore=COPY_IGNORE, symlinks=True)
     step1 = load_course(course).page("step1")

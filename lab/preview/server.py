@@ -228,7 +228,7 @@ def create_app(preview: Preview) -> FastAPI:
         messages = {
             STARTING: "El laboratorio aún está arrancando",
             NO_LAB: "La vista previa se arrancó sin laboratorio",
-            FAILED: "El laboratorio no arrancó: mira el terminal",
+            FAILED: "El laboratorio no arrancó: pulsa el estado sobre la terminal para ver lo que dijo lab up",
         }
         return _deny(409, messages.get(preview.lab.state, "El laboratorio está parado"))
 
