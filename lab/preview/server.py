@@ -257,7 +257,7 @@ def create_app(preview: Preview) -> FastAPI:
         if busy:
             return busy
         if not await preview.terminal.type_block(block.code, interrupt=block.action == "exec interrupt"):
-            return _deny(409, "La terminal no está conectada: recarga la página")
+            return _deny(409, "La terminal no está abierta: pulsa Intro en ella o recarga la página")
         return JSONResponse({"typed": data["block"]})
 
     @app.post("/api/check")

@@ -76,6 +76,7 @@ class Terminal:
         self.shell = shell
         self._scrollback.clear()
         self._input.clear()
+        self._paused = False
         assert self._loop is not None and shell.fd is not None
         self._loop.add_reader(shell.fd, self._on_output)
         self._loop.call_later(WATCH_EVERY, self._watch, shell)
