@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -410,7 +411,9 @@ def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
 
 
 def test_foreground_timeout_tells_the_learner_what_to_do(sandbox: Sandbox) -> None:
-    result = sandbox.foreground(FOREGROUND_TIMEOUT="1")  # sin setup.sh: nunca termina
+    # Los archivos ya desempaquetados, y setup.sh sin terminar nunca.
+    shutil.copytree(REPO / "tools", sandbox.path("CURSO_ROOT") / "tools")
+    result = sandbox.foreground(FOREGROUND_TIMEOUT="1")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "sigue sin terminar" in out and "sigue en marcha en segundo plano" in out
@@ -418,6 +421,19 @@ def test_foreground_timeout_tells_the_learner_what_to_do(sandbox: Sandbox) -> No
     assert f"Registro completo: {sandbox.env['LOG_FILE']}" in out
     assert f"bash {sandbox.env['CURSO_ROOT']}/setup.sh" in out
     assert "paso 1" in out
+
+
+def test_foreground_waits_a_bounded_time_for_the_files_and_says_so(sandbox: Sandbox) -> None:
+    """Killercoda lanza el primer plano a la vez que setup.sh, antes de que exista la vista de espera
+    (viene en curso.tar.gz): la espera tiene límite y, si los archivos no llegan, lo dice."""
+    started = time.monotonic()
+    result = sandbox.foreground(FOREGROUND_FILES_TIMEOUT="2")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30
+    out = result.stdout
+    assert out.startswith("Preparando el entorno del curso: esperando a sus archivos…\n")
+    assert "⚠ Los archivos del curso no han llegado en " in out and "sigue en segundo plano" in out
+    assert f"Registro completo: {sandbox.env['LOG_FILE']}" in out
 
 
 def test_foreground_survives_being_typed_into_a_shell(sandbox: Sandbox) -> None:
@@ -433,6 +449,11 @@ def test_foreground_survives_being_typed_into_a_shell(sandbox: Sandbox) -> None:
 
 def test_foreground_has_no_typing_hazards() -> None:
     text = FOREGROUND.read_text()
+    # Killercoda lo teclea en la terminal de quien aprende: pocas líneas, que ejecutan la vista de
+    # espera del paquete (la lógica vive en tools/sandbox-wait, con su propio shellcheck).
+    commands = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(commands) <= 3, commands
+    assert "tools/sandbox-wait" in text and (REPO / "tools" / "sandbox-wait").is_file()
     assert text.endswith("\n") and not text.endswith("\n\n"), "líneas en blanco al final"
     assert "\t" not in text, "un tabulador escrito en la terminal dispara el autocompletado"
     assert "!" not in text.split("\n", 1)[1], "«!» activa la expansión del historial al teclearlo"
