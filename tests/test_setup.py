@@ -437,14 +437,25 @@ def test_foreground_waits_a_bounded_time_for_the_files_and_says_so(sandbox: Sand
 
 
 def test_foreground_survives_being_typed_into_a_shell(sandbox: Sandbox) -> None:
-    assert_success(sandbox, sandbox.run())
+    """Como en Killercoda: las líneas se teclean en un bash interactivo que empieza antes que
+    setup.sh (sin los archivos aún), y la terminal sigue viva al terminar, con «Listo» y la última
+    línea de progreso."""
     typed = FOREGROUND.read_text() + "echo LA_TERMINAL_SIGUE_VIVA\n"
     env = {**sandbox.env, "PATH": "/usr/bin:/bin", "HISTFILE": "/dev/null"}
-    result = subprocess.run(["bash", "--norc", "--noprofile", "-i"], input=typed, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert "✔ Listo" in result.stdout, result.stdout + result.stderr
-    assert "LA_TERMINAL_SIGUE_VIVA" in result.stdout
-    assert "event not found" not in result.stderr
+    shell = subprocess.Popen(["bash", "--norc", "--noprofile", "-i"], stdin=subprocess.PIPE, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        shell.stdin.write(typed)  # tecleado ya: el primer plano espera a los archivos
+        shell.stdin.flush()
+        assert_success(sandbox, sandbox.run())
+        out, err = shell.communicate(timeout=60)
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+    assert "✔ Listo" in out, out + err
+    assert "✔ Entorno listo en" in out
+    assert out.index("✔ Entorno listo en") < out.index("✔ Listo") < out.index("LA_TERMINAL_SIGUE_VIVA")
+    assert "event not found" not in err
 
 
 def test_foreground_has_no_typing_hazards() -> None:
