@@ -48,7 +48,7 @@ ISTIO_HOME=${ISTIO_HOME:-/opt/istio}
 ISTIO_DOWNLOAD_URL=${ISTIO_DOWNLOAD_URL:-https://github.com/istio/istio/releases/download}
 ISTIO_DOWNLOAD_FALLBACK_URL=${ISTIO_DOWNLOAD_FALLBACK_URL:-https://blob.istio.io/istio-release/releases}
 ISTIO_ARCH=${ISTIO_ARCH:-}
-# Dónde cargar las imágenes: containerd (este nodo), kind[:clúster] o ssh:<nodo> (ver load_images).
+# Dónde importar las imágenes: containerd (este nodo), kind[:clúster] o ssh:<nodo> (ver import_images).
 IMAGE_TARGET=${IMAGE_TARGET:-containerd}
 CRI_ENDPOINT=${CRI_ENDPOINT:-unix:///run/containerd/containerd.sock}
 APP_NAMESPACE=${APP_NAMESPACE:-default}

@@ -1,4 +1,4 @@
-"""setup.sh de verdad, con kubectl, docker, ctr, crictl, istioctl, curl, kind y sleep falsos.
+"""setup.sh de verdad, con kubectl, docker, ctr, crictl, istioctl, curl, kind, sleep y date falsos.
 
 Las falsificaciones (tests/setup_fakes/fake.sh) van primero en PATH y anotan cada llamada con un
 número de orden común (inicio y fin), así que el orden y el solapamiento se demuestran con lo que
