@@ -74,8 +74,9 @@ clean:
 
 # The course on a real cluster: a kind cluster (created if missing), setup.sh with the path variables
 # of the README (nothing as root; state, log and binaries under KIND_STATE and KIND_BIN), then
-# `lab play --cluster` with the istioctl and traza that setup.sh installed. .github/workflows/course.yml
-# runs exactly this. KIND_VERSION and its node image (Kubernetes 1.36.1, the default image of kind
+# `lab play --cluster` with the istioctl and traza that setup.sh installed. Images reach the kind node
+# the sandbox's way (docker save | docker exec NODE ctr -n k8s.io images import), not with `kind load`.
+# .github/workflows/course.yml runs exactly this. KIND_VERSION and its node image (Kubernetes 1.36.1, the default image of kind
 # v0.32.0: pkg/apis/config/defaults/image.go at that tag) are pinned here and only here.
 KIND ?= kind
 KIND_VERSION := v0.32.0
