@@ -50,7 +50,8 @@ def test_a_remote_image_is_reported_at_its_line(tmp_path: Path, text: str) -> No
 
 @pytest.mark.parametrize(("text", "kind"), [("![cadena](/img/cadena.png)", "imagen"), ("[paso](/step1/text.md)", "enlace")])
 def test_an_absolute_path_is_reported(tmp_path: Path, text: str, kind: str) -> None:
-    assert markdown_problems(tmp_path, text) == [f"3: {kind} «{text.split('(')[1][:-1]}» con ruta absoluta: usa una ruta relativa al Markdown"]
+    target = text.split("(")[1][:-1]
+    assert markdown_problems(tmp_path, text) == [f"3: {kind} «{target}» con ruta absoluta: usa una ruta relativa al Markdown"]
 
 
 def test_a_missing_local_file_is_reported(tmp_path: Path) -> None:
