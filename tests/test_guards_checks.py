@@ -79,3 +79,78 @@ def test_trailing_blank_lines_in_the_foreground_are_reported(tmp_path: Path, scr
     assert foreground_problems(tmp_path, script) == [
         f"{line}: el script foreground acaba en {blank} línea(s) en blanco: Killercoda las teclea en la terminal del alumno"
     ]
+
+
+# --------------------------------------------------------------------------- lo que mutmut vio sin prueba
+
+
+def full_problems(root: Path) -> list[tuple[Path, int, str]]:
+    ctx = make_ctx(root)
+    return [(p.file, p.line, p.message) for p in check_markdown(ctx) + check_foreground(ctx)]
+
+
+def two_pages(tmp_path: Path, intro: str, step: str, foreground: bytes | None = None) -> Path:
+    step_page: dict = {"text": "step1/text.md"}
+    if foreground is not None:
+        step_page["foreground"] = "step1/fg.sh"
+        (tmp_path / "step1").mkdir(exist_ok=True)
+        (tmp_path / "step1" / "fg.sh").write_bytes(foreground)
+    (tmp_path / "index.json").write_text(json.dumps({"details": {"intro": {"text": "intro.md", "foreground": "falta.sh"},
+                                                                 "steps": [step_page]}}))
+    (tmp_path / "intro.md").write_text(intro, encoding="utf-8")
+    (tmp_path / "step1").mkdir(exist_ok=True)
+    (tmp_path / "step1" / "text.md").write_text(step, encoding="utf-8")
+    return tmp_path
+
+
+def test_problems_of_every_page_with_their_file_and_line(tmp_path: Path) -> None:
+    root = two_pages(tmp_path, "# I\n\n```bash\nls\n``` {{exec}}\n", "# P\n\n![x](no.png) [y](/abs)\n", b"echo\r\n")
+    intro, step = root / "intro.md", root / "step1" / "text.md"
+    assert full_problems(root) == [
+        (intro, 5, "espacio antes de {{exec}}: va pegado a la valla de cierre"),
+        (step, 3, "imagen rota: no existe «no.png» (relativo a step1/)"),
+        (step, 3, "enlace «/abs» con ruta absoluta: usa una ruta relativa al Markdown"),
+        (root / "step1" / "fg.sh", 1, "el script foreground tiene finales de línea CRLF"),
+    ]
+
+
+def test_the_remote_image_message(tmp_path: Path) -> None:
+    root = course(tmp_path, "# T\n\n![x](https://ejemplo.org/x.png)\n")
+    assert full_problems(root) == [(root / "intro.md", 3, "imagen remota «https://ejemplo.org/x.png»: guarda la imagen "
+                                    "junto al Markdown (Killercoda no siempre llega a otros sitios)")]
+
+
+@pytest.mark.parametrize("text", [
+    "![x](<img/cadena.png>)", "![x](img/cadena.png?v=1#arriba)", "[app]({{TRAFFIC_HOST1_30000}}/toapp)",
+])
+def test_targets_that_are_fine(tmp_path: Path, text: str) -> None:
+    assert markdown_problems(tmp_path, text) == []
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ('<source src="https://ejemplo.org/v.webm">', "3: imagen remota «https://ejemplo.org/v.webm»"),
+    ("![x](img/cadena.png?v=1?w=2)", None),
+    ("![x](img/cadena.png#a#b)", None),
+    ("[a](https://istio.io) ![b](img/no.png)", "3: imagen rota: no existe «img/no.png»"),
+    ("[a](?q) ![b](img/no.png)", "3: imagen rota: no existe «img/no.png»"),
+    ("[a](/abs) ![b](img/no.png)", "3: imagen rota: no existe «img/no.png»"),
+])
+def test_each_target_on_a_line_is_checked(tmp_path: Path, text: str, problem: str | None) -> None:
+    problems = markdown_problems(tmp_path, text)
+    assert (problems[-1].startswith(problem) if problem else problems == []), problems
+
+
+@pytest.mark.parametrize(("script", "expected"), [
+    (b"\xff echo\r\n", "1: el script foreground tiene finales de línea CRLF"),           # UTF-8 mal formado
+    (b"echo hola\n  ", "2: el script foreground acaba en 1 línea(s) en blanco"),          # sin salto final
+    (b"\n\n", "1: el script foreground acaba en 2 línea(s) en blanco"),                    # solo líneas en blanco
+    (b"a\nb\n\n", "3: el script foreground acaba en 1 línea(s) en blanco"),
+])
+def test_foreground_edges(tmp_path: Path, script: bytes, expected: str) -> None:
+    problems = foreground_problems(tmp_path, script)
+    assert len(problems) == 1 and problems[0].startswith(expected), problems
+
+
+def test_a_foreground_that_index_json_names_but_is_missing_is_left_to_the_index_check(tmp_path: Path) -> None:
+    root = two_pages(tmp_path, "# I\n", "# P\n")
+    assert check_foreground(make_ctx(root)) == []

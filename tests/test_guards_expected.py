@@ -4,9 +4,11 @@ Terminating) tiene al lado el caso que debe seguir fallando. Python puro."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from lab.course.expected import compare, normalise
+from lab.course.expected import compare, expected_outputs, normalise
 
 LOGS = "kubectl logs -l app=backend1 --prefix --tail=-1"
 
@@ -88,3 +90,72 @@ def test_only_get_pods_drops_terminating_rows() -> None:
         assert compare(command, want, got) is None, command
     for command in ("kubectl get deployments", "kubectl describe pods", "echo kubectl get pods"):
         assert compare(command, want, got) is not None, command
+
+
+# --------------------------------------------------------------------------- lo que mutmut vio sin prueba
+
+
+def test_a_mismatch_carries_what_was_compared_and_a_unified_diff() -> None:
+    ordered = compare("traza", "a\nb", "a\nc")
+    assert ordered is not None and (ordered.command, ordered.expected, ordered.actual) == ("traza", "a\nb", "a\nc")
+    assert ordered.reason == "la salida no concuerda con la esperada"
+    assert ordered.diff == "--- esperada (normalizada)\n+++ real (normalizada)\n@@ -1,2 +1,2 @@\n a\n-b\n+c"
+    assert str(ordered) == f"{ordered.reason}\n{ordered.diff}"
+    unordered = compare(LOGS, "a", "b")
+    assert unordered is not None
+    assert unordered.reason == "la salida no concuerda con la esperada (con kubectl logs -l, en cualquier orden)"
+
+
+@pytest.mark.parametrize("command", [
+    "kubectl logs --selector app=backend1", "kubectl logs --selector=app=backend1", "kubectl logs -lapp=backend1",
+])
+def test_every_spelling_of_the_selector_frees_the_order(command: str) -> None:
+    assert compare(command, "a\nb", "b\na") is None
+
+
+@pytest.mark.parametrize("command", ["kubectl logs deploy/backend1 # sin -l", "kubectl logs deploy/backend1"])
+def test_without_a_selector_the_order_counts(command: str) -> None:
+    assert compare(command, "a\nb", "b\na") is not None
+
+
+@pytest.mark.parametrize("command", [
+    "date; kubectl get pods", "FOO=1 kubectl get pods", "kubectl get --watch=false pods", "kubectl get pods 'sin cerrar",
+])
+def test_get_pods_is_found_among_other_commands(command: str) -> None:
+    assert compare(command, "NAME STATUS\nx Running", "NAME STATUS\nx Running\ny Terminating") is None
+
+
+def test_kubectl_get_without_a_kind_is_not_get_pods() -> None:
+    assert compare("kubectl get", "x Running", "x Running\ny Terminating") is not None
+
+
+def test_unordered_matching_backtracks_and_gives_up_on_hopeless_input() -> None:
+    assert compare(LOGS, "a…\nab", "ab\nax") is None  # «a…» no debe quedarse con la única línea «ab»
+    many = "\n".join(["a…"] * 12 + ["b"])
+    assert compare(LOGS, many, "\n".join(["ax"] * 12 + ["c"])) is not None  # 12! combinaciones: el presupuesto corta
+
+
+def test_an_ellipsis_does_not_go_back() -> None:
+    assert compare("x", "a\n…\na", "a") is not None
+
+
+def test_normalise_keeps_the_text_at_its_edges() -> None:
+    assert normalise("X\n") == ["X"] and normalise("\n\nXa X\n\n") == ["Xa X"]
+
+
+def md(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "text.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_expected_outputs_only_after_blocks_that_run(tmp_path: Path) -> None:
+    path = md(tmp_path, "```plain\nx\n```{{copy}}\n\n```text\nno\n```\n\n```plain\ny\n```{{exec}}\n\n```bash\nz\n```\n\n"
+                       "```plain\nw\n```{{exec}}\n\n```text\nuno\n``\ndos\n```\n")
+    found = expected_outputs(path)
+    assert [(e.block.code, e.line, e.text) for e in found] == [("w", 22, "uno\n``\ndos")]
+
+
+def test_an_indented_expected_output_loses_its_indent(tmp_path: Path) -> None:
+    path = md(tmp_path, "1. Paso:\n\n   ```plain\n   w\n   ```{{exec}}\n\n   ```text\n   uno\n x\n   ```\n")
+    assert expected_outputs(path)[0].text == "uno\n x"

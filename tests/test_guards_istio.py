@@ -17,19 +17,18 @@ Las fuentes, en istio/istio release-1.31 (commit a8d7012191ebf42bacd48fa72b32a05
 
 from __future__ import annotations
 
-import pytest
+import copy
 
+import pytest
+from istio_cases import ISTIO_DEFAULT_POLICY
+
+from lab.cluster.istio import validation
 from lab.cluster.istio.validation import check_http_route, webhook_errors
 from lab.cluster.meshpolicy import convert_policy
-from lab.errors import StatusError
+from lab.errors import LabError, StatusError
 
-ISTIO_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
-PREVIOUS_HOSTS = [{
-    "name": "envoy.retry_host_predicates.previous_hosts",
-    "typedConfig": {"@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"},
-}]
-ISTIO_DEFAULT = {"retryOn": ISTIO_RETRY_ON, "numRetries": 2, "retryHostPredicate": PREVIOUS_HOSTS,
-                 "hostSelectionRetryMaxAttempts": "5"}
+ISTIO_DEFAULT = ISTIO_DEFAULT_POLICY  # escrita a mano desde retry.go en tests/istio_cases.py
+ISTIO_RETRY_ON, PREVIOUS_HOSTS = ISTIO_DEFAULT["retryOn"], ISTIO_DEFAULT["retryHostPredicate"]
 CEL = "must be a valid duration greater than 1ms"
 TOO_SHORT, NOT_MS = "duration must be greater than 1ms", "only durations to ms precision are supported"
 
@@ -133,3 +132,86 @@ def test_each_field_of_httpretry_reaches_envoy() -> None:
     }
     kept = convert_policy({"attempts": 1, "retryIgnorePreviousHosts": True, "retryRemoteLocalities": False})
     assert kept == {**ISTIO_DEFAULT, "numRetries": 1}
+
+
+# --------------------------------------------------------------------------- lo que mutmut vio sin prueba
+# Las formas de los errores: apimachinery (errors.NewInvalid: «<Kind>.<grupo> "<nombre>" is invalid: »
+# y, con más de una causa, el agregado «[a, b]»), el decodificador estricto («strict decoding error:
+# unknown field "…", unknown field "…"») y kube-openapi («in body must be of type»).
+
+PER_TRY = 'spec.http[0].retries.perTryTimeout: Invalid value: "string": must be a valid duration greater than 1ms'
+ATTEMPTS = ('spec.http[0].retries.attempts: Invalid value: "string": spec.http[0].retries.attempts in body must be of '
+            'type integer: "string"')
+
+
+def test_one_crd_cause_and_two_crd_causes() -> None:
+    one = refusal({"attempts": None, "perTryTimeout": "999us"})  # null cuenta como ausente y se sigue mirando
+    assert one is not None and str(one) == f'VirtualService.networking.istio.io "vs" is invalid: {PER_TRY}'
+    assert one.status["code"] == 422 and one.status["details"]["kind"] == "VirtualService" and one.status["details"]["name"] == "vs"
+    two = refusal({"attempts": "dos", "perTryTimeout": "999us"})  # un tipo mal no para la revisión de los demás
+    assert two is not None and str(two) == f'VirtualService.networking.istio.io "vs" is invalid: [{ATTEMPTS}, {PER_TRY}]'
+    assert [c["field"] for c in two.status["details"]["causes"]] == ["spec.http[0].retries.attempts", "spec.http[0].retries.perTryTimeout"]
+
+
+def test_retries_that_are_not_an_object() -> None:
+    refused = refusal([3])  # type: ignore[arg-type]
+    assert refused is not None and refused.status["details"]["causes"] == [{
+        "field": "spec.http[0].retries",
+        "message": 'Invalid value: "array": spec.http[0].retries in body must be of type object: "array"',
+    }]
+
+
+def test_a_duration_cel_cannot_parse() -> None:
+    refused = refusal({"attempts": 3, "backoff": "ayer"})
+    assert refused is not None
+    (cause,) = refused.status["details"]["causes"]
+    assert cause["field"] == "spec.http[0].retries.backoff"
+    assert cause["message"].startswith('Invalid value: "string": type conversion error from \'string\' to \'google.protobuf.Duration\'')
+    assert cause["message"].endswith(f"evaluating rule: {CEL}")
+
+
+def test_a_cel_rule_the_lab_cannot_evaluate_stops_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = copy.deepcopy(validation.facts())
+    changed["crd"]["http"]["retries"]["perTryTimeout"]["rules"] = [{"rule": "self != ''", "message": "m"}]
+    monkeypatch.setattr(validation, "facts", lambda: changed)
+    with pytest.raises(RuntimeError, match="no sabe evaluar: self != ''"):
+        refusal({"attempts": 3, "perTryTimeout": "2s"})
+
+
+def test_unknown_fields_are_a_strict_decoding_error() -> None:
+    rule = {"route": [{"destination": {"host": "backend1"}}], "retries": {"attempts": 2, "uno": 1, "dos": 2}}
+    with pytest.raises(StatusError) as refused:
+        check_http_route("vs", "networking.istio.io/v1beta1", 0, rule)
+    assert str(refused.value) == ('VirtualService in version "v1beta1" cannot be handled as a VirtualService: strict decoding '
+                                  'error: unknown field "spec.http[0].retries.uno", unknown field "spec.http[0].retries.dos"')
+    assert (refused.value.status["code"], refused.value.status["reason"]) == (400, "BadRequest")
+
+
+def test_the_webhook_sees_the_route_timeout_and_missing_attempts() -> None:
+    timeout = refusal({"attempts": 3}, timeout="1500us")
+    assert timeout is not None and str(timeout).endswith(f"configuration is invalid: {NOT_MS}")
+    assert timeout.status == {"message": str(timeout), "code": 400, "reason": "", "details": None}
+    no_attempts = refusal({"perTryTimeout": "2s"})
+    assert no_attempts is not None and str(no_attempts).endswith("http retry policy configured when attempts are set to 0 (disabled)")
+    assert webhook_errors({"attempts": -1}, timeout="2s") == "1 error occurred:\n\t* attempts cannot be negative\n\n"
+
+
+def test_retry_on_is_quoted_like_go() -> None:
+    """%q de Go: comillas y barras escapadas, \\t y \\n con su barra."""
+    assert webhook_errors({"attempts": 1, "retryOn": 'a"b\\c\td\ne'}) == '"a\\"b\\\\c\\td\\ne" is not a valid retryOn policy'
+
+
+def test_the_policy_returned_is_a_copy() -> None:
+    changed = convert_policy({"attempts": 1, "retryRemoteLocalities": True})
+    assert changed is not None
+    changed["retryHostPredicate"].append("otro")
+    changed["retryPriority"]["typedConfig"]["updateFrequency"] = 9
+    again = convert_policy({"attempts": 1, "retryRemoteLocalities": True})
+    assert again is not None and again["retryHostPredicate"] == PREVIOUS_HOSTS
+    assert again["retryPriority"]["typedConfig"]["updateFrequency"] == 2
+
+
+@pytest.mark.parametrize(("field", "value"), [("perTryTimeout", "ayer"), ("backoff", "ayer"), ("perTryTimeout", 5)])
+def test_a_bad_duration_names_its_field(field: str, value: object) -> None:
+    with pytest.raises(LabError, match=f"^{field}: duración no válida «{value}» \\(ejemplos: 500ms, 2s\\)\\.$"):
+        convert_policy({"attempts": 1, field: value})

@@ -129,3 +129,41 @@ def test_the_player_fails_a_promise_the_cluster_without_retries_does_not_keep(tm
         player(tmp_path, "request_id=a bff=1 backend1=1 app2=1").keep(promise(), set())
     kept = player(tmp_path, "request_id=a bff=1 backend1=3 app2=3")
     assert kept.keep(promise(), set()) == {"a"} and kept.promises_kept == 1
+
+
+# --------------------------------------------------------------------------- lo que mutmut vio sin prueba
+
+
+def test_a_bad_marker_names_its_file_and_the_marker(tmp_path: Path) -> None:
+    marker = "<!-- promesa: bff=uno -->"
+    with pytest.raises(PlayFailure) as failure:
+        page_promises(page(tmp_path, f"\n\n{marker}\n"), "bff")  # el texto empieza con un salto de línea
+    assert (failure.value.file, failure.value.line) == (tmp_path / "text.md", 3) and marker in failure.value.message
+    missing = "<!-- promesa: backend1=3 -->"
+    with pytest.raises(PlayFailure, match="el servicio al que llama el curl \\(el del Service NodePort de apps/k8s\\)") as failure:
+        page_promises(page(tmp_path, missing), "bff")
+    assert failure.value.file == tmp_path / "text.md" and missing in failure.value.message
+    assert page_promises(page(tmp_path, "<!-- promesa: bff=1 -->"), "bff")[0].file == tmp_path / "text.md"
+
+
+def test_parse_tally_splits_each_field_at_its_first_equals_sign() -> None:
+    assert parse_tally("request_id=a bff=1 x=2=3\n") == {"a": {"bff": 1}}
+
+
+def test_the_observer_asks_traza_for_the_tally_and_keeps_only_requests_to_the_entry() -> None:
+    asked: list[list[str]] = []
+
+    def tool(command: list[str]) -> CompletedProcess[str]:
+        asked.append(command)
+        return traza("request_id=a bff=1 backend1=3", "request_id=z backend1=3 app2=3")
+
+    watcher = Observer(tool, "bff", settle=0)
+    assert watcher.request_ids() == {"a"} and asked == [["traza", "--recuento"]]
+    with pytest.raises(ObserveError, match="^«traza --recuento» falló: adiós$"):
+        Observer(lambda command: traza(code=1, stderr="adiós\n"), "bff", settle=0).tally()
+
+
+def test_a_missing_service_counts_as_zero_lines() -> None:
+    new, wrong = observer("request_id=a bff=1 app2=3 otro=3").wait(promise(), set())
+    assert wrong == new == {"a": {"bff": 1, "backend1": 0, "app2": 3}}
+    assert observer("request_id=a bff=1").wait(promise({"bff": 1, "backend1": 1}), set())[1] == {"a": {"bff": 1, "backend1": 0}}
