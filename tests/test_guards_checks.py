@@ -154,3 +154,10 @@ def test_foreground_edges(tmp_path: Path, script: bytes, expected: str) -> None:
 def test_a_foreground_that_index_json_names_but_is_missing_is_left_to_the_index_check(tmp_path: Path) -> None:
     root = two_pages(tmp_path, "# I\n", "# P\n")
     assert check_foreground(make_ctx(root)) == []
+
+
+def test_a_blank_line_problem_names_the_foreground_and_links_keep_their_letters(tmp_path: Path) -> None:
+    root = course(tmp_path, "# T\n\n[a](Xno)\n", b"echo\n\n")
+    assert full_problems(root) == [(root / "intro.md", 3, "enlace roto: no existe «Xno» (relativo a ./)"),
+                                   (root / "fg.sh", 2, "el script foreground acaba en 1 línea(s) en blanco: "
+                                    "Killercoda las teclea en la terminal del alumno")]

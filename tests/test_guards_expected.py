@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab.course.expected import compare, expected_outputs, normalise
+from lab.course.model import CourseError
 
 LOGS = "kubectl logs -l app=backend1 --prefix --tail=-1"
 
@@ -119,7 +120,8 @@ def test_without_a_selector_the_order_counts(command: str) -> None:
 
 
 @pytest.mark.parametrize("command", [
-    "date; kubectl get pods", "FOO=1 kubectl get pods", "kubectl get --watch=false pods", "kubectl get pods 'sin cerrar",
+    "date; kubectl get pods", "date\nkubectl get pods", "FOO=1 kubectl get pods",
+    "kubectl get --watch=false pods", "kubectl get pods 'sin cerrar",
 ])
 def test_get_pods_is_found_among_other_commands(command: str) -> None:
     assert compare(command, "NAME STATUS\nx Running", "NAME STATUS\nx Running\ny Terminating") is None
@@ -159,3 +161,9 @@ def test_expected_outputs_only_after_blocks_that_run(tmp_path: Path) -> None:
 def test_an_indented_expected_output_loses_its_indent(tmp_path: Path) -> None:
     path = md(tmp_path, "1. Paso:\n\n   ```plain\n   w\n   ```{{exec}}\n\n   ```text\n   uno\n x\n   ```\n")
     assert expected_outputs(path)[0].text == "uno\n x"
+
+
+def test_an_opt_out_without_a_reason_says_how_to_write_it(tmp_path: Path) -> None:
+    with pytest.raises(CourseError) as failure:
+        expected_outputs(md(tmp_path, "```plain\nw\n```{{exec}}\n\n<!-- salida: libre -->\n```text\nx\n```\n"))
+    assert str(failure.value).endswith(":5: «salida: libre» sin motivo: escribe <!-- salida: libre — por qué -->")

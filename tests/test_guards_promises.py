@@ -140,9 +140,11 @@ def test_a_bad_marker_names_its_file_and_the_marker(tmp_path: Path) -> None:
         page_promises(page(tmp_path, f"\n\n{marker}\n"), "bff")  # el texto empieza con un salto de línea
     assert (failure.value.file, failure.value.line) == (tmp_path / "text.md", 3) and marker in failure.value.message
     missing = "<!-- promesa: backend1=3 -->"
-    with pytest.raises(PlayFailure, match="el servicio al que llama el curl \\(el del Service NodePort de apps/k8s\\)") as failure:
+    with pytest.raises(PlayFailure) as failure:
         page_promises(page(tmp_path, missing), "bff")
-    assert failure.value.file == tmp_path / "text.md" and missing in failure.value.message
+    assert failure.value.file == tmp_path / "text.md" and failure.value.message == (
+        f"la promesa «{missing}» no dice cuántas líneas deja en bff, "
+        "el servicio al que llama el curl (el del Service NodePort de apps/k8s)")
     assert page_promises(page(tmp_path, "<!-- promesa: bff=1 -->"), "bff")[0].file == tmp_path / "text.md"
 
 
