@@ -11,7 +11,7 @@ LAB := $(BIN)/lab
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv demo test unit check bench bundle diagrams lab preview requirements clean kind-play kind-version
+.PHONY: venv demo test unit mutants check bench bundle diagrams lab preview requirements clean kind-play kind-version
 
 venv: $(STAMP)
 
@@ -42,6 +42,14 @@ unit: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m 'not lab and not slow' -q
 
+# Pruebas de mutación (mutmut, [tool.mutmut] de pyproject.toml) de los módulos puros que deciden si
+# algo pasa o falla, contra sus pruebas rápidas; de cero cada vez (unos minutos). El resumen por
+# módulo y los supervivientes: tests/mutants_score.py; los equivalentes, con su motivo, en tests/mutants.md.
+mutants: venv
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/python tests/mutants_score.py
+
 check: venv $(NODE_STAMP)
 	$(LAB) check
 
@@ -70,7 +78,7 @@ requirements: venv
 
 clean:
 	-$(LAB) down 2>/dev/null
-	rm -rf $(VENV) node_modules .lab .pytest_cache artifacts
+	rm -rf $(VENV) node_modules .lab .pytest_cache artifacts mutants
 
 # The course on a real cluster: a kind cluster (created if missing), setup.sh with the path variables
 # of the README (nothing as root; state, log and binaries under KIND_STATE and KIND_BIN), then
