@@ -754,7 +754,7 @@ required_commands() {
     ssh:*) printf '%s\n' ssh ;;
   esac
   [[ $mode == imagenes ]] ||
-    printf '%s\n' curl date find flock gzip install kubectl ln mktemp mv ps python3 rm sha256sum tail tar touch uname wc xargs
+    printf '%s\n' curl date find flock gzip install kubectl ln mktemp mv ps python3 rm sha256sum sleep tail tar touch uname wc xargs
 }
 
 # Falla en segundos, nombrando todo lo que falta (sin esto, sin docker se perdían ~4,5 min en
