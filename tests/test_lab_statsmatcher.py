@@ -3,11 +3,16 @@ Istio (pkg/bootstrap/config.go, release-1.31) con el proxyStatsMatcher del Istio
 
 from __future__ import annotations
 
+import json
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from lab.cluster.meshpolicy import load_mesh_config
+from lab.cluster.procs import envoy_binary
 from lab.cluster.statsmatcher import kept, stats_config
 from lab.errors import LabError
 
@@ -53,3 +58,36 @@ def test_order_and_pod_ip_are_istios() -> None:
 def test_a_bad_matcher_names_the_field() -> None:
     with pytest.raises(LabError, match="proxyStatsMatcher.inclusionSuffixes"):
         stats_config({"defaultConfig": {"proxyStatsMatcher": {"inclusionSuffixes": "upstream_rq_retry"}}}, "10.0.0.7")
+
+
+def test_a_real_envoy_lists_only_the_included_stats(tmp_path: Path) -> None:
+    """Envoy 1.40 de verdad con el stats_config del curso: /stats (lo que devuelve
+    `pilot-agent request GET stats`) tiene los dos contadores de reintentos de un cluster y no el resto."""
+    name = BACKEND1.removeprefix("cluster.")
+    bootstrap = {
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "stats_config": stats_config(load_mesh_config(ROOT), "127.0.0.1"),
+        "static_resources": {"clusters": [{
+            "name": name, "type": "STATIC", "connect_timeout": "1s",
+            "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [
+                {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 9}}}}]}]},
+        }]},
+    }
+    (tmp_path / "b.json").write_text(json.dumps(bootstrap), encoding="utf-8")
+    address = tmp_path / "admin"
+    proc = subprocess.Popen([envoy_binary(), "-c", str(tmp_path / "b.json"), "--use-dynamic-base-id",
+                             "--admin-address-path", str(address), "-l", "error"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not address.exists() or not address.read_text().strip():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+            time.sleep(0.1)
+        with urllib.request.urlopen(f"http://{address.read_text().strip()}/stats", timeout=10) as answer:
+            stats = answer.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    mine = [line for line in stats.splitlines() if line.startswith(BACKEND1 + ".")]
+    assert mine == [f"{BACKEND1}.upstream_rq_retry: 0", f"{BACKEND1}.upstream_rq_retry_success: 0"], mine
+    assert "server.live: 1" in stats
