@@ -15,7 +15,7 @@ import pytest
 from lab.course.cluster import CourseApps, env_changes, read_apps, readiness_problems
 from lab.course.model import Block
 from lab.course.play import play_course
-from lab.course.promises import parse_tally
+from lab.course.promises import Promise, broken, parse_requests, parse_tally
 from lab.course.session import LabTarget
 from lab.course.terminal import BlockResult, CourseShell, ShellClosed, Timeouts
 
@@ -500,6 +500,40 @@ def test_parse_tally_reads_traza_recuento() -> None:
     text = ("request_id=a bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 estados_app2=\n"
             "request_id=b bff=0 backend1=1 app2=3 estados_bff= estados_backend1=503 estados_app2=503,503,503\n")
     assert parse_tally(text) == {"a": {"bff": 1, "backend1": 3, "app2": 9}, "b": {"bff": 0, "backend1": 1, "app2": 3}}
+
+
+def test_promise_kinds_every_some_and_final() -> None:
+    text = ("request_id=a bff=1 backend1=1 app2=1 estados_bff=200 estados_backend1=200 estados_app2=200\n"
+            "request_id=b bff=1 backend1=2 app2=2 estados_bff=200 estados_backend1=503,200 estados_app2=200,200\n")
+    new = parse_requests(text)
+    assert new["b"].finals == {"bff": 200, "backend1": 200, "app2": 200}
+    where = Path("step1/text.md")
+    some = Promise(where, 1, {"bff": 1, "backend1": 2, "app2": 2}, "alguna")
+    assert str(some) == "alguna bff=1 backend1=2 app2=2"
+    assert broken(some, new) is None
+    assert broken(some, {"a": new["a"]}) == ("a", {"bff": 1, "backend1": 1, "app2": 1})
+    every = Promise(where, 1, {"bff": 1, "backend1": 2, "app2": 2})
+    assert broken(every, new) == ("a", {"bff": 1, "backend1": 1, "app2": 1})
+    final = Promise(where, 1, {"backend1": 200}, "final")
+    assert str(final) == "final backend1=200" and broken(final, new) is None
+    failed = parse_requests("request_id=c bff=1 backend1=3 app2=3 estados_backend1=503,503,503\n")
+    assert broken(final, {**new, **failed}) == ("c", {"backend1": 503})
+
+
+def test_markers_in_a_row_look_at_the_same_requests(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", "<!-- promesa: bff=1 backend1=3 app2=3 -->",
+             "<!-- promesa: bff=1 backend1=3 app2=3 -->\n<!-- promesa: alguna bff=1 backend1=3 app2=3 -->")
+    assert lab.play() == 0, lab.text
+    assert "(alguna bff=1 backend1=3 app2=3): se cumple (request_id req-1) ✔" in lab.text
+    assert "2 promesas" in lab.text
+
+
+def test_some_request_promise_that_no_request_keeps(lab: FakeLab) -> None:
+    line = lab.edit("step1/text.md", "<!-- promesa: bff=1 backend1=3 app2=3 -->",
+                    "<!-- promesa: alguna bff=1 backend1=2 app2=2 -->")
+    assert lab.play() == 1
+    assert (f"step1/text.md:{line}: promete alguna bff=1 backend1=2 app2=2 pero ninguna de las peticiones "
+            "nuevas (1) lo dio (la primera, req-1: bff=1 backend1=3 app2=3)") in lab.text, lab.text
 
 
 def test_the_entry_service_is_the_one_behind_the_nodeport() -> None:
