@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Paso 1: backend1 responde 503 (STATUS_CODE_APP=503), app2 responde bien, y una misma petición
-# de curl llegó 3 veces a backend1 (las tres con 503) y 3 veces a app2 (las tres con 200).
-# Solo lee el estado: se puede ejecutar cuantas veces se quiera. No exige tres pods distintos
-# (previous_hosts lo consigue casi siempre, no siempre) y admite varios curl.
+# Paso 2: una versión mala de backend1 (backend1-v2, un pod que responde 503) ha convivido con los
+# 3 pods buenos, el sidecar de bff ha reintentado en otro pod y esos reintentos han acabado bien
+# (su contador upstream_rq_retry_success hacia backend1 es mayor que 0), y backend1-v2 ya no está.
+# Solo lee el estado: se puede ejecutar cuantas veces se quiera. No mira los registros: al borrar
+# backend1-v2 desaparecen los de su pod; el contador del sidecar de bff se queda.
 set -uo pipefail
 
 fail() {
@@ -10,22 +11,15 @@ fail() {
   exit 1
 }
 
-status_code_app() {
-  kubectl get deployment "$1" \
-    -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STATUS_CODE_APP")].value}'
-}
+stats=$(kubectl exec deploy/bff -c istio-proxy -- pilot-agent request GET stats) ||
+  fail "no he podido leer los contadores del sidecar de bff (kubectl exec deploy/bff -c istio-proxy -- pilot-agent request GET stats)."
+retried=$(grep -E '^cluster\.outbound\|[0-9]+\|\|backend1\..*\.upstream_rq_retry_success: [0-9]+$' <<<"$stats" | sed 's/.*: //')
+[ -n "$retried" ] ||
+  fail "el sidecar de bff no muestra upstream_rq_retry_success hacia backend1 (¿falta proxyStatsMatcher en la malla?)."
+[ "$retried" -gt 0 ] ||
+  fail "el sidecar de bff todavía no ha reintentado con éxito hacia backend1: haz antes el paso 1 (backend1-v2 y las 60 peticiones)."
 
-backend1=$(status_code_app backend1) || fail "no he podido leer el Deployment backend1."
-app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
-[ "$backend1" = "503" ] ||
-  fail "backend1 debe tener STATUS_CODE_APP=503 (ejecuta «kubectl set env deployment/backend1 STATUS_CODE_APP=503»)."
-case "$app2" in
-  "" | 200) ;;
-  *) fail "app2 debe responder 200: quítale STATUS_CODE_APP=$app2 con «kubectl set env deployment/app2 STATUS_CODE_APP-»." ;;
-esac
-
-# traza --recuento: una línea por request_id con sus líneas y estados en cada app.
-recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
-grep -q ' bff=1 backend1=3 app2=3 estados_bff=200 estados_backend1=503,503,503 estados_app2=200,200,200$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 3 veces a backend1 y 3 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/backend1») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
-echo "Paso 1 completado."
+left=$(kubectl get deployment backend1-v2 --ignore-not-found -o name) ||
+  fail "no he podido consultar el Deployment backend1-v2."
+[ -z "$left" ] || fail "backend1-v2 sigue desplegado: bórralo con «kubectl delete deployment backend1-v2»."
+echo "Paso 2 completado."
