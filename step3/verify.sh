@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Paso 1: backend1 responde 503 (STATUS_CODE_APP=503), app2 responde bien, y una misma petición
+# Paso 3: backend1 responde 503 (STATUS_CODE_APP=503), app2 responde bien, y una misma petición
 # de curl llegó 3 veces a backend1 (las tres con 503) y 3 veces a app2 (las tres con 200).
 # Solo lee el estado: se puede ejecutar cuantas veces se quiera. No exige tres pods distintos
 # (previous_hosts lo consigue casi siempre, no siempre) y admite varios curl.
@@ -28,4 +28,4 @@ esac
 recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
 grep -q ' bff=1 backend1=3 app2=3 estados_bff=200 estados_backend1=503,503,503 estados_app2=200,200,200$' <<<"$recuento" ||
   fail "ninguna petición de bff llegó 3 veces a backend1 y 3 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/backend1») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
-echo "Paso 1 completado."
+echo "Paso 3 completado."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Paso 2: app2 responde 503 (STATUS_CODE_APP=503), backend1 ya no fuerza ningún estado (pasa el
+# Paso 4: app2 responde 503 (STATUS_CODE_APP=503), backend1 ya no fuerza ningún estado (pasa el
 # de app2), y una misma petición de curl llegó 3 veces a backend1 y 9 veces a app2, todas con 503.
 # Solo lee el estado: se puede ejecutar cuantas veces se quiera. No exige pods distintos y
 # admite varios curl.
@@ -26,4 +26,4 @@ app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
 recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
 grep -q ' bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 estados_app2=503,503,503,503,503,503,503,503,503$' <<<"$recuento" ||
   fail "ninguna petición de bff llegó 3 veces a backend1 y 9 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/app2») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
-echo "Paso 2 completado."
+echo "Paso 4 completado."
