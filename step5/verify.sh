@@ -23,7 +23,7 @@ app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
   fail "app2 debe seguir con STATUS_CODE_APP=503 (ejecuta «kubectl set env deployment/app2 STATUS_CODE_APP=503»)."
 
 # La columna NAME de «kubectl get virtualservices» (en el namespace default).
-virtualservices=$(kubectl get virtualservices) || fail "no he podido listar los VirtualService (kubectl get virtualservices)."
+virtualservices=$(kubectl get virtualservices 2>/dev/null) || fail "no he podido listar los VirtualService (kubectl get virtualservices)."
 grep -q '^backend1 ' <<<"$virtualservices" ||
   fail "falta el VirtualService backend1 (el bloque con «kubectl apply» para el host backend1)."
 

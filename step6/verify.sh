@@ -29,7 +29,7 @@ grep -q ' bff=1 backend1=1 app2=3 estados_bff=200 estados_backend1=503 estados_a
   fail "ninguna petición de bff llegó 1 vez a backend1 y 3 veces a app2. Haz antes el paso 5 (el VirtualService backend1 y su curl)."
 
 # La columna NAME de «kubectl get virtualservices» (en el namespace default).
-virtualservices=$(kubectl get virtualservices) || fail "no he podido listar los VirtualService (kubectl get virtualservices)."
+virtualservices=$(kubectl get virtualservices 2>/dev/null) || fail "no he podido listar los VirtualService (kubectl get virtualservices)."
 if grep -q '^backend1 ' <<<"$virtualservices"; then
   fail "el VirtualService backend1 del paso 5 sigue aplicado: bórralo con el bloque «kubectl delete» de este paso."
 fi

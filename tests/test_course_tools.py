@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.course.promises import Promise, broken, parse_requests
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAZA = ROOT / "tools" / "traza"
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
@@ -693,3 +695,34 @@ def test_verify_fails_clearly_without_traza(run, tmp_path):
     path = f"{run.bin_dir}{os.pathsep}{os.environ['PATH']}"
     result = run(cluster, "bash", str(ROOT / "step3" / "verify.sh"), path=path)
     assert result.code == 1 and "traza --recuento" in result.out
+
+
+def test_step1_promises_hold_on_traza_recuento_of_a_batch(run):
+    """Las marcas del paso 1 (lab/course/promises.py) sobre lo que `traza --recuento` dice de un lote:
+    las peticiones que cayeron primero en backend1-v2 (503) y luego en otro pod (200) cumplen «alguna
+    bff=1 backend1=2 app2=2», y todas acaban con 200 («final backend1=200»), aunque el registro de v2
+    salga antes o después que el del pod bueno."""
+    cluster = setup_state()
+    cluster.restart("bff")
+    v2 = "backend1-v2-5c7d9b8f6d-k4w9q"
+    for n in range(12):
+        rid = f"{n:08x}-4c9a-4f06-b3d8-6a1f0c7e9b24"
+        attempts = [(v2, 503), (B[n % 3], 200)] if n % 4 == 0 else [(B[n % 3], 200)]
+        for attempt, (pod, status) in enumerate(attempts, start=1):
+            cluster.line("app2", A[(n + attempt) % 3], "/", 200, "1", rid)
+            cluster.line("backend1", pod, "/", status, str(attempt), rid)
+        cluster.line("bff", "bff-6c8f9d7b4d-q7w2m", "/toapp", 200, "-", rid)
+    result = traza(run, cluster, "--recuento")
+    assert result.code == 0, result.err
+    requests = {rid: r for rid, r in parse_requests(result.out).items() if r.counts.get("bff")}
+    assert len(requests) == 12
+    text = (ROOT / "step1" / "text.md").read_text(encoding="utf-8")
+    marks = [Promise(ROOT, 1, {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m[2])}, m[1])
+             for m in re.finditer(r"<!-- promesa: (alguna|final) (.*?) -->", text)]
+    assert [m.kind for m in marks] == ["final", "alguna"]
+    assert all(broken(m, requests) is None for m in marks)
+    # Y fallan cuando deben: sin ninguna petición reintentada, o con una que acabó en 503.
+    plain = {rid: r for rid, r in requests.items() if r.counts["backend1"] == 1}
+    assert broken(marks[1], plain) is not None
+    failed = parse_requests("request_id=x bff=1 backend1=3 app2=3 estados_backend1=503,503,503\n")
+    assert broken(marks[0], {**requests, **failed}) == ("x", {"backend1": 503})
