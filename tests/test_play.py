@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.course.cluster import CourseApps, env_changes, read_apps, readiness_problems
+from lab.course.cluster import CourseApps, Snapshot, env_changes, read_apps, readiness_problems, restore
 from lab.course.model import Block
 from lab.course.play import play_course
 from lab.course.promises import Promise, broken, parse_requests, parse_tally
@@ -445,6 +445,7 @@ def ready_cluster() -> dict[tuple[str, ...], tuple[int, str]]:
     return {
         ("get", "deployment", "bff", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "1 1"),
         ("get", "deployment", "app2", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "3 3"),
+        ("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}"): (0, "app2 bff"),
         ("get", "pods", "-o", "jsonpath={.items[*].metadata.name}"): (0, "bff-1 app2-1 app2-2"),
         ("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers"): (0, "istio-proxy istio-proxy istio-proxy"),
         ("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}"): (0, MESH),
@@ -469,14 +470,17 @@ def test_readiness_names_what_is_missing() -> None:
         answers[("get", "pod", pod, "-o", "jsonpath={.spec.containers[*].name}")] = (0, "app istio-proxy")
     answers[("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}")] = (0, "accessLogFile: x\n")
     answers[("get", "virtualservices")] = (0, 'NAME       GATEWAYS   HOSTS          AGE\nbackend1              ["backend1"]   3s\n')
+    answers[("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}")] = (0, "app2 backend1-v2 bff")
     problems = readiness_problems(FakeKubectl(answers), APPS_READY)
     assert problems[0].startswith("el Deployment bff no está: error: no sé responder")
     assert problems[1] == ("el Deployment app2 tiene 0 de 3 réplicas disponibles "
                            "(espera a «kubectl rollout status deployment/app2»)")
-    assert problems[2].startswith("1 de 3 pods no llevan istio-proxy (app2-2): ¿tiene el namespace default")
-    assert problems[3].startswith("la malla no tiene la política de reintentos del curso: defaultHttpRetryPolicy es None")
-    assert problems[4].startswith("hay VirtualServices (backend1): el curso empieza sin ninguno")
-    assert len(problems) == 5
+    assert problems[2] == ("hay Deployments que no son de apps/k8s (backend1-v2): el curso empieza sin ellos "
+                           "(bórralos con «kubectl delete deployment backend1-v2»)")
+    assert problems[3].startswith("1 de 3 pods no llevan istio-proxy (app2-2): ¿tiene el namespace default")
+    assert problems[4].startswith("la malla no tiene la política de reintentos del curso: defaultHttpRetryPolicy es None")
+    assert problems[5].startswith("hay VirtualServices (backend1): el curso empieza sin ninguno")
+    assert len(problems) == 6
 
 
 def test_a_native_sidecar_in_init_containers_counts() -> None:
@@ -485,6 +489,21 @@ def test_a_native_sidecar_in_init_containers_counts() -> None:
     answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers")] = (0, "")
     answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "initContainers")] = (0, "istio-proxy istio-proxy istio-proxy")
     assert readiness_problems(FakeKubectl(answers), APPS_READY) == []
+
+
+def test_restore_deletes_the_deployments_the_text_created() -> None:
+    answers = {
+        ("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}"): (0, "app2 backend1-v2 bff"),
+        ("delete", "deployment", "backend1-v2"): (0, 'deployment.apps "backend1-v2" deleted from default namespace\n'),
+        ("get", "deployment", "bff", "-o", "jsonpath={.spec.template.spec.containers[0].env}"): (0, ""),
+        ("get", "deployment", "app2", "-o", "jsonpath={.spec.template.spec.containers[0].env}"): (0, ""),
+        ("get", "virtualservices"): (0, ""),
+    }
+    said: list[str] = []
+    kubectl = FakeKubectl(answers)
+    assert restore(kubectl, APPS_READY, Snapshot({"bff": [], "app2": []}), said.append)
+    assert said == ["· kubectl delete deployment backend1-v2: hecho\n"]
+    assert ("kubectl", "delete", "deployment", "app2") not in kubectl.calls
 
 
 def test_env_changes_put_back_what_the_course_changed() -> None:
