@@ -266,6 +266,7 @@ def test_the_bad_release_is_backend1_with_503(blocks, manifests):
     (c1,), (c2,) = v1["spec"]["template"]["spec"]["containers"], v2["spec"]["template"]["spec"]["containers"]
     assert (c2["name"], c2["image"], c2["ports"]) == (c1["name"], c1["image"], c1["ports"])
     assert c2["readinessProbe"]["httpGet"] == c1["readinessProbe"]["httpGet"]
+    assert c2["resources"] == c1["resources"]
     env = {e["name"]: e for e in c2["env"]}
     assert env["STATUS_CODE_APP"]["value"] == "503" and env["POD_NAME"] == {e["name"]: e for e in c1["env"]}["POD_NAME"]
     labels = v2["spec"]["template"]["metadata"]["labels"]
