@@ -226,7 +226,7 @@ def build(out: Path) -> list[Path]:
     )
     scenario(
         paths[2],
-        "Paso 2: backend1 responde 503 aunque app2 responde 200",
+        "Paso 3: backend1 responde 503 aunque app2 responde 200",
         backend_status=503,
         backend_pods=["pod A", "pod B", "pod C"],
         app2_rounds=[[("pod X", 200)], [("pod Z", 200)], [("pod X", 200)]],
@@ -238,7 +238,7 @@ def build(out: Path) -> list[Path]:
     )
     scenario(
         paths[3],
-        "Paso 3: app2 responde 503 y backend1 lo pasa tal cual",
+        "Paso 4: app2 responde 503 y backend1 lo pasa tal cual",
         backend_status=503,
         backend_pods=["pod A", "pod B", "pod C"],
         app2_rounds=[
@@ -254,7 +254,7 @@ def build(out: Path) -> list[Path]:
     )
     scenario(
         paths[4],
-        "Paso 4, primera opción: sin reintentos de bff a backend1",
+        "Paso 5: sin reintentos de bff a backend1",
         backend_status=503,
         backend_pods=["pod A"],
         app2_rounds=[[("pod X", 503), ("pod Y", 503), ("pod Z", 503)]],
@@ -267,7 +267,7 @@ def build(out: Path) -> list[Path]:
     )
     scenario(
         paths[5],
-        "Paso 4, segunda opción: sin reintentos de backend1 a app2",
+        "Paso 6: sin reintentos de backend1 a app2",
         backend_status=503,
         backend_pods=["pod A", "pod B", "pod C"],
         app2_rounds=[[("pod X", 503)], [("pod Y", 503)], [("pod Z", 503)]],
