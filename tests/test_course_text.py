@@ -414,6 +414,11 @@ def test_step1_promises_some_retried_request_and_every_answer_a_success():
     batch = int(re.search(r"for i in \$\(seq (\d+)\)", text)[1])
     assert (3 / 4) ** batch < 1e-6  # ninguna petición cae en el pod malo: ver el comentario del texto
     assert re.search(rf'^\s+{batch} "backend1_status":200$', text, re.M)
+    # El tamaño del lote sale en la prosa de los pasos 1 y 2 y del final: el mismo número.
+    for page in ("step1/text.md", "step2/text.md", "finish.md"):
+        found = re.findall(r"\b(\d+) (?:peticiones|respuestas)\b|\bde (\d+)\b", (ROOT / page).read_text(encoding="utf-8"))
+        said = {int(number) for pair in found for number in pair if number}
+        assert batch in said, f"{page}: no nombra el lote de {batch} peticiones"
     totals = [counts(m.groups()) for m in TOTAL.finditer((ROOT / "step2/text.md").read_text(encoding="utf-8"))]
     assert totals == [some]
 
