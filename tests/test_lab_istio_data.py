@@ -109,7 +109,8 @@ def test_mesh_configmap_is_the_chart_defaults_plus_the_operator() -> None:
     assert shown["defaultHttpRetryPolicy"] == operator["defaultHttpRetryPolicy"]
     assert shown["accessLogFile"] == operator["accessLogFile"]
     for key, value in chart.items():  # lo que istioctl install añade, sin que el curso lo escriba
-        assert shown[key] == value, key
+        assert shown[key] == ({**value, **operator[key]} if key in operator else value), key
+    assert shown["defaultConfig"]["proxyStatsMatcher"] == operator["defaultConfig"]["proxyStatsMatcher"]
     assert set(shown) == set(chart) | set(operator)
     # mergeOverwrite es en profundidad y, con defaultProviders propios, no se añade prometheus
     custom = yaml.safe_load(mesh_configmap({"defaultConfig": {"holdApplicationUntilProxyStarts": True},

@@ -97,7 +97,7 @@ def test_logs_tail_prefix_and_sidecar_format(lab: LabDriver) -> None:
 def test_pod_order_of_logs_changes_and_traza_and_verify_do_not_depend_on_it(lab: LabDriver) -> None:
     """kubernetes/kubectl v0.36.3 `pkg/cmd/logs/logs.go`: sequentialConsumeRequest recorre un map de Go,
     así que `kubectl logs -l` da los pods en otro orden de una llamada a otra. traza (y con ella lab
-    play, que cuenta las promesas con `traza --recuento`) y el verify.sh del paso 1 dan siempre lo mismo."""
+    play, que cuenta las promesas con `traza --recuento`) y el verify.sh del paso 3 (todo backend1 con 503) dan siempre lo mismo."""
     lab.set_env("backend1", STATUS_CODE_APP="503")
     try:
         status, body = lab.curl()
@@ -116,7 +116,7 @@ def test_pod_order_of_logs_changes_and_traza_and_verify_do_not_depend_on_it(lab:
         }
         assert len(counted) == 1 and " bff=1 backend1=3 app2=3 " in counted.pop()
         for _ in range(3):
-            verify = subprocess.run(["bash", str(ROOT / "step1" / "verify.sh")], env=env, capture_output=True,
+            verify = subprocess.run(["bash", str(ROOT / "step3" / "verify.sh")], env=env, capture_output=True,
                                     text=True, timeout=120, check=False)
             assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
