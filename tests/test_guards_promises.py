@@ -7,6 +7,7 @@ por request_id con `servicio=líneas` y `estados_servicio=…`); Python puro, si
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from subprocess import CompletedProcess
 from types import SimpleNamespace
@@ -30,12 +31,21 @@ def observer(*lines: str) -> Observer:
     return Observer(lambda command: traza(*lines), "bff", settle=0)
 
 
-def promise(counts: dict[str, int] = PROMISED) -> Promise:
-    return Promise(Path("step1/text.md"), 7, dict(counts))
+def promise(counts: dict[str, int] = PROMISED, kind: str = "cada") -> Promise:
+    return Promise(Path("step1/text.md"), 7, dict(counts), kind)
+
+
+def check(watcher: Observer, wanted: Promise, seen: set[str]) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Observer.wait con una promesa → ({request_id nuevo: sus recuentos de los servicios prometidos},
+    {request_id que la rompe: lo que dio})."""
+    ids, failed = watcher.wait([wanted], seen)
+    tally = watcher.tally() if ids else {}
+    new = {rid: {s: tally[rid].get(s, 0) for s in wanted.counts} for rid in ids}
+    return new, {rid: got for _, rid, got in failed}
 
 
 def test_the_promised_counts_keep_the_promise() -> None:
-    new, wrong = observer("request_id=a bff=1 backend1=3 app2=3 estados_bff=200").wait(promise(), set())
+    new, wrong = check(observer("request_id=a bff=1 backend1=3 app2=3 estados_bff=200"), promise(), set())
     assert (new, wrong) == ({"a": PROMISED}, {})
 
 
@@ -48,40 +58,42 @@ def test_the_promised_counts_keep_the_promise() -> None:
     ("request_id=a bff=1 app2=3 otro=3", "el servicio equivocado: backend1 no aparece"),
 ])
 def test_any_other_count_breaks_the_promise(line: str, why: str) -> None:
-    new, wrong = observer(line).wait(promise(), set())
+    new, wrong = check(observer(line), promise(), set())
     assert new and wrong == new, why
 
 
 def test_one_wrong_request_among_right_ones_breaks_it() -> None:
     right, wrong_line = "request_id=a bff=1 backend1=3 app2=3", "request_id=b bff=1 backend1=1 app2=1"
-    new, wrong = observer(right, wrong_line).wait(promise(), set())
+    new, wrong = check(observer(right, wrong_line), promise(), set())
     assert set(new) == {"a", "b"} and wrong == {"b": {"bff": 1, "backend1": 1, "app2": 1}}
 
 
 def test_no_request_at_all_gives_nothing_new() -> None:
-    assert observer().wait(promise(), set()) == ({}, {})
-    assert observer("request_id=a bff=1 backend1=3 app2=3").wait(promise(), {"a"}) == ({}, {})
+    assert check(observer(), promise(), set()) == ({}, {})
+    assert check(observer("request_id=a bff=1 backend1=3 app2=3"), promise(), {"a"}) == ({}, {})
     # líneas que no llegaron a la entrada (bff=0) no son un curl del curso
-    assert observer("request_id=c bff=0 backend1=3 app2=3").wait(promise(), set()) == ({}, {})
+    assert check(observer("request_id=c bff=0 backend1=3 app2=3"), promise(), set()) == ({}, {})
 
 
 def test_only_the_promised_services_count() -> None:
-    new, wrong = observer("request_id=a bff=1 backend1=3 app2=3 otro=5").wait(promise(), set())
+    new, wrong = check(observer("request_id=a bff=1 backend1=3 app2=3 otro=5"), promise(), set())
     assert (new, wrong) == ({"a": PROMISED}, {})
 
 
 def test_failing_traza_is_an_observe_error_with_its_output() -> None:
     broken = Observer(lambda command: traza(code=1, stderr="error: no hay pods\n"), "bff", settle=0)
     with pytest.raises(ObserveError, match="no hay pods"):
-        broken.wait(promise(), set())
+        check(broken, promise(), set())
     with pytest.raises(ObserveError, match="código 3"):
         Observer(lambda command: traza(code=3), "bff", settle=0).tally()
 
 
 def test_wait_asks_traza_again_until_the_late_lines_arrive() -> None:
-    answers = iter([traza("request_id=a bff=1 backend1=3 app2=2"), traza("request_id=a bff=1 backend1=3 app2=3")])
+    # la segunda respuesta, y todas las siguientes, ya traen la línea que llegó tarde
+    answers = itertools.chain([traza("request_id=a bff=1 backend1=3 app2=2")],
+                              itertools.repeat(traza("request_id=a bff=1 backend1=3 app2=3")))
     late = Observer(lambda command: next(answers), "bff", settle=5)
-    assert late.wait(promise(), set()) == ({"a": PROMISED}, {})
+    assert check(late, promise(), set()) == ({"a": PROMISED}, {})
 
 
 def test_parse_tally_keeps_counts_and_drops_statuses_and_other_lines() -> None:
@@ -121,14 +133,14 @@ def player(tmp_path: Path, *lines: str) -> Player:
 
 def test_the_player_fails_a_promise_with_no_request(tmp_path: Path) -> None:
     with pytest.raises(PlayFailure, match="ninguna petición nueva llegó a bff"):
-        player(tmp_path).keep(promise(), set())
+        player(tmp_path).keep([promise()], set())
 
 
 def test_the_player_fails_a_promise_the_cluster_without_retries_does_not_keep(tmp_path: Path) -> None:
     with pytest.raises(PlayFailure, match=r"promete bff=1 backend1=3 app2=3 pero .* dio bff=1 backend1=1 app2=1"):
-        player(tmp_path, "request_id=a bff=1 backend1=1 app2=1").keep(promise(), set())
+        player(tmp_path, "request_id=a bff=1 backend1=1 app2=1").keep([promise()], set())
     kept = player(tmp_path, "request_id=a bff=1 backend1=3 app2=3")
-    assert kept.keep(promise(), set()) == {"a"} and kept.promises_kept == 1
+    assert kept.keep([promise()], set()) == {"a"} and kept.promises_kept == 1
 
 
 # --------------------------------------------------------------------------- lo que mutmut vio sin prueba
@@ -166,6 +178,26 @@ def test_the_observer_asks_traza_for_the_tally_and_keeps_only_requests_to_the_en
 
 
 def test_a_missing_service_counts_as_zero_lines() -> None:
-    new, wrong = observer("request_id=a bff=1 app2=3 otro=3").wait(promise(), set())
+    new, wrong = check(observer("request_id=a bff=1 app2=3 otro=3"), promise(), set())
     assert wrong == new == {"a": {"bff": 1, "backend1": 0, "app2": 3}}
-    assert observer("request_id=a bff=1").wait(promise({"bff": 1, "backend1": 1}), set())[1] == {"a": {"bff": 1, "backend1": 0}}
+    assert check(observer("request_id=a bff=1"), promise({"bff": 1, "backend1": 1}), set())[1] == {"a": {"bff": 1, "backend1": 0}}
+
+
+# --------------------------------------------------------------------------- «alguna» y «final» (paso 1)
+
+
+def test_alguna_holds_when_one_new_request_shows_the_counts_and_breaks_when_none_does() -> None:
+    some = promise({"bff": 1, "backend1": 2, "app2": 2}, "alguna")
+    saved, clean = "request_id=a bff=1 backend1=2 app2=2", "request_id=b bff=1 backend1=1 app2=1"
+    assert check(observer(clean, saved), some, set())[1] == {}
+    assert check(observer(clean), some, set())[1] == {"b": {"bff": 1, "backend1": 1, "app2": 1}}
+    assert check(observer("request_id=c bff=1 backend1=3 app2=3"), some, set())[1]  # más intentos no valen
+
+
+def test_final_holds_only_if_every_request_ends_in_the_promised_status() -> None:
+    final = promise({"backend1": 200}, "final")
+    ok = "request_id=a bff=1 backend1=2 estados_backend1=503,200"
+    lost = "request_id=b bff=1 backend1=3 estados_backend1=503,503,503"
+    assert check(observer(ok), final, set())[1] == {}
+    assert check(observer(ok, lost), final, set())[1] == {"b": {"backend1": 503}}
+    assert check(observer("request_id=c bff=1"), final, set())[1] == {"c": {"backend1": 0}}  # no llegó a backend1

@@ -70,12 +70,14 @@ def scripts() -> list[Script]:
         if page.verify is None:
             continue
         text = page.verify.read_text(encoding="utf-8")
+        if "traza --recuento" not in text:
+            continue  # los que miran Deployments y contadores de Envoy (pasos 1-2): tests/test_course_tools.py
         deployments = tuple(dict.fromkeys(re.findall(r"status_code_app ([a-z0-9-]+)\)", text)))
         tallies = tuple(re.findall(r"""grep -q '( request_id=[^']*|[^'^]*bff=[^']*)\$' <<<"\$recuento\"""", text))
         assert tallies, f"{page.verify}: no encuentro el «grep -q '… bff=… $' <<<\"$recuento\"» (¿cambió la forma?)"
         found.append(Script(str(page.text.relative_to(ROOT)), page.verify, deployments,
                             tuple(t.strip() for t in tallies), "kubectl get virtualservices" in text))
-    assert found, "index.json no lista ningún verify.sh"
+    assert len(found) >= 3, "index.json lista menos de tres verify.sh que cuentan con traza --recuento"
     return found
 
 
@@ -119,8 +121,11 @@ def counts(line: str) -> dict[str, int]:
 
 
 def promised(script: Script) -> list[dict[str, int]]:
-    page = next(p for p in load_course(ROOT).pages if p.verify == script.path)
-    return [p.counts for p in page_promises(page, ENTRY)]
+    """Lo que prometen su página y las anteriores: un verify.sh puede comprobar también el estado que
+    dejó un paso previo (el del paso 6 mira las dos opciones de los pasos 5 y 6)."""
+    pages = load_course(ROOT).pages
+    upto = next(i for i, p in enumerate(pages) if p.verify == script.path)
+    return [p.counts for page in pages[: upto + 1] for p in page_promises(page, ENTRY)]
 
 
 def concrete(script: Script) -> tuple[str, ...]:
@@ -184,7 +189,7 @@ def test_it_looks_for_literal_tally_lines(script: Script) -> None:
 def test_the_counts_it_looks_for_are_promised_by_its_page(script: Script) -> None:
     for line in script.tallies:
         assert any(all(counts(line).get(s) == n for s, n in p.items()) for p in promised(script)), (
-            f"{script.path} busca «{line}» y {script.page} no promete esos recuentos ({promised(script)})"
+            f"{script.path} busca «{line}» y ni {script.page} ni una página anterior prometen esos recuentos ({promised(script)})"
         )
 
 
