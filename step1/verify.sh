@@ -12,7 +12,7 @@ fail() {
 
 status=$(kubectl get deployment backend1-v2 \
   -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STATUS_CODE_APP")].value}' 2>/dev/null) ||
-  fail "no encuentro el Deployment backend1-v2: aplícalo con el bloque «kubectl apply» del paso."
+  fail "no encuentro el Deployment backend1-v2. Aplícalo con el bloque «kubectl apply» del paso."
 [ "$status" = "503" ] ||
   fail "backend1-v2 debe tener STATUS_CODE_APP=503 (vuelve a aplicar el bloque «kubectl apply» del paso)."
 
@@ -22,5 +22,5 @@ retried=$(grep -E '^cluster\.outbound\|[0-9]+\|\|backend1\..*\.upstream_rq_retry
 [ -n "$retried" ] ||
   fail "el sidecar de bff no muestra upstream_rq_retry_success hacia backend1 (¿falta proxyStatsMatcher en la malla?)."
 [ "$retried" -gt 0 ] ||
-  fail "el sidecar de bff todavía no ha reintentado hacia backend1: ejecuta el bloque de las 60 peticiones."
+  fail "el sidecar de bff aún no ha reintentado hacia backend1: ejecuta el bloque de las 60 peticiones."
 echo "Paso 1 completado."

@@ -17,7 +17,7 @@ retried=$(grep -E '^cluster\.outbound\|[0-9]+\|\|backend1\..*\.upstream_rq_retry
 [ -n "$retried" ] ||
   fail "el sidecar de bff no muestra upstream_rq_retry_success hacia backend1 (¿falta proxyStatsMatcher en la malla?)."
 [ "$retried" -gt 0 ] ||
-  fail "el sidecar de bff todavía no ha reintentado con éxito hacia backend1: haz antes el paso 1 (backend1-v2 y las 60 peticiones)."
+  fail "el sidecar de bff aún no ha reintentado con éxito hacia backend1: haz antes el paso 1 (backend1-v2 y las 60 peticiones)."
 
 left=$(kubectl get deployment backend1-v2 --ignore-not-found -o name) ||
   fail "no he podido consultar el Deployment backend1-v2."

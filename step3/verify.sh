@@ -27,5 +27,5 @@ esac
 # traza --recuento: una línea por request_id con sus líneas y estados en cada app.
 recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
 grep -q ' bff=1 backend1=3 app2=3 estados_bff=200 estados_backend1=503,503,503 estados_app2=200,200,200$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 3 veces a backend1 y 3 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/backend1») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
+  fail "ninguna petición de bff ha llegado 3 veces a backend1 y 3 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/backend1») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
 echo "Paso 3 completado."

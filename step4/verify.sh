@@ -18,12 +18,12 @@ status_code_app() {
 backend1=$(status_code_app backend1) || fail "no he podido leer el Deployment backend1."
 app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
 [ -z "$backend1" ] ||
-  fail "backend1 todavía tiene STATUS_CODE_APP=$backend1 (ejecuta «kubectl set env deployment/backend1 STATUS_CODE_APP-»)."
+  fail "backend1 sigue con STATUS_CODE_APP=$backend1 (ejecuta «kubectl set env deployment/backend1 STATUS_CODE_APP-»)."
 [ "$app2" = "503" ] ||
   fail "app2 debe tener STATUS_CODE_APP=503 (ejecuta «kubectl set env deployment/app2 STATUS_CODE_APP=503»)."
 
 # traza --recuento: una línea por request_id con sus líneas y estados en cada app.
 recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
 grep -q ' bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 estados_app2=503,503,503,503,503,503,503,503,503$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 3 veces a backend1 y 9 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/app2») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
+  fail "ninguna petición de bff ha llegado 3 veces a backend1 y 9 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/app2») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
 echo "Paso 4 completado."

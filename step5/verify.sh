@@ -25,10 +25,10 @@ app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
 # La columna NAME de «kubectl get virtualservices» (en el namespace default).
 virtualservices=$(kubectl get virtualservices 2>/dev/null) || fail "no he podido listar los VirtualService (kubectl get virtualservices)."
 grep -q '^backend1 ' <<<"$virtualservices" ||
-  fail "falta el VirtualService backend1 (el bloque con «kubectl apply» para el host backend1)."
+  fail "falta el VirtualService backend1: aplícalo con el bloque «kubectl apply» del host backend1."
 
 # traza --recuento: una línea por request_id con sus líneas y estados en cada app.
 recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
 grep -q ' bff=1 backend1=1 app2=3 estados_bff=200 estados_backend1=503 estados_app2=503,503,503$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 1 vez a backend1 y 3 veces a app2. Espera unos segundos tras aplicar el VirtualService backend1 y vuelve a ejecutar el bloque del curl."
+  fail "ninguna petición de bff ha llegado 1 vez a backend1 y 3 veces a app2. Espera unos segundos tras aplicar el VirtualService backend1 y vuelve a ejecutar el bloque del curl."
 echo "Paso 5 completado."

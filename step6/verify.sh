@@ -26,7 +26,7 @@ app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
 # traza --recuento: una línea por request_id con sus líneas y estados en cada app.
 recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
 grep -q ' bff=1 backend1=1 app2=3 estados_bff=200 estados_backend1=503 estados_app2=503,503,503$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 1 vez a backend1 y 3 veces a app2. Haz antes el paso 5 (el VirtualService backend1 y su curl)."
+  fail "ninguna petición de bff ha llegado 1 vez a backend1 y 3 veces a app2. Haz antes el paso 5 (el VirtualService backend1 y su curl)."
 
 # La columna NAME de «kubectl get virtualservices» (en el namespace default).
 virtualservices=$(kubectl get virtualservices 2>/dev/null) || fail "no he podido listar los VirtualService (kubectl get virtualservices)."
@@ -34,8 +34,8 @@ if grep -q '^backend1 ' <<<"$virtualservices"; then
   fail "el VirtualService backend1 del paso 5 sigue aplicado: bórralo con el bloque «kubectl delete» de este paso."
 fi
 grep -q '^app2 ' <<<"$virtualservices" ||
-  fail "falta el VirtualService app2 (el bloque con «kubectl apply» para el host app2)."
+  fail "falta el VirtualService app2: aplícalo con el bloque «kubectl apply» del host app2."
 
 grep -q ' bff=1 backend1=3 app2=3 estados_bff=200 estados_backend1=503,503,503 estados_app2=503,503,503$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 3 veces a backend1 y 3 veces a app2. Espera unos segundos tras aplicar el VirtualService app2 y vuelve a ejecutar «curl -s localhost:30000/toapp»."
+  fail "ninguna petición de bff ha llegado 3 veces a backend1 y 3 veces a app2. Espera unos segundos tras aplicar el VirtualService app2 y vuelve a ejecutar «curl -s localhost:30000/toapp»."
 echo "Paso 6 completado."
