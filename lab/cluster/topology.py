@@ -74,6 +74,7 @@ class Deployment:
     env: tuple[EnvVar, ...]
     service: Service
     source: Path
+    image: str = ""
     # Sin readinessProbe, Kubernetes da el contenedor por listo al arrancar; el laboratorio espera
     # al menos a que su puerto acepte conexiones (tcpSocket al containerPort).
     readiness: Probe | None = None
@@ -98,6 +99,18 @@ class Topology:
 
     def node_ports(self) -> list[tuple[int, Deployment]]:
         return [(d.service.node_port, d) for d in self.deployments if d.service.node_port]
+
+    def images(self) -> dict[str, str]:
+        """Imagen → carpeta de apps/ con su código: las imágenes que el «nodo» tiene (las del curso),
+        también con el nombre completo que les da containerd (docker.io/library/…)."""
+        found = {}
+        for d in self.deployments:
+            found[d.image] = found[f"docker.io/library/{d.image}"] = d.container
+        return found
+
+    def service_for(self, labels: dict[str, str]) -> Service | None:
+        """El Service del curso cuyo selector escoge estas etiquetas (el primero)."""
+        return next((s for s in self.services if s.selector and all(labels.get(k) == v for k, v in s.selector)), None)
 
     def node_urls(self) -> str:
         """«bff: http://127.0.0.1:30000» (uno por NodePort), para los mensajes."""
@@ -167,7 +180,7 @@ def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
     ports = container.get("ports")
     if not ports:
         raise LabError(f"{path}: el contenedor de {name} no declara su containerPort (ports).")
-    env = tuple(_env_var(path, item) for item in container.get("env") or [])
+    env = container_env(path, container)
     service = _service_for(path, name, labels, ports[0], services)
     return Deployment(
         name=name,
@@ -178,8 +191,17 @@ def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
         env=env,
         service=service,
         source=path,
-        readiness=_readiness(path, name, container, ports),
+        image=str(container.get("image", "")),
+        readiness=container_readiness(path, name, container),
     )
+
+
+def container_env(where: Path | str, container: dict) -> tuple[EnvVar, ...]:
+    return tuple(_env_var(Path(where), item) for item in container.get("env") or [])
+
+
+def container_readiness(where: Path | str, name: str, container: dict) -> Probe | None:
+    return _readiness(Path(where), name, container, container.get("ports") or [])
 
 
 def _readiness(path: Path, name: str, container: dict, ports: list[dict]) -> Probe | None:

@@ -69,10 +69,10 @@ class LabDriver:
         self.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
 
     def current_env(self, deployment: str) -> dict[str, str | None]:
-        item = self.state().deployment(deployment)
-        if item is None:
-            raise KeyError(deployment)
-        return {e.name: e.value for e in item.env}
+        """El entorno de la plantilla del Deployment, leído por el servidor de API (kubectl real)."""
+        found = json.loads(self.kubectl("get", "deployment", deployment, "-o", "json").stdout)
+        container = found["spec"]["template"]["spec"]["containers"][0]
+        return {e["name"]: e.get("value") for e in container.get("env") or []}
 
     def entry(self) -> tuple[str, int]:
         """La entrada del curso: el primer NodePort de los manifiestos (127.0.0.1:30000 → bff)."""
