@@ -136,9 +136,9 @@ def tcp_ok(ip: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def probe(pod: Pod) -> None:
+def probe(pod: Pod, app: bool = True) -> None:
     """Sondas de preparación: la readinessProbe de la app (manifiesto) y /ready del admin de Envoy."""
-    if not pod.app_ready:
+    if app and not pod.app_ready:
         check = pod.readiness
         pod.app_ready = http_ok(pod.ip, check.port, check.path) if check.path else tcp_ok(pod.ip, check.port)
     if not pod.proxy_ready:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cluster import envoyconfig as xds
+from lab.cluster.api.admission import istio_validation
 from lab.cluster.api.registry import Admission, Registry
 from lab.cluster.api.server import ApiServer
 from lab.cluster.api.store import Obj, Store
@@ -67,7 +68,7 @@ class Supervisor:
         self.topology = load_topology(self.root)
         self.mesh = load_mesh_config(self.root)
         self.store = Store()
-        self.registry = Registry(self.store, Admission())
+        self.registry = Registry(self.store, Admission(validating=[istio_validation]))
         self.kube_proxy: subprocess.Popen | None = None
         self.zygote: Zygote | None = None
         self.spawner: Spawner | None = None

@@ -220,9 +220,9 @@ class Kubelet:
                 self._container_events(obj, run.app, run.image)
             self._run_app(run)
             return
-        if not (pod.app_ready and pod.proxy_ready) and pod.app is not None:
+        if not (pod.app_ready and pod.proxy_ready) and (pod.app is not None or pod.proxy is not None):
             before = (pod.app_ready, pod.proxy_ready)
-            probe(pod)
+            probe(pod, app=pod.app is not None)
             changed |= before != (pod.app_ready, pod.proxy_ready)
         if pod.proxy_ready and run.proxy_image and not run.proxy_started:
             run.proxy_started = now_rfc3339()
