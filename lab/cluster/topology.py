@@ -7,15 +7,12 @@ de los manifiestos. Aquí solo se añade lo que en Kubernetes pone el clúster:
   n = 10, 11, 12... (Linux enruta todo 127/8 a `lo`). El orden sigue la cadena de llamadas: primero
   los Services NodePort (bff), luego los que nombran sus variables *_URL (backend1, luego app2) y al
   final el resto por nombre. Así bff = 127.0.1.x, backend1 = 127.0.2.x, app2 = 127.0.3.x.
-- Nombres de pod como los de Kubernetes: <deployment>-<hash de 10 de la plantilla>-<5 al azar>.
-  El hash cambia con la plantilla (entorno, reinicio), así que tras un rollout los nombres son nuevos.
+- Los nombres de pod (<deployment>-<pod-template-hash>-<5 al azar>) los ponen los controladores
+  (lab/cluster/controllers/), como en Kubernetes; las IP, el nodo (lab/cluster/node/ipam.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +24,6 @@ from lab.errors import LabError
 K8S_DIR = Path("apps") / "k8s"
 NAMESPACE = "default"
 NODE_PORT_IP = "127.0.0.1"  # donde escuchan los NodePort (el «nodo» visto desde quien aprende)
-# El alfabeto de Kubernetes para sufijos y hashes (sin vocales ni caracteres confusos).
-ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 FIRST_HOST = 10  # cuarto octeto de las IP de pod: de FIRST_HOST a LAST_HOST (y vuelta)
 LAST_HOST = 250
 
@@ -119,24 +114,6 @@ class Topology:
 
 def pod_ip(service: Service, host: int) -> str:
     return f"127.0.{service.index}.{host}"
-
-
-def template_hash(deployment: str, env: tuple[EnvVar, ...], restarted_at: str | None) -> str:
-    """El «pod-template-hash»: 10 caracteres que solo dependen de la plantilla."""
-    canonical = json.dumps(
-        [deployment, [[e.name, e.value, e.field_path] for e in env], restarted_at], sort_keys=True
-    )
-    digest = int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:16], "big")
-    chars = []
-    for _ in range(10):
-        digest, rest = divmod(digest, len(ALPHABET))
-        chars.append(ALPHABET[rest])
-    return "".join(chars)
-
-
-def pod_name(deployment: str, rs_hash: str, rng: random.Random | None = None) -> str:
-    rng = rng or random.SystemRandom()
-    return f"{deployment}-{rs_hash}-{''.join(rng.choice(ALPHABET) for _ in range(5))}"
 
 
 def load_topology(course_root: Path) -> Topology:

@@ -14,9 +14,10 @@ import threading
 import time
 from typing import Any
 
+from lab.cluster.api.registry import GENERATE_ALPHABET
 from lab.cluster.api.store import NotFound, Obj, Store, now_rfc3339
 
-ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery util/rand: no vowels, no confusing characters
+ALPHABET = GENERATE_ALPHABET  # apimachinery util/rand: no vowels, no confusing characters
 EVENTS = "events"
 
 

@@ -23,7 +23,6 @@ from lab.cluster.controllers.objects import (
     owner_ref,
     pod_active,
     pod_ready,
-    random_suffix,
 )
 
 
@@ -75,22 +74,21 @@ class ReplicaSetController:
     def _create_pod(self, rs: Obj) -> Obj:
         template = copy.deepcopy(rs["spec"].get("template") or {})
         pod_meta = template.get("metadata") or {}
-        name = f"{meta(rs)['name']}-{random_suffix()}"
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
                 "labels": dict(pod_meta.get("labels") or {}),
                 "annotations": dict(pod_meta.get("annotations") or {}),
-                "name": name,
                 "generateName": f"{meta(rs)['name']}-",
                 "namespace": meta(rs)["namespace"],
                 "ownerReferences": [owner_ref(rs, "ReplicaSet", "apps/v1")],
             },
             "spec": template.get("spec") or {},
         }
-        created = self.api.create(PODS, pod)
-        self.recorder.event(rs, "ReplicaSet", "apps/v1", "Normal", "SuccessfulCreate", f"Created pod: {name}")
+        created = self.api.create(PODS, pod)  # the registry picks the name from generateName
+        self.recorder.event(rs, "ReplicaSet", "apps/v1", "Normal", "SuccessfulCreate",
+                            f"Created pod: {meta(created)['name']}")
         return created
 
     def _status(self, rs: Obj, active: list[Obj]) -> None:
