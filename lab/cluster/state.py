@@ -48,6 +48,7 @@ class PodState:
     deployment: str  # el Deployment del que viene (o su etiqueta app)
     ip: str
     containers: tuple[ContainerState, ...]  # la app (la primera) e istio-proxy
+    terminating: bool = False  # borrado: parando sus procesos
 
     @property
     def app(self) -> ContainerState:

@@ -293,7 +293,7 @@ class Supervisor:
                 if run.proxy_image:
                     containers.append(ContainerState(PROXY_CONTAINER, str(pod.log_path(logs, PROXY_CONTAINER)),
                                                      Process.of(pod.proxy.pid) if pod.proxy else None))
-                pods.append(PodState(pod.name, pod.namespace, pod.deployment, pod.ip, tuple(containers)))
+                pods.append(PodState(pod.name, pod.namespace, pod.deployment, pod.ip, tuple(containers), run.stopping))
             state = LabState(
                 supervisor=Process(os.getpid(), start_time(os.getpid())),
                 port=self.control.port if self.control else None,

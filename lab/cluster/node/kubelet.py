@@ -30,7 +30,7 @@ from lab.cluster.controllers.objects import Recorder, meta, terminating
 from lab.cluster.envoyconfig import Workload
 from lab.cluster.node.inject import INIT, PROXY
 from lab.cluster.node.ipam import Ipam
-from lab.cluster.node.podstatus import NODE_NAME, Run, pod_status
+from lab.cluster.node.podstatus import NODE_NAME, Run, container_id, pod_status
 from lab.cluster.pods import Pod, Runtime, crash_message, exited, probe, start_app, start_sidecar
 from lab.cluster.procs import stop_all
 from lab.cluster.topology import Probe, Topology, container_env, container_readiness
@@ -210,7 +210,11 @@ class Kubelet:
             return
         changed = False
         dead = exited(pod)
-        if dead is not None and dead[0] == run.app and not run.waiting:
+        if dead is not None and dead[0] == PROXY and not run.waiting:  # a native sidecar restarts at once
+            pod.proxy, pod.proxy_ready, run.proxy_started = None, False, None
+            start_sidecar(self.runtime, pod, self.mesh)
+            changed = True
+        elif dead is not None and dead[0] == run.app and not run.waiting:
             self._crashed(run, dead[1])
             changed = True
         elif run.waiting and run.waiting[0] == "CrashLoopBackOff" and time.monotonic() >= run.crashed_until:
@@ -234,9 +238,11 @@ class Kubelet:
         assert run.pod is not None
         if len(self.failures) < 20:
             self.failures.append(crash_message(self.runtime, run.pod, run.app, code))
+        code = 128 - code if code < 0 else code  # killed by a signal: 128 + its number, as containerd says
         run.last_exit = {"exitCode": code, "reason": "Error" if code else "Completed", "startedAt": run.app_started,
-                         "finishedAt": now_rfc3339()}
-        delay = min(BACKOFF_START * 2 ** run.restarts, BACKOFF_MAX)
+                         "finishedAt": now_rfc3339(), "containerID": container_id(run, run.app, run.restarts)}
+        # The first restart is immediate; then 10 s, 20 s… up to 5 min (kubelet's container back-off).
+        delay = 0.0 if run.restarts == 0 else min(BACKOFF_START * 2 ** (run.restarts - 1), BACKOFF_MAX)
         run.restarts += 1
         run.pod.app_ready = False
         run.pod.app = None
@@ -244,7 +250,7 @@ class Kubelet:
         run.waiting = ("CrashLoopBackOff", f"back-off {delay:.0f}s restarting failed container={run.app} "
                        f"pod={run.name}_{run.namespace}({run.uid})")
         obj = self.store.find(PODS, run.namespace, run.name)
-        if obj is not None:
+        if obj is not None and delay:
             self.events.event(obj, "Pod", "v1", "Warning", "BackOff",
                               f"Back-off restarting failed container {run.app} in pod {run.name}_{run.namespace}({run.uid})",
                               _path(run.app))

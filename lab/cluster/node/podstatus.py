@@ -52,7 +52,7 @@ class Run:
         return bool(self.pod and self.pod.app_ready and self.app_started and not self.waiting)
 
 
-def _cid(run: Run, container: str, restarts: int = 0) -> str:
+def container_id(run: Run, container: str, restarts: int = 0) -> str:
     return "containerd://" + (run.uid.replace("-", "") + container.encode().hex() + f"{restarts:02x}")[:64].ljust(64, "0")
 
 
@@ -63,16 +63,16 @@ def container_statuses(run: Run) -> tuple[list[dict[str, Any]], list[dict[str, A
         proxy_id = f"{run.proxy_image}@sha256:" + "0" * 64
         if run.init_done:
             state = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": run.init_done,
-                                    "finishedAt": run.init_done, "containerID": _cid(run, INIT)}}
+                                    "finishedAt": run.init_done, "containerID": container_id(run, INIT)}}
         else:
             state = {"waiting": {"reason": "PodInitializing"}}
         init.append({"name": INIT, "image": run.proxy_image, "imageID": proxy_id if run.init_done else "",
                      "ready": bool(run.init_done), "restartCount": 0, "started": False, "state": state,
-                     "lastState": {}, **({"containerID": _cid(run, INIT)} if run.init_done else {})})
+                     "lastState": {}, **({"containerID": container_id(run, INIT)} if run.init_done else {})})
         state = {"running": {"startedAt": run.proxy_started}} if run.proxy_started else {"waiting": {"reason": "PodInitializing"}}
         init.append({"name": PROXY, "image": run.proxy_image, "imageID": proxy_id if run.proxy_started else "",
                      "ready": run.proxy_ready, "restartCount": 0, "started": run.proxy_ready, "state": state,
-                     "lastState": {}, **({"containerID": _cid(run, PROXY)} if run.proxy_started else {})})
+                     "lastState": {}, **({"containerID": container_id(run, PROXY)} if run.proxy_started else {})})
     app: dict[str, Any] = {"name": run.app, "image": run.image, "imageID": "", "ready": run.app_ready,
                            "restartCount": run.restarts, "started": False, "lastState": {}}
     if run.last_exit:
@@ -83,7 +83,7 @@ def container_statuses(run: Run) -> tuple[list[dict[str, Any]], list[dict[str, A
     elif run.app_started and run.proxy_ready:
         app.update(state={"running": {"startedAt": run.app_started}}, started=True,
                    imageID=f"docker.io/library/{run.image}@sha256:" + "0" * 64,
-                   containerID=_cid(run, run.app, run.restarts))
+                   containerID=container_id(run, run.app, run.restarts))
     else:
         app["state"] = {"waiting": {"reason": "PodInitializing" if run.proxy_image else "ContainerCreating"}}
     return init, [app]
