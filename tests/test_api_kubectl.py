@@ -265,3 +265,33 @@ def test_get_pods_watch_shows_terminating_and_ends_on_ctrl_c(api: ApiLab) -> Non
         if watcher.poll() is None:
             watcher.kill()
     assert watcher.returncode is not None
+
+
+def test_apply_removes_what_the_file_no_longer_has(api: ApiLab) -> None:
+    """kubectl's three-way strategic merge: `$patch: delete` by merge key, `$retainKeys` on the strategy."""
+    both = deployment(name="env", env=[{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+    api.kubectl("apply", "-f", "-", stdin=both)
+    doc = yaml.safe_load(deployment(name="env", env=[{"name": "A", "value": "1"}]))
+    doc["spec"]["strategy"] = {"type": "Recreate"}
+    assert api.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc)).stdout == "deployment.apps/env configured\n"
+    got = json.loads(api.kubectl("get", "deploy", "env", "-o", "json").stdout)["spec"]
+    assert got["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
+    assert got["strategy"] == {"type": "Recreate"}
+    api.kubectl("delete", "deploy", "env")
+
+
+def test_dry_run_server_changes_nothing(api: ApiLab) -> None:
+    done = api.kubectl("apply", "-f", "-", "--dry-run=server", stdin=deployment(name="seco"))
+    assert done.stdout == "deployment.apps/seco created (server dry run)\n"
+    missing = api.kubectl("get", "deploy", "seco", check=False)
+    assert missing.stderr == 'Error from server (NotFound): deployments.apps "seco" not found\n'
+
+
+def test_scale_and_label_selectors(api: ApiLab) -> None:
+    api.kubectl("apply", "-f", "-", stdin=deployment(name="escala"))
+    assert api.kubectl("scale", "deploy", "escala", "--replicas=4").stdout == "deployment.apps/escala scaled\n"
+    assert api.kubectl("get", "deploy", "escala", "-o", "jsonpath={.spec.replicas}").stdout == "4"
+    names = api.kubectl("get", "deploy", "-l", "app!=nada", "-o", "name").stdout.split()
+    assert "deployment.apps/escala" in names
+    assert api.kubectl("get", "pods", "-l", "app in (otra)", "-o", "name").stdout == ""
+    api.kubectl("delete", "deploy", "escala")
