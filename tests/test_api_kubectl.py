@@ -295,3 +295,16 @@ def test_scale_and_label_selectors(api: ApiLab) -> None:
     assert "deployment.apps/escala" in names
     assert api.kubectl("get", "pods", "-l", "app in (otra)", "-o", "name").stdout == ""
     api.kubectl("delete", "deploy", "escala")
+
+
+def test_deployment_generation_and_immutable_selector(api: ApiLab) -> None:
+    """deployment strategy.go: annotations bump the generation; the selector cannot change."""
+    api.kubectl("apply", "-f", "-", stdin=deployment(name="gen"))
+    api.kubectl("annotate", "deploy", "gen", "nota=1")
+    assert api.kubectl("get", "deploy", "gen", "-o", "jsonpath={.metadata.generation}").stdout == "2"
+    doc = yaml.safe_load(deployment(name="gen"))
+    doc["spec"]["selector"]["matchLabels"] = doc["spec"]["template"]["metadata"]["labels"] = {"app": "otra"}
+    done = api.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc), check=False)
+    assert done.stderr == ('The Deployment "gen" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:'
+                           'map[string]string{"app":"otra"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable\n')
+    api.kubectl("delete", "deploy", "gen")

@@ -67,9 +67,11 @@ def invalid(kind: str, group: str, name: str, causes: list[Obj]) -> ApiError:
     return ApiError(f'{qualified} "{name}" is invalid: {joined}', 422, "Invalid", details)
 
 
-def field_invalid(field: str, value: Any, detail: str) -> Obj:
-    """A FieldValueInvalid cause, as field.Invalid(...).Error() words it."""
-    shown = f'"{value}"' if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else value
+def field_invalid(field: str, value: Any, detail: str, *, go_value: str | None = None) -> Obj:
+    """A FieldValueInvalid cause, as field.Invalid(...).Error() words it (`go_value`: the %#v of a
+    Go struct, when the value is one)."""
+    shown = go_value if go_value is not None else f'"{value}"' if isinstance(value, str) else \
+        str(value).lower() if isinstance(value, bool) else value
     return {"reason": "FieldValueInvalid", "message": f"Invalid value: {shown}: {detail}", "field": field}
 
 
