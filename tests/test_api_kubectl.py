@@ -308,3 +308,14 @@ def test_deployment_generation_and_immutable_selector(api: ApiLab) -> None:
     assert done.stderr == ('The Deployment "gen" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:'
                            'map[string]string{"app":"otra"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable\n')
     api.kubectl("delete", "deploy", "gen")
+
+
+def test_unknown_fields_in_a_patch_are_invalid(api: ApiLab) -> None:
+    """handlers/patch.go: a patch that brings unknown fields is 422 on the field `patch`; kubectl says
+    «The request is invalid» (no kind or name in the Status)."""
+    api.kubectl("apply", "-f", "-", stdin=virtual_service(name="parche"))
+    done = api.kubectl("apply", "-f", "-", stdin=virtual_service(name="parche", retryOnn="5xx"), check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith('The request is invalid: patch: Invalid value: "{\\"apiVersion\\":\\"networking.istio.io/v1\\"')
+    assert done.stderr.endswith('": strict decoding error: unknown field "spec.http[0].retries.retryOnn"\n')
+    api.kubectl("delete", "vs", "parche")
