@@ -319,3 +319,18 @@ def test_unknown_fields_in_a_patch_are_invalid(api: ApiLab) -> None:
     assert done.stderr.startswith('The request is invalid: patch: Invalid value: "{\\"apiVersion\\":\\"networking.istio.io/v1\\"')
     assert done.stderr.endswith('": strict decoding error: unknown field "spec.http[0].retries.retryOnn"\n')
     api.kubectl("delete", "vs", "parche")
+
+
+def test_logs_follow_ends_on_ctrl_c(api: ApiLab) -> None:
+    from api_seed import KUBECTL
+
+    follower = subprocess.Popen([str(KUBECTL), "logs", "-f", PODS[0]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=api.env)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == f"[{APP}] INFO:     Started server process [1]\n"
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=10)
+    finally:
+        if follower.poll() is None:
+            follower.kill()

@@ -126,3 +126,14 @@ def test_errors_are_status_objects(api: ApiLab) -> None:
     conn.request("GET", "/apis/nada/v1/cosas")
     response = conn.getresponse()
     assert response.status == 404 and json.loads(response.read())["message"] == "the server could not find the requested resource"
+
+
+def test_closing_the_server_ends_watches_cleanly(tmp_path: Path) -> None:
+    lab = ApiLab(tmp_path)
+    conn = http.client.HTTPConnection("127.0.0.1", lab.server.port, timeout=10)
+    conn.request("GET", f"/api/v1/namespaces/{NS}/pods?watch=true&resourceVersion={lab.store.resource_version}")
+    response = conn.getresponse()
+    assert response.status == 200
+    lab.close()
+    assert response.read() == b""  # the chunked stream ends (last chunk), no error
+    conn.close()
