@@ -334,3 +334,20 @@ def test_logs_follow_ends_on_ctrl_c(api: ApiLab) -> None:
     finally:
         if follower.poll() is None:
             follower.kill()
+
+
+def test_generated_clients_send_protobuf(api: ApiLab) -> None:
+    """`kubectl create deployment|configmap` and `expose` use client-go's typed clients, which send
+    built-in kinds as application/vnd.kubernetes.protobuf (no JSON fallback)."""
+    done = api.kubectl("create", "deployment", "proto", "--image=apps/k8s/backend:1.0", "--replicas=2", "--port=8080")
+    assert done.stdout == "deployment.apps/proto created\n"
+    assert api.kubectl("expose", "deployment", "proto", "--port=8080").stdout == "service/proto exposed\n"
+    assert api.kubectl("create", "configmap", "proto", "--from-literal=a=b", "--from-literal=vacio=").stdout == "configmap/proto created\n"
+    got = json.loads(api.kubectl("get", "deploy", "proto", "-o", "json").stdout)
+    container = got["spec"]["template"]["spec"]["containers"][0]
+    assert (got["spec"]["replicas"], got["spec"]["selector"], container["image"], container["ports"]) == (
+        2, {"matchLabels": {"app": "proto"}}, "apps/k8s/backend:1.0", [{"containerPort": 8080, "protocol": "TCP"}])
+    assert json.loads(api.kubectl("get", "cm", "proto", "-o", "json").stdout)["data"] == {"a": "b", "vacio": ""}
+    service = rows(api.kubectl("get", "svc", "proto", "-o", "wide").stdout)[1]
+    assert service[4] == "8080/TCP" and service[6] == "app=proto"
+    api.kubectl("delete", "deploy,svc,cm", "proto")

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from lab.cluster.api import errors, rest
+from lab.cluster.api import errors, protobuf, rest
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.node import NodeHooks
 from lab.cluster.api.registry import Registry
@@ -127,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw.strip():
             return None
         kind = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+        if kind == protobuf.CONTENT_TYPE:
+            return protobuf.decode(raw)
         try:
             if kind in ("application/yaml", "application/apply-patch+yaml"):
                 return yaml.safe_load(raw)
