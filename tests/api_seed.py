@@ -43,6 +43,11 @@ def seed(store: Store) -> Registry:
     registry = Registry(store, Admission(validating=[istio_validation]))
     for ns in ("default", "istio-system", "kube-system"):
         registry.create("namespaces", {"metadata": {"name": ns}})
+    registry.create("nodes", {"metadata": {"name": "lab", "labels": {"node-role.kubernetes.io/control-plane": ""}}})
+    store.mutate("nodes", "", "lab", lambda n: n.update(status={
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": "lab"}],
+        "nodeInfo": {"kubeletVersion": "v1.36.3", "osImage": "Debian GNU/Linux 12 (bookworm)"}}))
     deploy = registry.create("deployments.apps", {"apiVersion": "apps/v1", "kind": "Deployment",
                                                   "metadata": {"name": APP, "namespace": NS, "labels": {"app": APP}},
                                                   "spec": {"replicas": 3, "selector": {"matchLabels": {"app": APP}},

@@ -90,6 +90,14 @@ def test_get_rs_events_services_configmaps_and_endpointslices(api: ApiLab) -> No
     assert slices[1][1:4] == ["IPv4", "8080", "10.244.0.11,10.244.0.12,10.244.0.13"]
 
 
+def test_get_nodes(api: ApiLab) -> None:
+    table = rows(api.kubectl("get", "nodes", "-o", "wide").stdout)
+    assert table[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION",
+                        "CONTAINER-RUNTIME"]
+    assert table[1][:3] == ["lab", "Ready", "control-plane"] and table[1][4:] == [
+        "v1.36.3", "127.0.0.1", "<none>", "Debian GNU/Linux 12 (bookworm)", "<unknown>", "<unknown>"]
+
+
 def test_describe_pod_and_deployment(api: ApiLab) -> None:
     pod = api.kubectl("describe", "pod", PODS[0]).stdout
     assert re.search(rf"^Controlled By:\s+ReplicaSet/{RS}$", pod, re.M)
