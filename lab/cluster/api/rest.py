@@ -80,6 +80,9 @@ def _serve_meta(api: ApiServer, parts: list[str], req: Request, out: _Handler) -
         out.end_headers()
         out.wfile.write(b"ok")
         return True
+    elif parts in (["api"], ["apis"]) and discovery.wants_aggregated(req.header("Accept")):
+        out.send_json(discovery.aggregated(core=parts == ["api"]), content_type=discovery.AGGREGATED)
+        return True
     elif parts == ["api"]:
         doc = discovery.api_versions(f"127.0.0.1:{api.port}")
     elif parts == ["apis"]:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from lab.cluster.api import errors, protobuf, rest
+from lab.cluster.api import errors, openapi, protobuf, rest
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.node import NodeHooks
 from lab.cluster.api.registry import Registry
@@ -58,6 +58,7 @@ class ApiServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="lab-apiserver", daemon=True)
         self._thread.start()
+        threading.Thread(target=_warm_up, name="lab-apiserver-warm-up", daemon=True).start()
         return self.port
 
     def close(self) -> None:
@@ -80,6 +81,12 @@ class ApiServer:
     def untrack(self, stream: Any) -> None:
         with self._lock:
             self._streams.discard(stream)
+
+
+def _warm_up() -> None:
+    """Loads the schemas and builds the OpenAPI documents off the request path (≈0.3 s of CPU that
+    the first `kubectl get` or `apply` would otherwise wait for)."""
+    openapi.document(["v3"], {})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -147,10 +154,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     # ------------------------------------------------------------------ answers
-    def send_json(self, obj: Any, code: int = 200) -> None:
+    def send_json(self, obj: Any, code: int = 200, content_type: str = "application/json") -> None:
         body = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
