@@ -83,3 +83,14 @@ def test_delete_a_configmap_and_then_it_is_gone(k8s: client.ApiClient) -> None:
     with pytest.raises(ApiException) as raised:
         core.read_namespaced_config_map("borrar", NS)
     assert raised.value.status == 404
+
+
+def test_the_status_subresource_keeps_the_spec(k8s: client.ApiClient) -> None:
+    """A controller writes status through deployments/status; spec changes sent there are ignored."""
+    apps = client.AppsV1Api(k8s)
+    current = apps.read_namespaced_deployment(APP, NS)
+    replicas = current.spec.replicas
+    current.spec.replicas = 9
+    current.status.ready_replicas = 1
+    written = apps.replace_namespaced_deployment_status(APP, NS, current)
+    assert (written.spec.replicas, written.status.ready_replicas) == (replicas, 1)

@@ -137,3 +137,25 @@ def test_closing_the_server_ends_watches_cleanly(tmp_path: Path) -> None:
     lab.close()
     assert response.read() == b""  # the chunked stream ends (last chunk), no error
     conn.close()
+
+
+def get(api: ApiLab, path: str, accept: str) -> tuple[int, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", api.server.port, timeout=10)
+    conn.request("GET", path, headers={"Accept": accept})
+    response = conn.getresponse()
+    body = json.loads(response.read())
+    conn.close()
+    return response.status, body
+
+
+def test_table_include_object_and_not_acceptable(api: ApiLab) -> None:
+    table = "application/json;as=Table;v=v1;g=meta.k8s.io"
+    path = f"/api/v1/namespaces/{NS}/pods"
+    _, metadata = get(api, path, table)
+    assert metadata["kind"] == "Table" and metadata["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+    _, whole = get(api, path + "?includeObject=Object", table)
+    assert whole["rows"][0]["object"]["spec"]["nodeName"] == "lab"
+    _, bare = get(api, path + "?includeObject=None", table)
+    assert "object" not in bare["rows"][0] and bare["rows"][0]["cells"][:3] == [PODS[0], "2/2", "Running"]
+    status, refused = get(api, path, "text/html")
+    assert (status, refused["reason"]) == (406, "NotAcceptable")

@@ -58,8 +58,16 @@ class Target:
     watch: bool
 
 
+ACCEPTED = ("application/json", "application/vnd.kubernetes.protobuf", "application/*", "*/*")
+
+
 def handle(api: ApiServer, req: Request, out: _Handler) -> None:
     parts = [p for p in req.path.split("/") if p]
+    accept = req.header("Accept")
+    if accept and not any(part.split(";")[0].strip() in ACCEPTED for part in accept.split(",")):
+        # negotiation.go: 406 when nothing offered can be served (JSON answers a protobuf client too)
+        raise errors.not_acceptable("only the following media types are accepted: application/json, "
+                                    "application/vnd.kubernetes.protobuf")
     if req.method == "GET" and _serve_meta(api, parts, req, out):
         return
     target = _target(parts)

@@ -83,11 +83,10 @@ def grace_period(res: Resource, obj: Obj, requested: int | None) -> int:
     if res.key != "pods":
         return 0
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    period = requested if requested is not None else int(spec.get("terminationGracePeriodSeconds", 0))
     if not spec.get("nodeName") or status.get("phase") in ("Failed", "Succeeded"):
-        return 0
-    if requested is not None:
-        return max(requested, 0)
-    return int(spec.get("terminationGracePeriodSeconds", 30))
+        period = 0
+    return 1 if period < 0 else period
 
 
 def validate(res: Resource, obj: Obj, old: Obj | None) -> None:
