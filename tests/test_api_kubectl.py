@@ -126,10 +126,19 @@ def test_unknown_resource_and_missing_object(api: ApiLab) -> None:
 
 
 def test_logs_with_prefix_and_tail(api: ApiLab) -> None:
-    out = api.kubectl("logs", "-l", f"app={APP}", "--prefix").stdout.splitlines()
-    assert len(out) == 9 and out[0] == f"[pod/{PODS[0]}/{APP}] [{APP}] INFO:     Started server process [1]"
+    out = api.kubectl("logs", "-l", f"app={APP}", "--prefix").stdout.splitlines()  # pods read in parallel: any order
+    for pod in PODS:
+        mine = [line for line in out if line.startswith(f"[pod/{pod}/{APP}] ")]
+        assert len(mine) == 3 and mine[0] == f"[pod/{pod}/{APP}] [{APP}] INFO:     Started server process [1]"
+    assert len(out) == 9
     tail = api.kubectl("logs", f"deploy/{APP}", "-c", "istio-proxy", "--tail=1").stdout
     assert tail == '[istio-proxy] INFO:     127.0.0.6:0 - "GET /work HTTP/1.1" 503 Service Unavailable\n'
+
+
+def test_logs_previous_as_the_kubelet_answers(api: ApiLab) -> None:
+    done = api.kubectl("logs", "-p", PODS[0], "-c", "istio-proxy", check=False)
+    assert done.stderr == (f'Error from server (BadRequest): previous terminated container "istio-proxy" in pod "{PODS[0]}" '
+                           "not found\n")
 
 
 def test_exec_reads_envoy_stats_and_refuses_anything_else(api: ApiLab) -> None:
