@@ -154,6 +154,9 @@ def test_exec_reads_envoy_stats_and_refuses_anything_else(api: ApiLab) -> None:
 def test_what_the_lab_does_not_do_is_said(api: ApiLab) -> None:
     top = api.kubectl("top", "pods", check=False)
     assert (top.returncode, top.stderr) == (1, "error: Metrics API not available\n")  # as on a cluster without metrics-server
+    server_side = api.kubectl("apply", "--server-side", "-f", "-", stdin=virtual_service(name="ssa"), check=False)
+    assert server_side.stderr == ("Error from server (BadRequest): El laboratorio no implementa server-side apply (--server-side): "
+                                  "usa kubectl apply sin esa opción.\n")
     forward = api.kubectl("port-forward", PODS[0], "18080:8080", check=False)
     assert forward.returncode == 1 and "El laboratorio no implementa kubectl port-forward" in forward.stderr
 
