@@ -133,6 +133,8 @@ class Registry:
     def patch(self, resource: str | Resource, namespace: str, name: str, patch_type: str, body: Any, *,
               dry_run: bool = False, subresource: str | None = None, field_validation: str = "Ignore") -> Obj:
         res = _resource(resource)
+        if patch_type == patch.APPLY:  # before the read: server-side apply would also create
+            self.apply_patch(res, {}, patch_type, body)
         for _ in range(5):  # GuaranteedUpdate retries a patch on a conflict: the patch is re-applied
             old = self.get(res, namespace, name)
             new = self.apply_patch(res, old, patch_type, body)
