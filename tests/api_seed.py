@@ -43,6 +43,11 @@ def seed(store: Store) -> Registry:
     registry = Registry(store, Admission(validating=[istio_validation]))
     for ns in ("default", "istio-system", "kube-system"):
         registry.create("namespaces", {"metadata": {"name": ns}})
+    registry.create("nodes", {"metadata": {"name": "lab", "labels": {"node-role.kubernetes.io/control-plane": ""}}})
+    store.mutate("nodes", "", "lab", lambda n: n.update(status={
+        "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+        "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}, {"type": "Hostname", "address": "lab"}],
+        "nodeInfo": {"kubeletVersion": "v1.36.3", "osImage": "Debian GNU/Linux 12 (bookworm)"}}))
     deploy = registry.create("deployments.apps", {"apiVersion": "apps/v1", "kind": "Deployment",
                                                   "metadata": {"name": APP, "namespace": NS, "labels": {"app": APP}},
                                                   "spec": {"replicas": 3, "selector": {"matchLabels": {"app": APP}},
@@ -133,11 +138,11 @@ class ApiLab:
         self.registry = seed(self.store)
         self.node = FakeNode()
         self.server = ApiServer(self.registry, node=self.node)
-        port = self.server.start()
+        self.server.start()
         self.home = folder / "home"
         self.home.mkdir()
         self.kubeconfig = folder / "kubeconfig"
-        self.kubeconfig.write_text(kubeconfig(f"http://127.0.0.1:{port}"), encoding="utf-8")
+        self.kubeconfig.write_text(self.server.kubeconfig(), encoding="utf-8")
         self.env = {**os.environ, "HOME": str(self.home), "KUBECONFIG": str(self.kubeconfig)}
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -149,9 +154,3 @@ class ApiLab:
     def close(self) -> None:
         self.server.close()
 
-
-def kubeconfig(server: str) -> str:
-    """What `lab up` writes: cluster and context `lab`, namespace default, no credentials (plain HTTP on loopback)."""
-    return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: {server}\n"
-            "contexts:\n- name: lab\n  context:\n    cluster: lab\n    namespace: default\n    user: lab\n"
-            "current-context: lab\nusers:\n- name: lab\n  user: {}\n")

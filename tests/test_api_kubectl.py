@@ -90,6 +90,14 @@ def test_get_rs_events_services_configmaps_and_endpointslices(api: ApiLab) -> No
     assert slices[1][1:4] == ["IPv4", "8080", "10.244.0.11,10.244.0.12,10.244.0.13"]
 
 
+def test_get_nodes(api: ApiLab) -> None:
+    table = rows(api.kubectl("get", "nodes", "-o", "wide").stdout)
+    assert table[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION",
+                        "CONTAINER-RUNTIME"]
+    assert table[1][:3] == ["lab", "Ready", "control-plane"] and table[1][4:] == [
+        "v1.36.3", "127.0.0.1", "<none>", "Debian GNU/Linux 12 (bookworm)", "<unknown>", "<unknown>"]
+
+
 def test_describe_pod_and_deployment(api: ApiLab) -> None:
     pod = api.kubectl("describe", "pod", PODS[0]).stdout
     assert re.search(rf"^Controlled By:\s+ReplicaSet/{RS}$", pod, re.M)
@@ -118,10 +126,19 @@ def test_unknown_resource_and_missing_object(api: ApiLab) -> None:
 
 
 def test_logs_with_prefix_and_tail(api: ApiLab) -> None:
-    out = api.kubectl("logs", "-l", f"app={APP}", "--prefix").stdout.splitlines()
-    assert len(out) == 9 and out[0] == f"[pod/{PODS[0]}/{APP}] [{APP}] INFO:     Started server process [1]"
+    out = api.kubectl("logs", "-l", f"app={APP}", "--prefix").stdout.splitlines()  # pods read in parallel: any order
+    for pod in PODS:
+        mine = [line for line in out if line.startswith(f"[pod/{pod}/{APP}] ")]
+        assert len(mine) == 3 and mine[0] == f"[pod/{pod}/{APP}] [{APP}] INFO:     Started server process [1]"
+    assert len(out) == 9
     tail = api.kubectl("logs", f"deploy/{APP}", "-c", "istio-proxy", "--tail=1").stdout
     assert tail == '[istio-proxy] INFO:     127.0.0.6:0 - "GET /work HTTP/1.1" 503 Service Unavailable\n'
+
+
+def test_logs_previous_as_the_kubelet_answers(api: ApiLab) -> None:
+    done = api.kubectl("logs", "-p", PODS[0], "-c", "istio-proxy", check=False)
+    assert done.stderr == (f'Error from server (BadRequest): previous terminated container "istio-proxy" in pod "{PODS[0]}" '
+                           "not found\n")
 
 
 def test_exec_reads_envoy_stats_and_refuses_anything_else(api: ApiLab) -> None:
@@ -137,6 +154,9 @@ def test_exec_reads_envoy_stats_and_refuses_anything_else(api: ApiLab) -> None:
 def test_what_the_lab_does_not_do_is_said(api: ApiLab) -> None:
     top = api.kubectl("top", "pods", check=False)
     assert (top.returncode, top.stderr) == (1, "error: Metrics API not available\n")  # as on a cluster without metrics-server
+    server_side = api.kubectl("apply", "--server-side", "-f", "-", stdin=virtual_service(name="ssa"), check=False)
+    assert server_side.stderr == ("Error from server (BadRequest): El laboratorio no implementa server-side apply (--server-side): "
+                                  "usa kubectl apply sin esa opción.\n")
     forward = api.kubectl("port-forward", PODS[0], "18080:8080", check=False)
     assert forward.returncode == 1 and "El laboratorio no implementa kubectl port-forward" in forward.stderr
 
@@ -265,3 +285,89 @@ def test_get_pods_watch_shows_terminating_and_ends_on_ctrl_c(api: ApiLab) -> Non
         if watcher.poll() is None:
             watcher.kill()
     assert watcher.returncode is not None
+
+
+def test_apply_removes_what_the_file_no_longer_has(api: ApiLab) -> None:
+    """kubectl's three-way strategic merge: `$patch: delete` by merge key, `$retainKeys` on the strategy."""
+    both = deployment(name="env", env=[{"name": "A", "value": "1"}, {"name": "B", "value": "2"}])
+    api.kubectl("apply", "-f", "-", stdin=both)
+    doc = yaml.safe_load(deployment(name="env", env=[{"name": "A", "value": "1"}]))
+    doc["spec"]["strategy"] = {"type": "Recreate"}
+    assert api.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc)).stdout == "deployment.apps/env configured\n"
+    got = json.loads(api.kubectl("get", "deploy", "env", "-o", "json").stdout)["spec"]
+    assert got["template"]["spec"]["containers"][0]["env"] == [{"name": "A", "value": "1"}]
+    assert got["strategy"] == {"type": "Recreate"}
+    api.kubectl("delete", "deploy", "env")
+
+
+def test_dry_run_server_changes_nothing(api: ApiLab) -> None:
+    done = api.kubectl("apply", "-f", "-", "--dry-run=server", stdin=deployment(name="seco"))
+    assert done.stdout == "deployment.apps/seco created (server dry run)\n"
+    missing = api.kubectl("get", "deploy", "seco", check=False)
+    assert missing.stderr == 'Error from server (NotFound): deployments.apps "seco" not found\n'
+
+
+def test_scale_and_label_selectors(api: ApiLab) -> None:
+    api.kubectl("apply", "-f", "-", stdin=deployment(name="escala"))
+    assert api.kubectl("scale", "deploy", "escala", "--replicas=4").stdout == "deployment.apps/escala scaled\n"
+    assert api.kubectl("get", "deploy", "escala", "-o", "jsonpath={.spec.replicas}").stdout == "4"
+    names = api.kubectl("get", "deploy", "-l", "app!=nada", "-o", "name").stdout.split()
+    assert "deployment.apps/escala" in names
+    assert api.kubectl("get", "pods", "-l", "app in (otra)", "-o", "name").stdout == ""
+    api.kubectl("delete", "deploy", "escala")
+
+
+def test_deployment_generation_and_immutable_selector(api: ApiLab) -> None:
+    """deployment strategy.go: annotations bump the generation; the selector cannot change."""
+    api.kubectl("apply", "-f", "-", stdin=deployment(name="gen"))
+    api.kubectl("annotate", "deploy", "gen", "nota=1")
+    assert api.kubectl("get", "deploy", "gen", "-o", "jsonpath={.metadata.generation}").stdout == "2"
+    doc = yaml.safe_load(deployment(name="gen"))
+    doc["spec"]["selector"]["matchLabels"] = doc["spec"]["template"]["metadata"]["labels"] = {"app": "otra"}
+    done = api.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc), check=False)
+    assert done.stderr == ('The Deployment "gen" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:'
+                           'map[string]string{"app":"otra"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable\n')
+    api.kubectl("delete", "deploy", "gen")
+
+
+def test_unknown_fields_in_a_patch_are_invalid(api: ApiLab) -> None:
+    """handlers/patch.go: a patch that brings unknown fields is 422 on the field `patch`; kubectl says
+    «The request is invalid» (no kind or name in the Status)."""
+    api.kubectl("apply", "-f", "-", stdin=virtual_service(name="parche"))
+    done = api.kubectl("apply", "-f", "-", stdin=virtual_service(name="parche", retryOnn="5xx"), check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith('The request is invalid: patch: Invalid value: "{\\"apiVersion\\":\\"networking.istio.io/v1\\"')
+    assert done.stderr.endswith('": strict decoding error: unknown field "spec.http[0].retries.retryOnn"\n')
+    api.kubectl("delete", "vs", "parche")
+
+
+def test_logs_follow_ends_on_ctrl_c(api: ApiLab) -> None:
+    from api_seed import KUBECTL
+
+    follower = subprocess.Popen([str(KUBECTL), "logs", "-f", PODS[0]], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=api.env)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline() == f"[{APP}] INFO:     Started server process [1]\n"
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=10)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+
+
+def test_generated_clients_send_protobuf(api: ApiLab) -> None:
+    """`kubectl create deployment|configmap` and `expose` use client-go's typed clients, which send
+    built-in kinds as application/vnd.kubernetes.protobuf (no JSON fallback)."""
+    done = api.kubectl("create", "deployment", "proto", "--image=apps/k8s/backend:1.0", "--replicas=2", "--port=8080")
+    assert done.stdout == "deployment.apps/proto created\n"
+    assert api.kubectl("expose", "deployment", "proto", "--port=8080").stdout == "service/proto exposed\n"
+    assert api.kubectl("create", "configmap", "proto", "--from-literal=a=b", "--from-literal=vacio=").stdout == "configmap/proto created\n"
+    got = json.loads(api.kubectl("get", "deploy", "proto", "-o", "json").stdout)
+    container = got["spec"]["template"]["spec"]["containers"][0]
+    assert (got["spec"]["replicas"], got["spec"]["selector"], container["image"], container["ports"]) == (
+        2, {"matchLabels": {"app": "proto"}}, "apps/k8s/backend:1.0", [{"containerPort": 8080, "protocol": "TCP"}])
+    assert json.loads(api.kubectl("get", "cm", "proto", "-o", "json").stdout)["data"] == {"a": "b", "vacio": ""}
+    service = rows(api.kubectl("get", "svc", "proto", "-o", "wide").stdout)[1]
+    assert service[4] == "8080/TCP" and service[6] == "app=proto"
+    api.kubectl("delete", "deploy,svc,cm", "proto")

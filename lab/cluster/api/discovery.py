@@ -104,3 +104,46 @@ def resource_list(group: str, version: str) -> Obj | None:
         resources += [_entry(res), *_sub_entries(res)]
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": f"{group}/{version}" if group else version,
             "resources": resources}
+
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def wants_aggregated(accept: str) -> bool:
+    """client-go asks for v2 first (`…;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,…`)."""
+    return any("as=APIGroupDiscoveryList" in part and "v=v2;" in part + ";" and "v=v2beta1" not in part
+               for part in accept.split(","))
+
+
+def aggregated(core: bool) -> Obj:
+    """The aggregated discovery document (apidiscovery.k8s.io/v2; apiserver
+    `pkg/endpoints/discovery/aggregated/handler.go`): `/api` has the core group, `/apis` the others."""
+    items = []
+    names = [""] if core else list(groups())
+    for name in names:
+        versions = []
+        for version in ["v1"] if core else groups()[name]:
+            served = sorted((r for r in RESOURCES if r.group == name and version in r.versions), key=lambda r: r.plural)
+            versions.append({"version": version, "resources": [_aggregated_resource(r, version) for r in served],
+                             "freshness": "Current"})
+        items.append({"metadata": {"name": name, "creationTimestamp": None}, "versions": versions})
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items}
+
+
+def _aggregated_resource(res: Resource, version: str) -> Obj:
+    entry: Obj = {"resource": res.plural, "responseKind": {"group": res.group, "version": version, "kind": res.kind},
+                  "scope": "Namespaced" if res.namespaced else "Cluster", "singularResource": res.singular,
+                  "verbs": list(res.verbs)}
+    if res.short_names:
+        entry["shortNames"] = list(res.short_names)
+    if res.categories:
+        entry["categories"] = list(res.categories)
+    subs = []
+    for sub in res.subresources:
+        gvk, verbs = SUBRESOURCES.get(sub, (None, ("get",)))
+        group, sub_version, kind = gvk if gvk is not None else (res.group, version, res.kind)
+        subs.append({"subresource": sub, "responseKind": {"group": group, "version": sub_version, "kind": kind},
+                     "verbs": list(verbs)})
+    if subs:
+        entry["subresources"] = subs
+    return entry

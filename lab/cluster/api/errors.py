@@ -7,6 +7,7 @@ and the message format. kubectl prints `Error from server (<reason>): <message>`
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from lab.errors import StatusError
@@ -63,14 +64,30 @@ def invalid(kind: str, group: str, name: str, causes: list[Obj]) -> ApiError:
     qualified = f"{kind}.{group}" if group else kind
     texts = [f"{c['field']}: {c['message']}" for c in causes]
     joined = texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"
-    details: Obj = {"name": name, **({"group": group} if group else {}), "kind": kind, "causes": causes}
+    details: Obj = {k: v for k, v in (("name", name), ("group", group), ("kind", kind)) if v}
+    details["causes"] = causes
     return ApiError(f'{qualified} "{name}" is invalid: {joined}', 422, "Invalid", details)
 
 
-def field_invalid(field: str, value: Any, detail: str) -> Obj:
-    """A FieldValueInvalid cause, as field.Invalid(...).Error() words it."""
-    shown = f'"{value}"' if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else value
+def field_invalid(field: str, value: Any, detail: str, *, go_value: str | None = None) -> Obj:
+    """A FieldValueInvalid cause, as field.Invalid(...).Error() words it (`go_value`: the %#v of a
+    Go struct, when the value is one)."""
+    shown = go_value if go_value is not None else json.dumps(value, ensure_ascii=False) if isinstance(value, str) else \
+        str(value).lower() if isinstance(value, bool) else value
     return {"reason": "FieldValueInvalid", "message": f"Invalid value: {shown}: {detail}", "field": field}
+
+
+def go_value(value: Any) -> str:
+    """Go's `%+v` of a decoded JSON value (map[string]interface{}: sorted `key:value`, slices `[a b]`)."""
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{go_value(v)}" for k, v in sorted(value.items())) + "]"
+    if isinstance(value, list):
+        return "[" + " ".join(go_value(v) for v in value) + "]"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def field_required(field: str, detail: str = "") -> Obj:

@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonpatch
 
-from lab.cluster.api.errors import bad_request
+from lab.cluster.api.errors import ApiError, bad_request
 from lab.cluster.api.schema import Node
 
 Obj = dict[str, Any]
@@ -41,12 +41,15 @@ def merge_patch(original: Any, patch: Any) -> Any:
 
 
 def json_patch(original: Obj, operations: Any) -> Obj:
+    """A patch that does not decode is a BadRequest; one that does not apply, 422 (handlers/patch.go applyJSPatch)."""
     if not isinstance(operations, list):
         raise bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
     try:
         return jsonpatch.apply_patch(original, operations)
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
+    except (jsonpatch.InvalidJsonPatch, TypeError) as error:
         raise bad_request(str(error)) from None
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
+        raise ApiError(str(error), 422, "Invalid") from None
 
 
 def strategic_merge(original: Obj, patch: Obj, node: Node) -> Obj:

@@ -81,8 +81,9 @@ def _later(current: datetime | None, state: Obj) -> datetime | None:
 
 def pod_row(pod: Obj, now: datetime | None = None) -> list[Any]:
     spec, status, meta = pod.get("spec") or {}, pod.get("status") or {}, pod.get("metadata") or {}
-    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
-    total = len(spec.get("containers") or []) + sum(1 for c in init_specs.values() if _restartable(c))
+    init_list = spec.get("initContainers") or []
+    init_specs = {c.get("name"): c for c in init_list}
+    total = len(spec.get("containers") or []) + sum(1 for c in init_list if _restartable(c))
     ready = restarts = sidecar_restarts = 0
     last: datetime | None = None
     sidecar_last: datetime | None = None
@@ -112,7 +113,7 @@ def pod_row(pod: Obj, now: datetime | None = None) -> list[Any]:
         elif waiting is not None and waiting.get("reason") and waiting["reason"] != "PodInitializing":
             reason = "Init:" + waiting["reason"]
         else:
-            reason = f"Init:{index}/{len(init_specs)}"
+            reason = f"Init:{index}/{len(init_list)}"
         initializing = True
         break
     initialized = any(c.get("type") == "Initialized" and c.get("status") == "True" for c in conditions)

@@ -10,6 +10,7 @@ carrying the metav1.Status kube-apiserver would send.
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,6 +133,8 @@ class Registry:
     def patch(self, resource: str | Resource, namespace: str, name: str, patch_type: str, body: Any, *,
               dry_run: bool = False, subresource: str | None = None, field_validation: str = "Ignore") -> Obj:
         res = _resource(resource)
+        if patch_type == patch.APPLY:  # before the read: server-side apply would also create
+            self.apply_patch(res, {}, patch_type, body)
         for _ in range(5):  # GuaranteedUpdate retries a patch on a conflict: the patch is re-applied
             old = self.get(res, namespace, name)
             new = self.apply_patch(res, old, patch_type, body)
@@ -140,8 +143,10 @@ class Registry:
             if sent and sent != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(res.key, name, strategy.MODIFIED)
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+            if field_validation == "Strict":
+                self._check_patched_fields(res, new, patch_type, body)
             try:
-                return self.update(res, new, dry_run=dry_run, subresource=subresource, field_validation=field_validation)
+                return self.update(res, new, dry_run=dry_run, subresource=subresource)
             except ApiError as error:
                 if error.status.get("reason") != "Conflict" or sent:
                     raise
@@ -195,6 +200,16 @@ class Registry:
     def _namespace_exists(self, namespace: str) -> None:
         if self.store.find("namespaces", "", namespace) is None:
             raise errors.not_found("namespaces", namespace)
+
+    @staticmethod
+    def _check_patched_fields(res: Resource, patched: Obj, patch_type: str, body: Any) -> None:
+        """A patch that brings unknown fields: 422 on the field `patch` (handlers/patch.go: the patched
+        JSON for JSON and merge patches, the Go `%+v` of the patch for a strategic one)."""
+        unknown = schema.unknown_fields(schema.root(res), patched)
+        if unknown:
+            shown = errors.go_value(body) if patch_type == patch.STRATEGIC else json.dumps(patched, separators=(",", ":"))
+            text = "strict decoding error: " + ", ".join(f'unknown field "{f}"' for f in unknown)
+            raise errors.invalid("", "", "", [errors.field_invalid("patch", shown, text)])
 
     @staticmethod
     def _check_fields(res: Resource, obj: Obj, field_validation: str) -> None:

@@ -93,6 +93,7 @@ def version_priority(version: str) -> tuple[int, int, int]:
 RESOURCES: tuple[Resource, ...] = (
     Resource("", ("v1",), "Namespace", "namespaces", "namespace", ("ns",), namespaced=False,
              verbs=NAMESPACE_VERBS, subresources=("finalize", "status")),
+    Resource("", ("v1",), "Node", "nodes", "node", ("no",), namespaced=False, subresources=("status",)),
     Resource("", ("v1",), "Pod", "pods", "pod", ("po",), ("all",),
              subresources=("attach", "exec", "log", "portforward", "status")),
     Resource("", ("v1",), "Service", "services", "service", ("svc",), ("all",), subresources=("status",)),

@@ -58,8 +58,16 @@ class Target:
     watch: bool
 
 
+ACCEPTED = ("application/json", "application/vnd.kubernetes.protobuf", "application/*", "*/*")
+
+
 def handle(api: ApiServer, req: Request, out: _Handler) -> None:
     parts = [p for p in req.path.split("/") if p]
+    accept = req.header("Accept")
+    if accept and not any(part.split(";")[0].strip() in ACCEPTED for part in accept.split(",")):
+        # negotiation.go: 406 when nothing offered can be served (JSON answers a protobuf client too)
+        raise errors.not_acceptable("only the following media types are accepted: application/json, "
+                                    "application/vnd.kubernetes.protobuf")
     if req.method == "GET" and _serve_meta(api, parts, req, out):
         return
     target = _target(parts)
@@ -79,6 +87,9 @@ def _serve_meta(api: ApiServer, parts: list[str], req: Request, out: _Handler) -
         out.send_header("Content-Length", "2")
         out.end_headers()
         out.wfile.write(b"ok")
+        return True
+    elif parts in (["api"], ["apis"]) and discovery.wants_aggregated(req.header("Accept")):
+        out.send_json(discovery.aggregated(core=parts == ["api"]), content_type=discovery.AGGREGATED)
         return True
     elif parts == ["api"]:
         doc = discovery.api_versions(f"127.0.0.1:{api.port}")

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from lab.cluster.api import errors, rest
+from lab.cluster.api import errors, openapi, protobuf, rest
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.node import NodeHooks
 from lab.cluster.api.registry import Registry
@@ -47,6 +47,13 @@ class ApiServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def kubeconfig(self, namespace: str = "default") -> str:
+        """A kubeconfig for this server: cluster, user and context `lab` (plain HTTP on loopback, no
+        credentials), the namespace given."""
+        return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: {self.url}\n"
+                f"contexts:\n- name: lab\n  context:\n    cluster: lab\n    namespace: {namespace}\n    user: lab\n"
+                "current-context: lab\nusers:\n- name: lab\n  user: {}\n")
+
     def start(self) -> int:
         server = self
 
@@ -58,6 +65,7 @@ class ApiServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="lab-apiserver", daemon=True)
         self._thread.start()
+        threading.Thread(target=_warm_up, name="lab-apiserver-warm-up", daemon=True).start()
         return self.port
 
     def close(self) -> None:
@@ -80,6 +88,12 @@ class ApiServer:
     def untrack(self, stream: Any) -> None:
         with self._lock:
             self._streams.discard(stream)
+
+
+def _warm_up() -> None:
+    """Loads the schemas and builds the OpenAPI documents off the request path (≈0.3 s of CPU that
+    the first `kubectl get` or `apply` would otherwise wait for)."""
+    openapi.document(["v3"], {})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -127,6 +141,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not raw.strip():
             return None
         kind = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
+        if kind == protobuf.CONTENT_TYPE:
+            return protobuf.decode(raw)
         try:
             if kind in ("application/yaml", "application/apply-patch+yaml"):
                 return yaml.safe_load(raw)
@@ -145,10 +161,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     # ------------------------------------------------------------------ answers
-    def send_json(self, obj: Any, code: int = 200) -> None:
+    def send_json(self, obj: Any, code: int = 200, content_type: str = "application/json") -> None:
         body = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -198,7 +198,9 @@ class Store:
             for field in ("uid", "creationTimestamp"):
                 meta[field] = old["metadata"][field]
             if "generation" in old["metadata"]:
-                changed = obj.get("spec") != old.get("spec")
+                # A strategy may ask for a bump without a spec change (a Deployment's annotations) by
+                # raising the generation it passes; nobody else can set it (the registry resets it).
+                changed = obj.get("spec") != old.get("spec") or meta.get("generation", 0) > old["metadata"]["generation"]
                 meta["generation"] = old["metadata"]["generation"] + (1 if changed else 0)
             if _same(old, obj):
                 return copy.deepcopy(old)  # no-op write: no new resourceVersion, no event

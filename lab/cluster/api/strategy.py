@@ -64,6 +64,9 @@ def prepare_for_update(res: Resource, new: Obj, old: Obj, subresource: str | Non
         else:
             meta.pop(key, None)
     meta.pop("managedFields", None)
+    if res.key == "deployments.apps" and "generation" in meta and \
+            (new.get("metadata") or {}).get("annotations") != old["metadata"].get("annotations"):
+        meta["generation"] += 1  # deployment strategy.go: annotations are copied to the ReplicaSets
     if "status" in res.subresources:
         if "status" in old:
             new["status"] = old["status"]
@@ -80,11 +83,10 @@ def grace_period(res: Resource, obj: Obj, requested: int | None) -> int:
     if res.key != "pods":
         return 0
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    period = requested if requested is not None else int(spec.get("terminationGracePeriodSeconds", 0))
     if not spec.get("nodeName") or status.get("phase") in ("Failed", "Succeeded"):
-        return 0
-    if requested is not None:
-        return max(requested, 0)
-    return int(spec.get("terminationGracePeriodSeconds", 30))
+        period = 0
+    return 1 if period < 0 else period
 
 
 def validate(res: Resource, obj: Obj, old: Obj | None) -> None:
@@ -103,6 +105,9 @@ def validate(res: Resource, obj: Obj, old: Obj | None) -> None:
         causes.append(errors.field_invalid("metadata.namespace", meta.get("namespace", ""), "field is immutable"))
     if res.key in ("deployments.apps", "replicasets.apps"):
         causes += _workload(obj)
+        selector = (obj.get("spec") or {}).get("selector")
+        if old is not None and selector != (old.get("spec") or {}).get("selector"):
+            causes.append(errors.field_invalid("spec.selector", None, "field is immutable", go_value=_go_selector(selector or {})))
     elif res.key == "pods":
         causes += _containers(obj.get("spec") or {}, "spec")
     if causes:
@@ -119,7 +124,8 @@ def _workload(obj: Obj) -> list[Obj]:
     else:
         wanted = selector.get("matchLabels") or {}
         if not wanted and not selector.get("matchExpressions"):
-            causes.append(errors.field_invalid("spec.selector", _go_selector(selector), "empty selector is invalid for deployment"))
+            causes.append(errors.field_invalid("spec.selector", None, "empty selector is invalid for deployment",
+                                               go_value=_go_selector(selector)))
         elif any(labels.get(k) != v for k, v in wanted.items()):
             causes.append({"reason": "FieldValueInvalid", "field": "spec.template.metadata.labels",
                            "message": f"Invalid value: {_go_map(labels)}: `selector` does not match template `labels`"})

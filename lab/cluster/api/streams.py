@@ -44,6 +44,8 @@ def serve(api: ApiServer, req: Request, t: Target, out: _Handler) -> None:
     if api.node is None:
         raise errors.lab_cannot("Este servidor de API no tiene nodo: no hay contenedores que leer ni donde ejecutar.")
     if t.sub == "log":
+        if req.flag("previous"):
+            _no_previous(pod, container)
         _log(api, req, t, container, out)
     else:
         _exec(api, req, t, container, out)
@@ -66,6 +68,16 @@ def _container(pod: Obj, wanted: str) -> str:
     if wanted not in _names(pod):
         raise errors.bad_request(f"container {wanted} is not valid for pod {name}")
     return wanted
+
+
+def _no_previous(pod: Obj, container: str) -> None:
+    """`logs -p`: kubelet's answer when the container never restarted; the lab keeps no older log."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    restarts = next((s.get("restartCount", 0) for s in statuses if s.get("name") == container), 0)
+    if not restarts:
+        raise errors.bad_request(f'previous terminated container "{container}" in pod "{pod["metadata"]["name"]}" not found')
+    raise errors.lab_cannot(f"El laboratorio no guarda el registro de las ejecuciones anteriores de «{container}»: "
+                            "kubectl logs sin -p muestra el de la ejecución actual.")
 
 
 def _int(req: Request, name: str) -> int | None:

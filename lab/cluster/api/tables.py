@@ -4,7 +4,7 @@ Columns and cells follow k8s.io/kubernetes `pkg/printers/internalversion/printer
 (AddHandlers: podColumnDefinitions/printPod, deploymentColumnDefinitions/printDeployment,
 replicaSetColumnDefinitions/printReplicaSet, serviceColumnDefinitions/printService,
 endpointSliceColumnDefinitions/printEndpointSlice, configMapColumnDefinitions/printConfigMap,
-eventColumnDefinitions/printEvent, namespaceColumnDefinitions/printNamespace); the server always
+eventColumnDefinitions/printEvent, namespaceColumnDefinitions/printNamespace, nodeColumnDefinitions/printNode); the server always
 prints wide (`pkg/printers/storage/storage.go`: GenerateOptions{Wide: true}) and kubectl hides
 priority-1 columns without `-o wide`. A CRD's columns come from additionalPrinterColumns
 (apiextensions-apiserver `pkg/registry/customresource/tableconvertor/tableconvertor.go`).
@@ -165,6 +165,36 @@ def _namespaces() -> list[Obj]:
     return [_name(), _col("Status", "The status of the namespace"), _age()]
 
 
+def _nodes() -> list[Obj]:
+    info = "io.k8s.api.core.v1.NodeSystemInfo"
+    return [_name(), _col("Status", "The status of the node"), _col("Roles", "The roles of the node"), _age(),
+            _col("Version", _doc(info, "kubeletVersion")),
+            _col("Internal-IP", "List of addresses reachable to the node. Queried from cloud provider, if available.", priority=1),
+            _col("External-IP", "List of addresses reachable to the node. Queried from cloud provider, if available.", priority=1),
+            _col("OS-Image", _doc(info, "osImage"), priority=1), _col("Kernel-Version", _doc(info, "kernelVersion"), priority=1),
+            _col("Container-Runtime", _doc(info, "containerRuntimeVersion"), priority=1)]
+
+
+def _node_row(obj: Obj, now: datetime | None) -> list[Any]:
+    """printNode: the Ready condition (Ready/NotReady/Unknown, SchedulingDisabled), roles from the
+    node-role.kubernetes.io/ labels (findNodeRoles), the first InternalIP and ExternalIP."""
+    status, labels = obj.get("status") or {}, obj["metadata"].get("labels") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    states = ["Unknown"] if ready is None else ["Ready" if ready.get("status") == "True" else "NotReady"]
+    if (obj.get("spec") or {}).get("unschedulable"):
+        states.append("SchedulingDisabled")
+    roles = sorted({k.split("/", 1)[1] for k in labels if k.startswith("node-role.kubernetes.io/") and "/" in k} |
+                   ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
+    info = status.get("nodeInfo") or {}
+
+    def address(kind: str) -> str:
+        return next((a.get("address") for a in status.get("addresses") or [] if a.get("type") == kind), "<none>")
+
+    return [obj["metadata"]["name"], ",".join(states), ",".join(roles) or "<none>", _age_of(obj, now), info.get("kubeletVersion", ""),
+            address("InternalIP"), address("ExternalIP"), info.get("osImage") or "<unknown>",
+            info.get("kernelVersion") or "<unknown>", info.get("containerRuntimeVersion") or "<unknown>"]
+
+
 Row = Callable[[Obj, "datetime | None"], list[Any]]
 PRINTERS: dict[str, tuple[Callable[[], list[Obj]], Row]] = {
     "pods": (_pods, lambda o, now: p.pod_row(o, now)),
@@ -175,6 +205,7 @@ PRINTERS: dict[str, tuple[Callable[[], list[Obj]], Row]] = {
     "events": (_events, _event_row),
     "configmaps": (_configmaps, lambda o, now: [o["metadata"]["name"], len(o.get("data") or {}) + len(o.get("binaryData") or {}),
                                                 _age_of(o, now)]),
+    "nodes": (_nodes, _node_row),
     "namespaces": (_namespaces, lambda o, now: [o["metadata"]["name"], (o.get("status") or {}).get("phase", ""), _age_of(o, now)]),
 }
 
