@@ -12,6 +12,7 @@ from pathlib import Path
 
 from lab.errors import LabError
 
+
 def kubernetes_version(course_root: Path) -> str:
     """«1.36», de la línea KUBERNETES_VERSION= de setup.sh."""
     setup = Path(course_root) / "setup.sh"
