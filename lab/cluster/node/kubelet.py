@@ -76,11 +76,17 @@ class Kubelet:
             return [p for run in self.runs.values() if run.pod for p in run.pod.processes()]
 
     def _loop(self) -> None:
+        """A pod event → a full sync against the store; otherwise, every TICK, only a look at the
+        processes and the probes of pods not ready yet (cheap: the capture thread shares the GIL)."""
         while not self.stopping.is_set():
-            self.wake.wait(TICK)
+            woken = self.wake.wait(TICK)
             self.wake.clear()
             try:
-                self.sync()
+                if woken:
+                    self.sync()
+                else:
+                    for run in self.pod_runs():
+                        self._check(run)
             except Exception as exc:  # noqa: BLE001 - one bad pod must not stop the node
                 self.log(f"kubelet: {type(exc).__name__}: {exc}")
 
