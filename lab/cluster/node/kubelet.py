@@ -244,6 +244,7 @@ class Kubelet:
         assert run.pod is not None
         if len(self.failures) < 20:
             self.failures.append(crash_message(self.runtime, run.pod, run.app, code))
+            self.log(f"kubelet: {self.failures[-1]}")
         code = 128 - code if code < 0 else code  # killed by a signal: 128 + its number, as containerd says
         run.last_exit = {"exitCode": code, "reason": "Error" if code else "Completed", "startedAt": run.app_started,
                          "finishedAt": now_rfc3339(), "containerID": container_id(run, run.app, run.restarts)}
