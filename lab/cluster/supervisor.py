@@ -125,7 +125,9 @@ class Supervisor:
             shutil.rmtree(self.dir / sub, ignore_errors=True)
         for sub in ("xds", "logs"):
             (self.dir / sub).mkdir(parents=True)
+        (self.dir / "kubeconfig").unlink(missing_ok=True)
         self.spawner = Spawner()
+        self._start_zygote()  # the critical path (FastAPI's import): first
         self.output = OutputCollector()
         self.runtime = Runtime(self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app, self.output)
         self.control = ControlServer({Op.STOP: self._rpc_stop, Op.SYNC_LOGS: self._rpc_sync_logs})
@@ -167,7 +169,6 @@ class Supervisor:
 
     def _start_everything(self) -> None:
         assert self.runtime and self.spawner and self.output
-        self._start_zygote()  # importa FastAPI mientras arranca todo lo demás
         self.mesh_sync = MeshSync(self.store, self.topology, self.mesh, self.dir / "xds", self._ready_sidecars, self.log)
         self.registry.admission.mutating.append(self._inject)
         self.registry.admission.validating.append(self.mesh_sync.admit)
@@ -184,11 +185,13 @@ class Supervisor:
         self.kubelet.start()
         self.controllers.start()
         seed(self, self.root, self.mesh)
+        self.publish()
+        self._wait_available()
+        # The HTTP front last: its warm-up (schemas, OpenAPI: ~0.4 s of CPU) would otherwise compete with
+        # the apps' start on two cores; the twin needs only the registry until then.
         self.api_server = ApiServer(self.registry, node=NodeHooks(self.kubelet, self.output.sync))
         self.api_server.start()
         write_kubeconfig(self.dir, self.api_server.port)
-        self.publish()
-        self._wait_available()
 
     def _wait_available(self) -> None:
         """Listo cuando cada Deployment del curso tiene todas sus réplicas disponibles y el kube-proxy
