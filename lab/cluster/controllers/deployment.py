@@ -266,8 +266,9 @@ class DeploymentController:
             "readyReplicas": sum(_status(rs, "readyReplicas") for rs in rs_now),
             "availableReplicas": available,
         }
-        if want - available > 0:
-            status["unavailableReplicas"] = want - available
+        unavailable = sum(replicas_of(rs) for rs in rs_now) - available  # sync.go calculateStatus
+        if unavailable > 0:
+            status["unavailableReplicas"] = unavailable
         old_status = d.get("status") or {}
         if old_status.get("collisionCount"):
             status["collisionCount"] = old_status["collisionCount"]
@@ -289,6 +290,7 @@ class DeploymentController:
             _set(conditions, "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
         elif _timed_out(d, progressing):
             _set(conditions, "Progressing", "False", "ProgressDeadlineExceeded", f'ReplicaSet "{rs_name}" has timed out progressing.')
+        status = {k: v for k, v in status.items() if v}  # int32 with omitempty: a 0 is not written
         status["conditions"] = sorted(conditions, key=lambda c: c["type"] != "Available")
 
         def change(obj: Obj) -> None:
