@@ -11,7 +11,7 @@ LAB := $(BIN)/lab
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: venv demo test unit check bench bundle diagrams lab preview requirements clean kind-play kind-version
+.PHONY: venv demo test unit mutants check bench bundle diagrams lab preview requirements clean kind-play kind-version
 
 venv: $(STAMP)
 
@@ -23,9 +23,10 @@ $(STAMP): pyproject.toml apps/requirements.txt
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# cspell, the Spanish spell check of `lab check` (only `make check` and `make test` need Node.js).
+# cspell, the Spanish spell check of `lab check`, and xterm.js, the terminal of `lab preview` (only
+# `make check`, `make preview` and `make test` need Node.js).
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "Falta npm (Node.js >= 20.18): lo usa el corrector ortográfico de lab check (cspell)."; exit 1; }
+	@command -v npm >/dev/null || { echo "Falta npm (Node.js >= 20.18): lo usan el corrector ortográfico de lab check (cspell) y la terminal de lab preview (xterm.js)."; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -40,6 +41,14 @@ test: venv $(NODE_STAMP)
 unit: venv
 	$(BIN)/ruff check .
 	$(BIN)/pytest -m 'not lab and not slow' -q
+
+# Pruebas de mutación (mutmut, [tool.mutmut] de pyproject.toml) de los módulos puros que deciden si
+# algo pasa o falla, contra sus pruebas rápidas; de cero cada vez (unos minutos). El resumen por
+# módulo y los supervivientes: tests/mutants_score.py; los equivalentes, con su motivo, en tests/mutants.md.
+mutants: venv
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/python tests/mutants_score.py
 
 check: venv $(NODE_STAMP)
 	$(LAB) check
@@ -58,7 +67,8 @@ diagrams: venv
 lab: venv
 	$(LAB) shell
 
-preview: venv
+# The browser terminal (xterm.js) is served from node_modules: hence the Node stamp.
+preview: venv $(NODE_STAMP)
 	$(LAB) preview
 
 # Regenerates apps/requirements.txt (pinned, with hashes) from apps/requirements.in.
@@ -69,12 +79,13 @@ requirements: venv
 
 clean:
 	-$(LAB) down 2>/dev/null
-	rm -rf $(VENV) node_modules .lab .pytest_cache artifacts
+	rm -rf $(VENV) node_modules .lab .pytest_cache artifacts mutants
 
 # The course on a real cluster: a kind cluster (created if missing), setup.sh with the path variables
 # of the README (nothing as root; state, log and binaries under KIND_STATE and KIND_BIN), then
-# `lab play --cluster` with the istioctl and traza that setup.sh installed. .github/workflows/course.yml
-# runs exactly this. KIND_VERSION and its node image (Kubernetes 1.36.1, the default image of kind
+# `lab play --cluster` with the istioctl and traza that setup.sh installed. Images reach the kind node
+# the sandbox's way (docker save | docker exec NODE ctr -n k8s.io images import), not with `kind load`.
+# .github/workflows/course.yml runs exactly this. KIND_VERSION and its node image (Kubernetes 1.36.1, the default image of kind
 # v0.32.0: pkg/apis/config/defaults/image.go at that tag) are pinned here and only here.
 KIND ?= kind
 KIND_VERSION := v0.32.0

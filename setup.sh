@@ -6,14 +6,17 @@
 #   archivos        espera curso.tar.gz (asset), lo desempaqueta en CURSO_ROOT e instala traza
 #   nodo            espera a que el nodo esté Ready; avisa si Kubernetes no es KUBERNETES_VERSION
 #   cilium          si Cilium balancea por sockets, pone bpf-lb-sock-hostns-only=true (ver cilium_patch)
-#   istioctl        descarga istioctl ISTIO_VERSION con reintentos y comprueba su sha256 publicado
+#   istioctl        descarga istioctl ISTIO_VERSION con reintentos (de GitHub o, si no responde, de
+#                   blob.istio.io) y comprueba su sha256 publicado
 #   istio           istioctl install -f apps/istio/istio-operator.yaml; etiqueta default para inyección
 #   imagenes        (en paralelo desde «archivos») construye bff, backend1 y app2 con apps/Dockerfile,
 #                   las importa en containerd y comprueba que están con el nombre que usará el kubelet
 #   istio-imagenes  (en paralelo) descarga de antemano pilot (istiod) y proxyv2 (sidecars) del hub
-#                   que declara el IstioOperator (spec.hub)
+#                   que declara el IstioOperator (spec.hub) con docker pull (los espejos de dockerd)
+#                   y las importa igual; si falla, crictl pull (containerd directo)
 #   apps            kubectl apply -f apps/k8s/
-#   pods            espera cada despliegue (con tiempo límite) y comprueba que todos los pods llevan sidecar
+#   pods            espera cada despliegue (con tiempo límite; un pod sin sitio en el nodo falla en
+#                   seguida con el motivo del planificador) y comprueba que todos llevan sidecar
 #
 # Registro: LOG_FILE (cada línea con hora UTC y segundos desde el inicio). Marcadores en STATE_DIR:
 #   inicio (epoch del arranque), progreso (líneas para el primer plano), etapa (la de la línea
@@ -39,20 +42,27 @@ STATE_DIR=${STATE_DIR:-/var/lib/curso-setup}
 LOG_FILE=${LOG_FILE:-/var/log/curso-setup.log}
 BIN_DIR=${BIN_DIR:-/usr/local/bin}
 ISTIO_HOME=${ISTIO_HOME:-/opt/istio}
+# istioctl: primero la release de GitHub y, si no responde, el otro sitio oficial de los artefactos
+# de cada versión (istio.io, blog/2026/retirement-of-gcp: blob.istio.io/istio-release/releases; el
+# mismo directorio de la versión, con sus .sha256: istio/release-builder, pkg/publish/s3.go).
 ISTIO_DOWNLOAD_URL=${ISTIO_DOWNLOAD_URL:-https://github.com/istio/istio/releases/download}
+ISTIO_DOWNLOAD_FALLBACK_URL=${ISTIO_DOWNLOAD_FALLBACK_URL:-https://blob.istio.io/istio-release/releases}
 ISTIO_ARCH=${ISTIO_ARCH:-}
-# Dónde cargar las imágenes: containerd (este nodo), kind[:clúster] o ssh:<nodo> (ver load_images).
+# Dónde importar las imágenes: containerd (este nodo), kind[:clúster] o ssh:<nodo> (ver import_images).
 IMAGE_TARGET=${IMAGE_TARGET:-containerd}
 CRI_ENDPOINT=${CRI_ENDPOINT:-unix:///run/containerd/containerd.sock}
 APP_NAMESPACE=${APP_NAMESPACE:-default}
 
-# Límites (segundos o intentos): ninguna espera es infinita.
+# Límites (segundos o intentos): ninguna espera es infinita. Los de segundos se miden con el reloj
+# (clock), no contando vueltas de un bucle.
 BUNDLE_TIMEOUT=${BUNDLE_TIMEOUT:-300}
 NODE_TIMEOUT=${NODE_TIMEOUT:-300}
 DOWNLOAD_ATTEMPTS=${DOWNLOAD_ATTEMPTS:-5}
 CILIUM_TIMEOUT=${CILIUM_TIMEOUT:-180}
 ISTIO_TIMEOUT=${ISTIO_TIMEOUT:-300}
 ROLLOUT_TIMEOUT=${ROLLOUT_TIMEOUT:-240}
+# Cada cuánto se mira, mientras se espera a los pods, si el planificador no encuentra sitio para alguno.
+ROLLOUT_POLL=${ROLLOUT_POLL:-5}
 LOCK_TIMEOUT=${LOCK_TIMEOUT:-1800}
 BUILD_ATTEMPTS=${BUILD_ATTEMPTS:-3}
 # Plazo total: muy por debajo de la hora de una sesión gratuita de Killercoda.
@@ -71,6 +81,10 @@ ISTIO_HUB=
 # ---------------------------------------------------------------- registro y marcadores
 
 now() { printf '%s\n' "$EPOCHSECONDS"; }
+
+# El reloj de los plazos (epoch en segundos). Es `date +%s` y no $EPOCHSECONDS para que las pruebas
+# puedan darle un reloj que avanza con cada espera falsa (tests/setup_fakes/fake.sh).
+clock() { date +%s; }
 
 # Una línea de registro: hora UTC, segundos desde el inicio, etapa y mensaje.
 log() {
@@ -258,26 +272,85 @@ containerd_name() {
   fi
 }
 
-# ---------------------------------------------------------------- imágenes (una sola función)
+# ---------------------------------------------------------------- imágenes (una sola vía)
 
-# El ctr del nodo donde se cargan las imágenes (containerd: este nodo; ssh:NODO: aquel).
-target_ctr() {
-  case $IMAGE_TARGET in
-    containerd) ctr -n k8s.io "$@" ;;
-    ssh:*) ssh "${IMAGE_TARGET#ssh:}" ctr -n k8s.io "$@" ;;
+# Todas las imágenes llegan al kubelet por el mismo camino: dockerd las tiene (construidas o
+# descargadas con `docker pull`, que usa los espejos de registro configurados en dockerd, como los
+# de Killercoda), `docker save` las exporta y `ctr -n k8s.io images import` las mete en el
+# containerd de cada nodo, con el nombre que pedirá el kubelet. IMAGE_TARGET elige los nodos:
+#   containerd     este nodo (kubeadm, Killercoda)
+#   kind[:NOMBRE]  los nodos del clúster kind, con docker exec (lo que hace kind load por dentro)
+#   ssh:NODO       otro nodo, con ssh
+
+# La arquitectura de los binarios y de las imágenes (amd64 o arm64).
+node_arch() {
+  if [[ -n $ISTIO_ARCH ]]; then
+    printf '%s\n' "$ISTIO_ARCH"
+    return 0
+  fi
+  case $(uname -m) in
+    x86_64 | amd64) printf 'amd64\n' ;;
+    aarch64 | arm64) printf 'arm64\n' ;;
+    *) die "arquitectura no soportada: $(uname -m)" ;;
   esac
 }
 
-# Las imágenes (de las referencias dadas) que no están en containerd con el nombre que buscará el
-# kubelet. Con kind no se puede mirar desde aquí: kind load ya comprueba su carga.
-missing_images() {
-  local have ref name
-  [[ $IMAGE_TARGET == containerd || $IMAGE_TARGET == ssh:* ]] || return 0
-  have=$(target_ctr images ls -q) || return 1
-  for ref; do
-    name=$(containerd_name "$ref")
-    grep -qxF "$name" <<<"$have" || printf '%s\n' "$name"
+kind_cluster() {
+  local cluster=${IMAGE_TARGET#kind}
+  cluster=${cluster#:}
+  printf '%s\n' "${cluster:-kind}"
+}
+
+# Los nodos donde se cargan las imágenes, uno por línea.
+target_nodes() {
+  case $IMAGE_TARGET in
+    containerd) printf 'local\n' ;;
+    ssh:*) printf '%s\n' "${IMAGE_TARGET#ssh:}" ;;
+    kind | kind:*) kind get nodes --name "$(kind_cluster)" ;;
+  esac
+}
+
+# on_node NODO orden...: la orden en ese nodo (aquí, dentro del contenedor del nodo kind o por ssh).
+on_node() {
+  local node=$1
+  shift
+  case $IMAGE_TARGET in
+    containerd) "$@" ;;
+    kind | kind:*) docker exec -i "$node" "$@" ;;
+    ssh:*)
+      # shellcheck disable=SC2029 # se expanden aquí a propósito: son la orden remota
+      ssh "$node" "$@" ;;
+  esac
+}
+
+# import_images REF...: docker save | ctr import en cada nodo. Con --platform: con el almacén de
+# imágenes de containerd en Docker, `docker save` deja en el índice las demás plataformas sin su
+# contenido y ctr, sin --platform, falla con «content digest … not found» (containerd PR #12908;
+# kind, issue #3795: por eso `kind load`, que usa --all-platforms, falla ahí).
+import_images() {
+  local nodes node platform
+  platform=linux/$(node_arch)
+  mapfile -t nodes < <(target_nodes)
+  ((${#nodes[@]})) || { log "no hay nodos en $IMAGE_TARGET"; return 1; }
+  for node in "${nodes[@]}"; do
+    docker save "$@" | on_node "$node" ctr -n k8s.io images import --platform "$platform" - || return 1
   done
+}
+
+# Las imágenes (de las referencias dadas) que algún nodo no tiene en containerd con el nombre que
+# buscará el kubelet; falla si no puede listarlas.
+missing_images() {
+  local nodes node have ref name missing=
+  mapfile -t nodes < <(target_nodes)
+  ((${#nodes[@]})) || return 1
+  for node in "${nodes[@]}"; do
+    have=$(on_node "$node" ctr -n k8s.io images ls -q </dev/null) || return 1
+    for ref; do
+      name=$(containerd_name "$ref")
+      grep -qxF "$name" <<<"$have" || [[ $missing == *"$name"$'\n'* ]] || missing+=$name$'\n'
+    done
+  done
+  printf '%s' "$missing"
 }
 
 # Una construcción. Con buildx, BuildKit; sin él, el constructor clásico: docker/cli
@@ -289,12 +362,8 @@ docker_build() {
     docker build --build-arg "SERVICE=$service" -t "$ref" -f "$CURSO_ROOT/apps/Dockerfile" "$CURSO_ROOT/apps"
 }
 
-# load_images: construye las imágenes de apps/k8s/*.yaml con el Dockerfile común y las carga donde
-# las verá el kubelet. Es lo único que cambia entre Killercoda y tu propio clúster:
-#   IMAGE_TARGET=containerd   docker save | ctr -n k8s.io images import -   (este nodo: kubeadm)
-#   IMAGE_TARGET=kind[:NOMBRE] kind load docker-image --name NOMBRE          (clúster kind)
-#   IMAGE_TARGET=ssh:NODO      docker save | ssh NODO ctr -n k8s.io images import -
-# Se puede usar sola: CURSO_ROOT=. IMAGE_TARGET=kind:curso ./setup.sh imagenes
+# load_images: construye las imágenes de apps/k8s/*.yaml con el Dockerfile común y las importa en
+# los nodos de IMAGE_TARGET. Se puede usar sola: CURSO_ROOT=. IMAGE_TARGET=kind:curso ./setup.sh imagenes
 load_images() {
   local refs ref service missing
   mapfile -t refs < <(image_refs)
@@ -314,21 +383,9 @@ load_images() {
     retry "$BUILD_ATTEMPTS" 5 docker_build "$service" "$ref" ||
       die "falló docker build de $ref tras $BUILD_ATTEMPTS intentos (detalles en $LOG_FILE)"
   done
-  progress "  cargando ${refs[*]} en $IMAGE_TARGET"
-  case $IMAGE_TARGET in
-    containerd)
-      docker save "${refs[@]}" | ctr -n k8s.io images import - ||
-        die "no se pudieron importar las imágenes en containerd (ctr -n k8s.io images import)" ;;
-    kind | kind:*)
-      local cluster=${IMAGE_TARGET#kind}
-      cluster=${cluster#:}
-      kind load docker-image --name "${cluster:-kind}" "${refs[@]}" ||
-        die "kind load docker-image falló" ;;
-    ssh:*)
-      docker save "${refs[@]}" | ssh "${IMAGE_TARGET#ssh:}" ctr -n k8s.io images import - ||
-        die "no se pudieron importar las imágenes en ${IMAGE_TARGET#ssh:}" ;;
-    *) die "IMAGE_TARGET desconocido: $IMAGE_TARGET (containerd, kind[:nombre] o ssh:nodo)" ;;
-  esac
+  progress "  importando ${refs[*]} en containerd ($IMAGE_TARGET): docker save | ctr images import"
+  import_images "${refs[@]}" ||
+    die "no se pudieron importar las imágenes en containerd ($IMAGE_TARGET: ctr -n k8s.io images import)"
   # Ahora y no 240 s después, como ErrImageNeverPull de un pod (imagePullPolicy: Never).
   missing=$(missing_images "${refs[@]}") ||
     die "no se pudo listar las imágenes de containerd ($IMAGE_TARGET) tras importarlas"
@@ -371,31 +428,50 @@ istio_images() {
   printf '%s\n' "$ISTIO_HUB/pilot:$ISTIO_VERSION" "$ISTIO_HUB/proxyv2:$ISTIO_VERSION"
 }
 
-# Un adelanto: pilot primero (istiod está en el camino crítico), luego proxyv2. Si una descarga
-# falla, la hará el kubelet al crear el pod.
+# Una imagen de Istio por dockerd: `docker pull` pasa por los espejos de registro de dockerd (en
+# Killercoda, mirror.gcr.io y los suyos; Docker Hub limita las descargas anónimas por IP), y
+# después la misma importación que las apps. Bien solo si queda en containerd con su nombre.
+istio_image_through_docker() {
+  local image=$1 missing
+  retry 2 3 docker pull "$image" </dev/null || return 1
+  import_images "$image" </dev/null || return 1
+  missing=$(missing_images "$image") && [[ -z $missing ]]
+}
+
+# La alternativa: containerd la descarga directamente (crictl pull, por la CRI: como el kubelet).
+istio_image_direct() {
+  local image=$1 node nodes
+  mapfile -t nodes < <(target_nodes)
+  ((${#nodes[@]})) || return 1
+  for node in "${nodes[@]}"; do
+    retry 2 3 on_node "$node" crictl --runtime-endpoint "$CRI_ENDPOINT" pull "$image" </dev/null || return 1
+  done
+}
+
+# Un adelanto: pilot primero (istiod está en el camino crítico), luego proxyv2. Cada una por
+# dockerd y, si eso falla, directamente con containerd; si también falla, la descargará el kubelet
+# al crear el pod. El registro dice qué camino sirvió cada imagen y cuánto tardó.
 job_istio_images() {
   stage istio-imagenes "Descargando de antemano las imágenes de Istio (istiod y sidecars)" "Imágenes de Istio"
-  local image pulled=() failed=()
-  if [[ $IMAGE_TARGET != containerd ]]; then
-    stage_done "omitido: las descargará el kubelet de cada nodo"
-    return 0
-  fi
-  while read -r image; do
-    if crictl --runtime-endpoint "$CRI_ENDPOINT" inspecti "$image" >/dev/null 2>&1 </dev/null; then
-      log "$image ya estaba"
-    elif retry 3 3 crictl --runtime-endpoint "$CRI_ENDPOINT" pull "$image" </dev/null; then
-      pulled+=("$image")
+  local image images missing started summary=()
+  mapfile -t images < <(istio_images)
+  for image in "${images[@]}"; do
+    started=$EPOCHSECONDS
+    if missing=$(missing_images "$image") && [[ -z $missing ]]; then
+      progress "  ✔ $image: ya estaba en containerd"
+      summary+=("${image##*/} ya estaba")
+    elif istio_image_through_docker "$image"; then
+      progress "  ✔ $image: vía docker (docker pull con los espejos de dockerd, docker save | ctr import) ($((EPOCHSECONDS - started)) s)"
+      summary+=("${image##*/} vía docker")
+    elif istio_image_direct "$image"; then
+      progress "  ✔ $image: vía containerd directa (crictl pull; docker pull falló) ($((EPOCHSECONDS - started)) s)"
+      summary+=("${image##*/} vía containerd")
     else
-      failed+=("$image")
+      progress "  ⚠ $image: no se pudo descargar ni por docker ni por containerd; la descargará el kubelet ($((EPOCHSECONDS - started)) s)"
+      summary+=("${image##*/} pendiente")
     fi
-  done < <(istio_images)
-  if ((${#failed[@]})); then
-    stage_done "no se pudo descargar ${failed[*]}; lo hará el kubelet"
-  elif ((${#pulled[@]})); then
-    stage_done "${pulled[*]}"
-  else
-    stage_done "ya estaban"
-  fi
+  done
+  stage_done "$(printf '%s, ' "${summary[@]}" | sed 's/, $//')"
 }
 
 # Lanza una etapa en segundo plano, con sus propias trampas (en un subshell no se heredan).
@@ -412,16 +488,16 @@ start_job() {
 
 unpack_bundle() {
   stage archivos "Esperando los archivos del curso" "Archivos del curso"
-  local i seal
+  local deadline seal
   if [[ ! -f $BUNDLE && -f $CURSO_ROOT/apps/istio/istio-operator.yaml ]]; then
     log "sin $BUNDLE: se usa $CURSO_ROOT tal como está"
   else
     # El asset puede llegar tarde (o a medio copiar): se espera a un .tar.gz completo.
-    for ((i = 0; i < BUNDLE_TIMEOUT; i++)); do
-      if [[ -s $BUNDLE ]] && gzip -t "$BUNDLE" 2>/dev/null; then break; fi
+    deadline=$(($(clock) + BUNDLE_TIMEOUT))
+    until [[ -s $BUNDLE ]] && gzip -t "$BUNDLE" 2>/dev/null; do
+      (($(clock) < deadline)) || die "no llegó $BUNDLE en $BUNDLE_TIMEOUT s"
       sleep 1
     done
-    ((i < BUNDLE_TIMEOUT)) || die "no llegó $BUNDLE en $BUNDLE_TIMEOUT s"
     seal=$(sha256_of "$BUNDLE")
     if [[ -f $STATE_DIR/paquete.sello && $(<"$STATE_DIR/paquete.sello") == "$seal" &&
       -d $CURSO_ROOT/apps ]]; then
@@ -457,13 +533,13 @@ server_version() {
 
 wait_node() {
   stage nodo "Esperando a que el nodo de Kubernetes esté Ready" "Nodo"
-  local i version
-  for ((i = 0; i < NODE_TIMEOUT; i += 5)); do
-    if node_ready; then break; fi
+  local deadline version
+  # Por el reloj: una vuelta son los 5 s de kubectl wait más la pausa, o lo que tarde kubectl.
+  deadline=$(($(clock) + NODE_TIMEOUT))
+  until node_ready; do
+    (($(clock) < deadline)) || die "el nodo no está Ready tras ${NODE_TIMEOUT} s (kubectl get nodes)"
     sleep 2
   done
-  ((i < NODE_TIMEOUT)) ||
-    die "el nodo no está Ready tras ${NODE_TIMEOUT} s (kubectl get nodes)"
   # Solo un aviso: el curso (y el kubectl del laboratorio) siguen a Kubernetes KUBERNETES_VERSION;
   # con otra versión, alguna salida de kubectl puede cambiar.
   version=$(server_version)
@@ -518,28 +594,33 @@ fetch() {
   curl -fsSL --connect-timeout 15 --max-time 300 -o "$out" "$url"
 }
 
+# Descarga el archivo de istioctl y su .sha256 de un sitio (BASE/VERSIÓN/ARCHIVO), con reintentos.
+fetch_istioctl() {
+  local base=$1 archive=$2 dir=$3
+  retry "$DOWNLOAD_ATTEMPTS" 2 fetch "$base/$ISTIO_VERSION/$archive" "$dir/$archive" &&
+    retry "$DOWNLOAD_ATTEMPTS" 2 fetch "$base/$ISTIO_VERSION/$archive.sha256" "$dir/$archive.sha256"
+}
+
 download_istioctl() {
   stage istioctl "Descargando istioctl $ISTIO_VERSION" "istioctl $ISTIO_VERSION"
-  local arch=$ISTIO_ARCH bin=$ISTIO_HOME/$ISTIO_VERSION/istioctl
+  local arch bin=$ISTIO_HOME/$ISTIO_VERSION/istioctl
   if [[ -x $bin ]]; then
     ln -sfn "$bin" "$BIN_DIR/istioctl"
     stage_done "ya estaba en $bin"
     return 0
   fi
-  if [[ -z $arch ]]; then
-    case $(uname -m) in
-      x86_64 | amd64) arch=amd64 ;;
-      aarch64 | arm64) arch=arm64 ;;
-      *) die "arquitectura no soportada: $(uname -m)" ;;
-    esac
-  fi
-  local archive=istioctl-$ISTIO_VERSION-linux-$arch.tar.gz tmp expected actual
-  local url=$ISTIO_DOWNLOAD_URL/$ISTIO_VERSION/$archive
+  arch=$(node_arch)
+  local archive=istioctl-$ISTIO_VERSION-linux-$arch.tar.gz tmp expected actual base source=
   tmp=$(mktemp -d "$STATE_DIR/descarga.XXXXXX")
-  retry "$DOWNLOAD_ATTEMPTS" 2 fetch "$url" "$tmp/$archive" ||
-    die "no se pudo descargar $url tras $DOWNLOAD_ATTEMPTS intentos"
-  retry "$DOWNLOAD_ATTEMPTS" 2 fetch "$url.sha256" "$tmp/$archive.sha256" ||
-    die "no se pudo descargar $url.sha256 tras $DOWNLOAD_ATTEMPTS intentos"
+  for base in "$ISTIO_DOWNLOAD_URL" "$ISTIO_DOWNLOAD_FALLBACK_URL"; do
+    if fetch_istioctl "$base" "$archive" "$tmp"; then
+      source=$base
+      break
+    fi
+    progress "  ⚠ no se pudo descargar de $base tras $DOWNLOAD_ATTEMPTS intentos"
+  done
+  [[ -n $source ]] ||
+    die "no se pudo descargar $archive (ni de $ISTIO_DOWNLOAD_URL ni de $ISTIO_DOWNLOAD_FALLBACK_URL, tras $DOWNLOAD_ATTEMPTS intentos en cada uno)"
   expected=$(awk '{print tolower($1); exit}' "$tmp/$archive.sha256")
   actual=$(sha256_of "$tmp/$archive")
   [[ $expected =~ ^[0-9a-f]{64}$ ]] ||
@@ -554,7 +635,7 @@ download_istioctl() {
   mv -f "$bin.nuevo" "$bin"
   rm -rf "$tmp"
   ln -sfn "$bin" "$BIN_DIR/istioctl"
-  stage_done "sha256 verificada"
+  stage_done "sha256 verificada (de ${source%%/releases*})"
 }
 
 install_istio() {
@@ -616,14 +697,40 @@ diagnose() {
   } || true
 }
 
+# Los pods que el planificador no puede colocar ahora, «pod<TAB>motivo»: la condición PodScheduled
+# a False con reason Unschedulable y el mensaje del planificador, el mismo de su evento
+# FailedScheduling (kubernetes, pkg/scheduler/schedule_one.go, handleSchedulingFailure), p. ej.
+# «0/1 nodes are available: 1 Insufficient cpu». Es el estado actual, no un evento antiguo.
+unschedulable_pods() {
+  kubectl -n "$APP_NAMESPACE" get pods --field-selector=status.phase=Pending \
+    -o 'jsonpath={range .items[*]}{.metadata.name}{"\t"}{range .status.conditions[?(@.reason=="Unschedulable")]}{.message}{end}{"\n"}{end}' |
+    awk -F'\t' '$2 != ""'
+}
+
+# Espera a cada Deployment, con un plazo total de ROLLOUT_TIMEOUT s por el reloj, en tramos de
+# ROLLOUT_POLL s. Entre tramo y tramo mira si hay pods sin sitio en el nodo: si los mismos siguen
+# sin sitio dos veces seguidas, falla en ese momento con el motivo del planificador (p. ej. CPU
+# insuficiente en un nodo pequeño: README, «CPU en un nodo pequeño») en vez de agotar el plazo.
 wait_rollouts() {
   stage pods "Esperando a que los pods (con su sidecar) estén listos" "Pods"
-  local deployment pods missing
+  local deployment pods missing deadline step stuck seen=
+  deadline=$(($(clock) + ROLLOUT_TIMEOUT))
   for deployment in "${DEPLOYMENTS[@]}"; do
-    if ! kubectl -n "$APP_NAMESPACE" rollout status "$deployment" --timeout="${ROLLOUT_TIMEOUT}s"; then
-      diagnose
-      die "$deployment no estuvo listo en ${ROLLOUT_TIMEOUT} s (kubectl get pods; kubectl describe pod)"
-    fi
+    while :; do
+      step=$((deadline - $(clock)))
+      if ((step <= 0)); then
+        diagnose
+        die "$deployment no estuvo listo en ${ROLLOUT_TIMEOUT} s (kubectl get pods; kubectl describe pod)"
+      fi
+      ((step <= ROLLOUT_POLL)) || step=$ROLLOUT_POLL
+      kubectl -n "$APP_NAMESPACE" rollout status "$deployment" --timeout="${step}s" && break
+      stuck=$(unschedulable_pods) || stuck=
+      if [[ -n $stuck && $stuck == "$seen" ]]; then
+        diagnose
+        die "el planificador de Kubernetes no encuentra sitio para $(awk -F'\t' '{printf "%s ", $1}' <<<"$stuck")(Pending): «$(awk -F'\t' 'NR == 1 {print $2}' <<<"$stuck")»; mira kubectl describe node y los requests de CPU y memoria (README, «CPU en un nodo pequeño»)"
+      fi
+      seen=$stuck
+    done
   done
   # Desde Istio 1.27, con Kubernetes >= 1.33, el sidecar es un «sidecar nativo»: istio-proxy va en
   # initContainers (restartPolicy: Always); antes, o en clústeres más antiguos, en containers.
@@ -647,7 +754,7 @@ required_commands() {
     ssh:*) printf '%s\n' ssh ;;
   esac
   [[ $mode == imagenes ]] ||
-    printf '%s\n' curl find flock gzip install kubectl ln mktemp mv ps rm sha256sum tail tar touch uname wc xargs
+    printf '%s\n' curl date find flock gzip install kubectl ln mktemp mv ps python3 rm sha256sum sleep tail tar touch uname wc xargs
 }
 
 # Falla en segundos, nombrando todo lo que falta (sin esto, sin docker se perdían ~4,5 min en
@@ -687,7 +794,10 @@ prepare_state() {
   LOGGING=1
   acquire_lock
   START_EPOCH=$EPOCHSECONDS
-  rm -f "$STATE_DIR/listo" "$STATE_DIR/fallo" "$STATE_DIR/progreso" "$STATE_DIR"/etapa*
+  # Sin rm, la comprobación previa lo dirá (un sandbox nuevo no tiene marcadores que borrar).
+  if command -v rm >/dev/null; then
+    rm -f "$STATE_DIR/listo" "$STATE_DIR/fallo" "$STATE_DIR/progreso" "$STATE_DIR"/etapa*
+  fi
   printf '%s\n' "$START_EPOCH" >"$STATE_DIR/inicio"
   trap 'on_error $? $LINENO "$BASH_COMMAND"' ERR
   trap on_exit EXIT

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Paso 1: backend1 responde 503 (STATUS_CODE_APP=503), app2 responde bien, y una misma petición
-# de curl llegó 3 veces a backend1 (las tres con 503) y 3 veces a app2 (las tres con 200).
-# Solo lee el estado: se puede ejecutar cuantas veces se quiera. No exige tres pods distintos
-# (previous_hosts lo consigue casi siempre, no siempre) y admite varios curl.
+# Paso 1: la versión mala de backend1 (el Deployment backend1-v2, con STATUS_CODE_APP=503) está
+# desplegada junto a los 3 pods buenos, y el sidecar de bff ya ha reintentado con éxito hacia
+# backend1 (su contador upstream_rq_retry_success es mayor que 0: lo guarda por el proxyStatsMatcher
+# de la malla). Solo lee el estado: se puede ejecutar cuantas veces se quiera.
 set -uo pipefail
 
 fail() {
@@ -10,22 +10,17 @@ fail() {
   exit 1
 }
 
-status_code_app() {
-  kubectl get deployment "$1" \
-    -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STATUS_CODE_APP")].value}'
-}
+status=$(kubectl get deployment backend1-v2 \
+  -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STATUS_CODE_APP")].value}' 2>/dev/null) ||
+  fail "no encuentro el Deployment backend1-v2: aplícalo con el bloque «kubectl apply» del paso."
+[ "$status" = "503" ] ||
+  fail "backend1-v2 debe tener STATUS_CODE_APP=503 (vuelve a aplicar el bloque «kubectl apply» del paso)."
 
-backend1=$(status_code_app backend1) || fail "no he podido leer el Deployment backend1."
-app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
-[ "$backend1" = "503" ] ||
-  fail "backend1 debe tener STATUS_CODE_APP=503 (ejecuta «kubectl set env deployment/backend1 STATUS_CODE_APP=503»)."
-case "$app2" in
-  "" | 200) ;;
-  *) fail "app2 debe responder 200: quítale STATUS_CODE_APP=$app2 con «kubectl set env deployment/app2 STATUS_CODE_APP-»." ;;
-esac
-
-# traza --recuento: una línea por request_id con sus líneas y estados en cada app.
-recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
-grep -q ' bff=1 backend1=3 app2=3 estados_bff=200 estados_backend1=503,503,503 estados_app2=200,200,200$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 3 veces a backend1 y 3 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/backend1») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
+stats=$(kubectl exec deploy/bff -c istio-proxy -- pilot-agent request GET stats) ||
+  fail "no he podido leer los contadores del sidecar de bff (kubectl exec deploy/bff -c istio-proxy -- pilot-agent request GET stats)."
+retried=$(grep -E '^cluster\.outbound\|[0-9]+\|\|backend1\..*\.upstream_rq_retry_success: [0-9]+$' <<<"$stats" | sed 's/.*: //')
+[ -n "$retried" ] ||
+  fail "el sidecar de bff no muestra upstream_rq_retry_success hacia backend1 (¿falta proxyStatsMatcher en la malla?)."
+[ "$retried" -gt 0 ] ||
+  fail "el sidecar de bff todavía no ha reintentado hacia backend1: ejecuta el bloque de las 60 peticiones."
 echo "Paso 1 completado."

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Paso 2: app2 responde 503 (STATUS_CODE_APP=503), backend1 ya no fuerza ningún estado (pasa el
-# de app2), y una misma petición de curl llegó 3 veces a backend1 y 9 veces a app2, todas con 503.
-# Solo lee el estado: se puede ejecutar cuantas veces se quiera. No exige pods distintos y
-# admite varios curl.
+# Paso 2: una versión mala de backend1 (backend1-v2, un pod que responde 503) ha convivido con los
+# 3 pods buenos, el sidecar de bff ha reintentado en otro pod y esos reintentos han acabado bien
+# (su contador upstream_rq_retry_success hacia backend1 es mayor que 0), y backend1-v2 ya no está.
+# Solo lee el estado: se puede ejecutar cuantas veces se quiera. No mira los registros: al borrar
+# backend1-v2 desaparecen los de su pod; el contador del sidecar de bff se queda.
 set -uo pipefail
 
 fail() {
@@ -10,20 +11,15 @@ fail() {
   exit 1
 }
 
-status_code_app() {
-  kubectl get deployment "$1" \
-    -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="STATUS_CODE_APP")].value}'
-}
+stats=$(kubectl exec deploy/bff -c istio-proxy -- pilot-agent request GET stats) ||
+  fail "no he podido leer los contadores del sidecar de bff (kubectl exec deploy/bff -c istio-proxy -- pilot-agent request GET stats)."
+retried=$(grep -E '^cluster\.outbound\|[0-9]+\|\|backend1\..*\.upstream_rq_retry_success: [0-9]+$' <<<"$stats" | sed 's/.*: //')
+[ -n "$retried" ] ||
+  fail "el sidecar de bff no muestra upstream_rq_retry_success hacia backend1 (¿falta proxyStatsMatcher en la malla?)."
+[ "$retried" -gt 0 ] ||
+  fail "el sidecar de bff todavía no ha reintentado con éxito hacia backend1: haz antes el paso 1 (backend1-v2 y las 60 peticiones)."
 
-backend1=$(status_code_app backend1) || fail "no he podido leer el Deployment backend1."
-app2=$(status_code_app app2) || fail "no he podido leer el Deployment app2."
-[ -z "$backend1" ] ||
-  fail "backend1 todavía tiene STATUS_CODE_APP=$backend1 (ejecuta «kubectl set env deployment/backend1 STATUS_CODE_APP-»)."
-[ "$app2" = "503" ] ||
-  fail "app2 debe tener STATUS_CODE_APP=503 (ejecuta «kubectl set env deployment/app2 STATUS_CODE_APP=503»)."
-
-# traza --recuento: una línea por request_id con sus líneas y estados en cada app.
-recuento=$(traza --recuento) || fail "no he podido leer los registros de las apps (traza --recuento)."
-grep -q ' bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 estados_app2=503,503,503,503,503,503,503,503,503$' <<<"$recuento" ||
-  fail "ninguna petición de bff llegó 3 veces a backend1 y 9 veces a app2. Espera a que terminen los despliegues («kubectl rollout status deployment/app2») y vuelve a ejecutar «curl -s localhost:30000/toapp»."
+left=$(kubectl get deployment backend1-v2 --ignore-not-found -o name) ||
+  fail "no he podido consultar el Deployment backend1-v2."
+[ -z "$left" ] || fail "backend1-v2 sigue desplegado: bórralo con «kubectl delete deployment backend1-v2»."
 echo "Paso 2 completado."

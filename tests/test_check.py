@@ -169,11 +169,11 @@ def test_foreground_trailing_blank_lines(course: Path) -> None:
 
 
 def test_shellcheck_in_exec_block_points_at_markdown_line(course: Path) -> None:
-    text = course / "step1" / "text.md"
-    curl = "curl -s localhost:30000/toapp; echo\n"
+    text = course / "step3" / "text.md"
+    curl = "RESPUESTA=$(curl -s localhost:30000/toapp)\n"
     line = replace_once(text, curl, curl + "[ $ID == x ] && echo igual\n") + 1
     problems = shown(run_checks(course, ["shellcheck"]), course)
-    assert any(p.startswith(f"step1/text.md:{line}: shellcheck SC") for p in problems), problems
+    assert any(p.startswith(f"step3/text.md:{line}: shellcheck SC") for p in problems), problems
 
 
 def test_shellcheck_in_scripts(course: Path) -> None:
@@ -220,12 +220,12 @@ def test_titles_in_index_json_are_prose_too(course: Path) -> None:
 
 
 def test_accent_stripped_in_a_verify_message_is_reported_at_its_line(course: Path) -> None:
-    verify = course / "step1" / "verify.sh"
+    verify = course / "step3" / "verify.sh"
     line = replace_once(verify, 'fail "ninguna petición de bff', 'fail "ninguna peticion de bff')
     proc = lab_check(course, "--only", "spelling")
     assert proc.returncode == 1
     assert proc.stdout.splitlines() == [
-        f"step1/verify.sh:{line}: ortografía: «peticion» no está en el diccionario (¿«petición»?); "
+        f"step3/verify.sh:{line}: ortografía: «peticion» no está en el diccionario (¿«petición»?); "
         "si es un término técnico, añádelo a .cspell/glosario.txt"
     ], proc.stdout
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.course.promises import Promise, broken, parse_requests
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAZA = ROOT / "tools" / "traza"
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
@@ -46,6 +48,18 @@ if len(args) == 5 and args[:2] == ["get", "deployment"] and args[3] == "-o" \
         print('Error from server (NotFound): deployments.apps "%s" not found' % name, file=sys.stderr)
         sys.exit(1)
     sys.stdout.write(state["env"][name] or "")
+    sys.exit(0)
+if args[:2] == ["get", "deployment"] and args[3:] == ["--ignore-not-found", "-o", "name"]:
+    if args[2] in state["env"]:
+        print("deployment.apps/" + args[2])
+    sys.exit(0)
+if args == ["exec", "deploy/bff", "-c", "istio-proxy", "--", "pilot-agent", "request", "GET", "stats"]:
+    print("cluster.outbound|8080||app2.default.svc.cluster.local.upstream_rq_retry: 0")
+    if state["retry_success"] is not None:  # None: sin proxyStatsMatcher, el contador no existe
+        name = "cluster.outbound|8080||backend1.default.svc.cluster.local"
+        print("%s.upstream_rq_retry: %d" % (name, state["retry_success"]))
+        print("%s.upstream_rq_retry_success: %d" % (name, state["retry_success"]))
+    print("server.live: 1")
     sys.exit(0)
 if args == ["get", "virtualservices"]:
     if not state["virtual_services"]:
@@ -89,6 +103,7 @@ class Cluster:
     logs: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
     timestamps: bool = True
     broken: bool = False
+    retry_success: int | None = 0  # el contador del sidecar de bff hacia backend1 (None: no existe)
     clock: int = 0
     counter: int = 0
 
@@ -117,7 +132,7 @@ class Cluster:
 
     def save(self, path: Path) -> None:
         state = {"env": self.env, "logs": self.logs, "timestamps": self.timestamps, "broken": self.broken,
-                 "virtual_services": self.virtual_services}
+                 "virtual_services": self.virtual_services, "retry_success": self.retry_success}
         path.write_text(json.dumps(state), encoding="utf-8")
 
 
@@ -125,11 +140,11 @@ B = ["backend1-7d9f8c6b5d-4xk2p", "backend1-7d9f8c6b5d-m8zt6", "backend1-7d9f8c6
 A = ["app2-5b6d4f8c9d-k2j7h", "app2-5b6d4f8c9d-p9x4s", "app2-5b6d4f8c9d-w5n8q"]
 
 
-def step1_request(cluster: Cluster, backend_pods=None, request_id=None) -> str:
+def step3_request(cluster: Cluster, backend_pods=None, request_id=None) -> str:
     return cluster.curl(backend_pods or B, [[A[0]], [A[2]], [A[0]]], 503, 200, request_id)
 
 
-def step2_request(cluster: Cluster, backend_pods=None, request_id=None) -> str:
+def step4_request(cluster: Cluster, backend_pods=None, request_id=None) -> str:
     rounds = [[A[0], A[1], A[2]], [A[1], A[0], A[2]], [A[2], A[1], A[0]]]
     return cluster.curl(backend_pods or B, rounds, None, 503, request_id)
 
@@ -141,24 +156,24 @@ def setup_state() -> Cluster:
     return cluster
 
 
-def step1_done(curls: int = 1) -> Cluster:
+def step3_done(curls: int = 1) -> Cluster:
     cluster = setup_state()
     cluster.env["backend1"] = "503"
     for app in ("bff", "backend1", "app2"):
         cluster.restart(app)
     for _ in range(curls):
-        step1_request(cluster)
+        step3_request(cluster)
     return cluster
 
 
-def step2_done(curls: int = 1) -> Cluster:
-    cluster = step1_done()
+def step4_done(curls: int = 1) -> Cluster:
+    cluster = step3_done()
     cluster.env["backend1"] = None
     cluster.env["app2"] = "503"
     for app in ("bff", "backend1", "app2"):
         cluster.restart(app)
     for _ in range(curls):
-        step2_request(cluster)
+        step4_request(cluster)
     return cluster
 
 
@@ -201,26 +216,33 @@ def verify(run, step: str, cluster: Cluster) -> Run:
     """El verify.sh con tools/ en el PATH (como en `lab play`; en Killercoda, traza está en /usr/local/bin)."""
     path = f"{run.bin_dir}{os.pathsep}{ROOT / 'tools'}{os.pathsep}{os.environ['PATH']}"
     result = run(cluster, "bash", str(ROOT / step / "verify.sh"), path=path)
-    for call in result.calls:  # solo formas del subconjunto del laboratorio
-        assert call == ["get", "virtualservices"] or call in (
+    for call in result.calls:  # solo formas del subconjunto del laboratorio y de su API
+        assert call == ["get", "virtualservices"] or call == STATS or call in (
             ["get", "deployment", call[2], "-o", "jsonpath=" + JSONPATH],
+            ["get", "deployment", call[2], "--ignore-not-found", "-o", "name"],
             ["logs", "-l", call[2], "--tail=-1", "--timestamps"],
             ["logs", "-l", call[2], "--tail=-1"],
         ), call
-    assert any(call[:1] == ["logs"] for call in result.calls) or result.code != 0
+    if step not in COUNTER_STEPS:
+        assert any(call[:1] == ["logs"] for call in result.calls) or result.code != 0
     return result
+
+
+STATS = ["exec", "deploy/bff", "-c", "istio-proxy", "--", "pilot-agent", "request", "GET", "stats"]
+COUNTER_STEPS = ("step1", "step2")  # miran el contador de reintentos del sidecar de bff, no los registros
+TRAZA_STEPS = ("step3", "step4", "step5", "step6")
 
 
 def test_verify_scripts_count_with_traza_not_their_own_parser():
     """Un solo lector de registros: traza. Los verify.sh solo comparan su línea de --recuento."""
-    for step in ("step1", "step2", "step3"):
+    for step in TRAZA_STEPS:
         script = (ROOT / step / "verify.sh").read_text(encoding="utf-8")
         assert "traza --recuento" in script
         assert "awk" not in script and "kubectl logs" not in script, step
         assert len(script.splitlines()) <= 45, step
 
 
-@pytest.mark.parametrize("script", ["step1/verify.sh", "step2/verify.sh", "step3/verify.sh"])
+@pytest.mark.parametrize("script", [f"step{n}/verify.sh" for n in range(1, 7)])
 def test_verify_scripts_are_executable_bash_and_shellcheck_clean(script):
     path = ROOT / script
     assert os.access(path, os.X_OK)
@@ -230,130 +252,184 @@ def test_verify_scripts_are_executable_bash_and_shellcheck_clean(script):
     assert result.returncode == 0, result.stdout
 
 
+def bad_release_state(retried: int) -> Cluster:
+    """Paso 1: backend1-v2 (503) desplegado y el sidecar de bff con `retried` reintentos con éxito."""
+    cluster = setup_state()
+    cluster.env["backend1-v2"] = "503"
+    cluster.retry_success = retried
+    return cluster
+
+
 def test_step1_fails_before_the_step(run):
     result = verify(run, "step1", setup_state())
-    assert result.code != 0 and "STATUS_CODE_APP=503" in result.out
+    assert result.code != 0 and "backend1-v2" in result.out
 
 
-def test_step1_fails_after_set_env_but_before_curl(run):
-    cluster = setup_state()
-    cluster.env["backend1"] = "503"
-    for app in ("bff", "backend1", "app2"):
-        cluster.restart(app)
-    assert verify(run, "step1", cluster).code != 0
+def test_step1_fails_after_apply_but_before_the_requests(run):
+    result = verify(run, "step1", bad_release_state(0))
+    assert result.code != 0 and "60 peticiones" in result.out
 
 
 def test_step1_passes_after_the_step_and_is_idempotent(run):
-    cluster = step1_done()
+    cluster = bad_release_state(14)
     first, second = verify(run, "step1", cluster), verify(run, "step1", cluster)
     assert first.code == 0, first.out
     assert (second.code, second.out) == (first.code, first.out)
+    assert STATS in first.calls
 
 
-def test_step1_passes_with_several_curls(run):
-    assert verify(run, "step1", step1_done(curls=5)).code == 0
+def test_step1_fails_without_the_retry_counter_or_with_a_good_v2(run):
+    missing = bad_release_state(14)
+    missing.retry_success = None
+    result = verify(run, "step1", missing)
+    assert result.code != 0 and "proxyStatsMatcher" in result.out
+    good = bad_release_state(14)
+    good.env["backend1-v2"] = None
+    assert verify(run, "step1", good).code != 0
 
 
-def test_step1_passes_when_a_pod_is_repeated(run):
-    """previous_hosts da 3 pods distintos unas 9 de cada 10 veces: 2 pods también vale."""
-    cluster = step1_done(curls=0)
-    step1_request(cluster, backend_pods=[B[0], B[1], B[0]])
-    assert verify(run, "step1", cluster).code == 0
-
-
-def test_step1_reads_the_whole_log_not_the_last_ten_lines(run):
-    cluster = step1_done(curls=0)
-    step1_request(cluster)
-    for _ in range(12):  # después, peticiones que no cuentan (por ejemplo, durante un rollout)
-        cluster.curl([B[0]], [[A[0]]], 503, 200)
-    assert verify(run, "step1", cluster).code == 0
-
-
-def test_step1_fails_without_retries(run):
-    """Istio ≥ 1.24 sin la política de la malla: bff 1, backend1 1, app2 1."""
-    cluster = step1_done(curls=0)
-    for _ in range(3):
-        cluster.curl([B[0]], [[A[0]]], 503, 200)
-    assert verify(run, "step1", cluster).code != 0
-
-
-def test_step1_fails_if_app2_is_also_broken(run):
-    cluster = step1_done()
-    cluster.env["app2"] = "503"
-    assert verify(run, "step1", cluster).code != 0
-
-
-def test_step1_fails_if_counts_do_not_belong_to_one_request(run):
-    """Tres líneas de backend1 repartidas entre tres peticiones distintas no son tres intentos."""
-    cluster = step1_done(curls=0)
-    for attempt_pod in B:
-        request_id = cluster.curl([attempt_pod], [[A[0]]], 503, 200)
-        cluster.line("app2", A[1], "/", 200, "1", request_id)
-        cluster.line("app2", A[2], "/", 200, "1", request_id)
-    assert verify(run, "step1", cluster).code != 0
-
-
-def test_step1_fails_when_kubectl_fails(run):
-    cluster = step1_done()
-    cluster.broken = True
-    assert verify(run, "step1", cluster).code != 0
-
-
-def test_step2_fails_in_the_state_step1_left(run):
-    result = verify(run, "step2", step1_done())
-    assert result.code != 0 and "STATUS_CODE_APP-" in result.out
-
-
-def test_step2_fails_after_set_env_but_before_curl(run):
-    cluster = step1_done()
-    cluster.env["backend1"], cluster.env["app2"] = None, "503"
-    for app in ("backend1", "app2"):
-        cluster.restart(app)
-    assert verify(run, "step2", cluster).code != 0
-
-
-def test_step2_passes_after_the_step_and_is_idempotent(run):
-    cluster = step2_done()
+def test_step2_fails_in_the_state_step1_left_and_passes_after_the_delete(run):
+    cluster = bad_release_state(14)
+    result = verify(run, "step2", cluster)
+    assert result.code != 0 and "kubectl delete deployment backend1-v2" in result.out
+    del cluster.env["backend1-v2"]
     first, second = verify(run, "step2", cluster), verify(run, "step2", cluster)
     assert first.code == 0, first.out
     assert (second.code, second.out) == (first.code, first.out)
 
 
-def test_step2_passes_with_several_curls_and_repeated_pods(run):
-    cluster = step2_done(curls=3)
-    step2_request(cluster, backend_pods=[B[2], B[2], B[1]])
-    assert verify(run, "step2", cluster).code == 0
-    cluster = step2_done(curls=0)
-    step2_request(cluster, backend_pods=[B[2], B[2], B[1]])
-    assert verify(run, "step2", cluster).code == 0
+def test_step2_fails_without_retries_or_when_kubectl_fails(run):
+    assert verify(run, "step2", setup_state()).code != 0  # sin backend1-v2, pero tampoco reintentos
+    cluster = bad_release_state(14)
+    del cluster.env["backend1-v2"]
+    cluster.broken = True
+    assert verify(run, "step2", cluster).code != 0
 
 
-def test_step2_fails_if_backend1_still_forces_503(run):
-    cluster = step2_done()
+def test_step3_fails_before_the_step(run):
+    result = verify(run, "step3", setup_state())
+    assert result.code != 0 and "STATUS_CODE_APP=503" in result.out
+
+
+def test_step3_fails_after_set_env_but_before_curl(run):
+    cluster = setup_state()
     cluster.env["backend1"] = "503"
-    assert verify(run, "step2", cluster).code != 0
+    for app in ("bff", "backend1", "app2"):
+        cluster.restart(app)
+    assert verify(run, "step3", cluster).code != 0
 
 
-def test_step2_fails_with_only_the_step3_counts(run):
-    """Con el VirtualService del paso 3 (attempts: 0 hacia backend1): 1/1/3, no 1/3/9."""
-    cluster = step2_done(curls=0)
+def test_step3_passes_after_the_step_and_is_idempotent(run):
+    cluster = step3_done()
+    first, second = verify(run, "step3", cluster), verify(run, "step3", cluster)
+    assert first.code == 0, first.out
+    assert (second.code, second.out) == (first.code, first.out)
+
+
+def test_step3_passes_with_several_curls(run):
+    assert verify(run, "step3", step3_done(curls=5)).code == 0
+
+
+def test_step3_passes_when_a_pod_is_repeated(run):
+    """previous_hosts da 3 pods distintos unas 9 de cada 10 veces: 2 pods también vale."""
+    cluster = step3_done(curls=0)
+    step3_request(cluster, backend_pods=[B[0], B[1], B[0]])
+    assert verify(run, "step3", cluster).code == 0
+
+
+def test_step3_reads_the_whole_log_not_the_last_ten_lines(run):
+    cluster = step3_done(curls=0)
+    step3_request(cluster)
+    for _ in range(12):  # después, peticiones que no cuentan (por ejemplo, durante un rollout)
+        cluster.curl([B[0]], [[A[0]]], 503, 200)
+    assert verify(run, "step3", cluster).code == 0
+
+
+def test_step3_fails_without_retries(run):
+    """Istio ≥ 1.24 sin la política de la malla: bff 1, backend1 1, app2 1."""
+    cluster = step3_done(curls=0)
+    for _ in range(3):
+        cluster.curl([B[0]], [[A[0]]], 503, 200)
+    assert verify(run, "step3", cluster).code != 0
+
+
+def test_step3_fails_if_app2_is_also_broken(run):
+    cluster = step3_done()
+    cluster.env["app2"] = "503"
+    assert verify(run, "step3", cluster).code != 0
+
+
+def test_step3_fails_if_counts_do_not_belong_to_one_request(run):
+    """Tres líneas de backend1 repartidas entre tres peticiones distintas no son tres intentos."""
+    cluster = step3_done(curls=0)
+    for attempt_pod in B:
+        request_id = cluster.curl([attempt_pod], [[A[0]]], 503, 200)
+        cluster.line("app2", A[1], "/", 200, "1", request_id)
+        cluster.line("app2", A[2], "/", 200, "1", request_id)
+    assert verify(run, "step3", cluster).code != 0
+
+
+def test_step3_fails_when_kubectl_fails(run):
+    cluster = step3_done()
+    cluster.broken = True
+    assert verify(run, "step3", cluster).code != 0
+
+
+def test_step4_fails_in_the_state_step3_left(run):
+    result = verify(run, "step4", step3_done())
+    assert result.code != 0 and "STATUS_CODE_APP-" in result.out
+
+
+def test_step4_fails_after_set_env_but_before_curl(run):
+    cluster = step3_done()
+    cluster.env["backend1"], cluster.env["app2"] = None, "503"
+    for app in ("backend1", "app2"):
+        cluster.restart(app)
+    assert verify(run, "step4", cluster).code != 0
+
+
+def test_step4_passes_after_the_step_and_is_idempotent(run):
+    cluster = step4_done()
+    first, second = verify(run, "step4", cluster), verify(run, "step4", cluster)
+    assert first.code == 0, first.out
+    assert (second.code, second.out) == (first.code, first.out)
+
+
+def test_step4_passes_with_several_curls_and_repeated_pods(run):
+    cluster = step4_done(curls=3)
+    step4_request(cluster, backend_pods=[B[2], B[2], B[1]])
+    assert verify(run, "step4", cluster).code == 0
+    cluster = step4_done(curls=0)
+    step4_request(cluster, backend_pods=[B[2], B[2], B[1]])
+    assert verify(run, "step4", cluster).code == 0
+
+
+def test_step4_fails_if_backend1_still_forces_503(run):
+    cluster = step4_done()
+    cluster.env["backend1"] = "503"
+    assert verify(run, "step4", cluster).code != 0
+
+
+def test_step4_fails_with_only_the_step6_counts(run):
+    """Con el VirtualService del paso 5 (attempts: 0 hacia backend1): 1/1/3, no 1/3/9."""
+    cluster = step4_done(curls=0)
     cluster.curl([B[0]], [[A[0], A[1], A[2]]], None, 503)
-    assert verify(run, "step2", cluster).code != 0
+    assert verify(run, "step4", cluster).code != 0
 
 
 def first_hop_off_request(cluster: Cluster) -> str:
-    """Paso 3, primera opción (VirtualService backend1, attempts: 0): 1 intento a backend1, 3 a app2."""
+    """Paso 5 (VirtualService backend1, attempts: 0): 1 intento a backend1, 3 a app2."""
     return cluster.curl([B[1]], [[A[2], A[0], A[1]]], None, 503)
 
 
 def last_hop_off_request(cluster: Cluster, backend_pods=None) -> str:
-    """Paso 3, segunda opción (VirtualService app2, attempts: 0): 3 intentos a backend1, 1 a app2 cada uno."""
+    """Paso 6 (VirtualService app2, attempts: 0): 3 intentos a backend1, 1 a app2 cada uno."""
     return cluster.curl(backend_pods or B, [[A[0]], [A[2]], [A[0]]], None, 503)
 
 
-def step3_done(curls: int = 1) -> Cluster:
+def step6_done(curls: int = 1) -> Cluster:
     """Como lo deja el texto: las dos opciones probadas, la VirtualService app2 aplicada."""
-    cluster = step2_done()
+    cluster = step4_done()
     cluster.virtual_services = ["backend1"]
     for _ in range(curls):
         first_hop_off_request(cluster)
@@ -363,84 +439,96 @@ def step3_done(curls: int = 1) -> Cluster:
     return cluster
 
 
-def test_step3_fails_in_the_state_step2_left(run):
-    result = verify(run, "step3", step2_done())
+def test_step5_fails_in_the_state_step4_left_and_passes_after_the_first_option(run):
+    cluster = step4_done()
+    result = verify(run, "step5", cluster)
+    assert result.code != 0 and "falta el VirtualService backend1" in result.out
+    cluster.virtual_services = ["backend1"]
+    assert verify(run, "step5", cluster).code != 0  # aplicado, pero sin curl todavía
+    first_hop_off_request(cluster)
+    first, second = verify(run, "step5", cluster), verify(run, "step5", cluster)
+    assert first.code == 0, first.out
+    assert (second.code, second.out) == (first.code, first.out)
+
+
+def test_step6_fails_in_the_state_step4_left(run):
+    result = verify(run, "step6", step4_done())
     assert result.code != 0 and "1 vez a backend1 y 3 veces a app2" in result.out
 
 
-def test_step3_passes_after_the_step_and_is_idempotent(run):
-    cluster = step3_done()
-    first, second = verify(run, "step3", cluster), verify(run, "step3", cluster)
+def test_step6_passes_after_the_step_and_is_idempotent(run):
+    cluster = step6_done()
+    first, second = verify(run, "step6", cluster), verify(run, "step6", cluster)
     assert first.code == 0, first.out
     assert (second.code, second.out) == (first.code, first.out)
     assert ["get", "virtualservices"] in first.calls
 
 
-def test_step3_passes_with_several_curls_and_repeated_pods(run):
-    cluster = step3_done(curls=3)
+def test_step6_passes_with_several_curls_and_repeated_pods(run):
+    cluster = step6_done(curls=3)
     last_hop_off_request(cluster, backend_pods=[B[2], B[2], B[0]])
-    assert verify(run, "step3", cluster).code == 0
-    cluster = step3_done(curls=0)
+    assert verify(run, "step6", cluster).code == 0
+    cluster = step6_done(curls=0)
     first_hop_off_request(cluster)
     last_hop_off_request(cluster, backend_pods=[B[0], B[0], B[1]])
-    assert verify(run, "step3", cluster).code == 0
+    assert verify(run, "step6", cluster).code == 0
 
 
-def test_step3_fails_after_only_the_first_option(run):
-    cluster = step2_done()
+def test_step6_fails_after_only_the_first_option(run):
+    cluster = step4_done()
     cluster.virtual_services = ["backend1"]
     first_hop_off_request(cluster)
-    result = verify(run, "step3", cluster)
-    assert result.code != 0 and "backend1 de la primera opción sigue aplicado" in result.out
+    result = verify(run, "step6", cluster)
+    assert result.code != 0 and "backend1 del paso 5 sigue aplicado" in result.out
 
 
-def test_step3_fails_after_swapping_the_virtualservices_but_before_curl(run):
-    cluster = step2_done()
+def test_step6_fails_after_swapping_the_virtualservices_but_before_curl(run):
+    cluster = step4_done()
     cluster.virtual_services = ["backend1"]
     first_hop_off_request(cluster)
     cluster.virtual_services = ["app2"]
-    result = verify(run, "step3", cluster)
+    result = verify(run, "step6", cluster)
     assert result.code != 0 and "3 veces a backend1 y 3 veces a app2" in result.out
 
 
-def test_step3_fails_without_the_first_option(run):
+def test_step6_fails_without_the_first_option(run):
     """Solo la segunda opción (1/3/3): falta la petición 1/1/3."""
-    cluster = step2_done()
+    cluster = step4_done()
     cluster.virtual_services = ["app2"]
     last_hop_off_request(cluster)
-    assert verify(run, "step3", cluster).code != 0
+    assert verify(run, "step6", cluster).code != 0
 
 
-def test_step3_fails_if_the_cluster_does_not_end_as_the_text_leaves_it(run):
-    both = step3_done()
+def test_step6_fails_if_the_cluster_does_not_end_as_the_text_leaves_it(run):
+    both = step6_done()
     both.virtual_services = ["app2", "backend1"]
-    assert verify(run, "step3", both).code != 0
-    gone = step3_done()
+    assert verify(run, "step6", both).code != 0
+    gone = step6_done()
     gone.virtual_services = []
-    result = verify(run, "step3", gone)
+    result = verify(run, "step6", gone)
     assert result.code != 0 and "falta el VirtualService app2" in result.out
-    healed = step3_done()
+    healed = step6_done()
     healed.env["app2"] = None
-    assert verify(run, "step3", healed).code != 0
-    broken = step3_done()
+    assert verify(run, "step6", healed).code != 0
+    broken = step6_done()
     broken.env["backend1"] = "503"
-    assert verify(run, "step3", broken).code != 0
+    assert verify(run, "step6", broken).code != 0
 
 
-def test_step3_fails_with_step1_statuses(run):
-    """1/3/3 del paso 1 (backend1 503, app2 200) no es la segunda opción: los estados cuentan."""
-    cluster = step2_done()
+def test_step6_fails_with_step3_statuses(run):
+    """1/3/3 del paso 3 (backend1 503, app2 200) no es la del paso 6: los estados cuentan."""
+    cluster = step4_done()
     cluster.virtual_services = ["backend1"]
     first_hop_off_request(cluster)
     cluster.virtual_services = ["app2"]
-    step1_request(cluster)
-    assert verify(run, "step3", cluster).code != 0
+    step3_request(cluster)
+    assert verify(run, "step6", cluster).code != 0
 
 
-def test_step3_fails_when_kubectl_fails(run):
-    cluster = step3_done()
+def test_step6_fails_when_kubectl_fails(run):
+    cluster = step6_done()
     cluster.broken = True
-    assert verify(run, "step3", cluster).code != 0
+    assert verify(run, "step6", cluster).code != 0
 
 
 # --------------------------------------------------------------------------- traza
@@ -474,8 +562,8 @@ def test_traza_is_an_executable_stdlib_script():
     assert imports <= set(sys.stdlib_module_names) | {"__future__"}, imports
 
 
-def test_traza_step1_tree(run):
-    cluster = step1_done()
+def test_traza_step3_tree(run):
+    cluster = step3_done()
     request_id = next(iter(cluster.logs["bff"].values()))[-1][1].split("request_id=")[1]
     result = traza(run, cluster, request_id)
     assert result.code == 0, result.err
@@ -488,10 +576,10 @@ def test_traza_step1_tree(run):
     assert ["logs", "-l", "app=app2", "--tail=-1", "--timestamps"] in result.calls
 
 
-def test_traza_step2_tree_nests_each_app2_attempt_under_its_backend1_attempt(run):
-    cluster = step2_done(curls=2)
-    request_id = step2_request(cluster, backend_pods=[B[1], B[1], B[0]])
-    step2_request(cluster)  # una petición posterior no se mezcla
+def test_traza_step4_tree_nests_each_app2_attempt_under_its_backend1_attempt(run):
+    cluster = step4_done(curls=2)
+    request_id = step4_request(cluster, backend_pods=[B[1], B[1], B[0]])
+    step4_request(cluster)  # una petición posterior no se mezcla
     result = traza(run, cluster, request_id)
     assert result.code == 0, result.err
     assert tree_children(result.out) == {
@@ -503,7 +591,7 @@ def test_traza_step2_tree_nests_each_app2_attempt_under_its_backend1_attempt(run
 
 
 def test_traza_without_timestamps_still_counts_exactly_and_says_it_is_approximate(run):
-    cluster = step2_done()
+    cluster = step4_done()
     cluster.timestamps = False
     request_id = next(iter(cluster.logs["bff"].values()))[-1][1].split("request_id=")[1]
     result = traza(run, cluster, request_id)
@@ -521,8 +609,8 @@ def test_traza_without_timestamps_still_counts_exactly_and_says_it_is_approximat
 
 
 def test_traza_without_argument_uses_the_latest_bff_request(run):
-    cluster = step1_done(curls=3)
-    latest = step1_request(cluster, request_id="ffffffff-0000-4000-8000-000000000001")
+    cluster = step3_done(curls=3)
+    latest = step3_request(cluster, request_id="ffffffff-0000-4000-8000-000000000001")
     cluster.line("bff", "bff-6c8f9d7b4d-q7w2m", "/healthz-no", 200, "-", "-")  # sin id: no cuenta
     result = traza(run, cluster)
     assert result.code == 0, result.err
@@ -530,20 +618,20 @@ def test_traza_without_argument_uses_the_latest_bff_request(run):
 
 
 def test_traza_accepts_a_quoted_id_pasted_from_the_json(run):
-    cluster = step1_done()
-    request_id = step1_request(cluster)
+    cluster = step3_done()
+    request_id = step3_request(cluster)
     result = traza(run, cluster, f'"{request_id}",')
     assert result.code == 0 and f"Petición {request_id}" in result.out
 
 
 def test_traza_unknown_id_is_a_clear_spanish_error(run):
-    result = traza(run, step1_done(), "no-existe")
+    result = traza(run, step3_done(), "no-existe")
     assert result.code == 1 and result.out == ""
     assert "no hay ninguna línea con request_id=no-existe" in result.err and "¿Copiaste" in result.err
 
 
 def test_traza_empty_bff_log_without_argument(run):
-    cluster = step1_done(curls=0)
+    cluster = step3_done(curls=0)
     result = traza(run, cluster)
     assert result.code == 1 and "curl -s localhost:30000/toapp" in result.err
 
@@ -556,29 +644,29 @@ def test_traza_without_kubectl(run, tmp_path):
 
 
 def test_traza_reports_kubectl_failures(run):
-    cluster = step1_done()
+    cluster = step3_done()
     cluster.broken = True
     result = traza(run, cluster, "abc")
     assert result.code == 2 and "falló" in result.err and "refused" in result.err
 
 
 def test_traza_usage(run):
-    assert traza(run, step1_done(), "--help").out.startswith("uso: traza")
-    bad = traza(run, step1_done(), "a", "b")
+    assert traza(run, step3_done(), "--help").out.startswith("uso: traza")
+    bad = traza(run, step3_done(), "a", "b")
     assert bad.code == 2 and bad.err.startswith("uso: traza")
 
 
-def test_step2_fails_with_step1_counts_in_the_logs(run):
+def test_step4_fails_with_step3_counts_in_the_logs(run):
     """El estado del paso 2 pero una petición con las cuentas del paso 1 (3 y 3) no basta."""
-    cluster = step2_done(curls=0)
-    step1_request(cluster)
-    assert verify(run, "step2", cluster).code != 0
+    cluster = step4_done(curls=0)
+    step3_request(cluster)
+    assert verify(run, "step4", cluster).code != 0
 
 
 def test_traza_recuento_one_line_per_request_with_counts_and_statuses(run):
-    cluster = step2_done(curls=0)
-    first = step1_request(cluster)  # con las cuentas del paso 1, aunque el estado sea el del paso 2
-    second = step2_request(cluster, backend_pods=[B[2], B[2], B[1]])
+    cluster = step4_done(curls=0)
+    first = step3_request(cluster)  # con las cuentas del paso 1, aunque el estado sea el del paso 2
+    second = step4_request(cluster, backend_pods=[B[2], B[2], B[1]])
     result = traza(run, cluster, "--recuento")
     assert result.code == 0, result.err
     assert result.out.splitlines() == [
@@ -592,7 +680,7 @@ def test_traza_recuento_one_line_per_request_with_counts_and_statuses(run):
 
 
 def test_traza_recuento_unknown_id_and_empty_logs(run):
-    cluster = step1_done(curls=0)
+    cluster = step3_done(curls=0)
     assert traza(run, cluster, "--recuento").out == ""
     unknown = traza(run, cluster, "--recuento", "no-existe")
     assert unknown.code == 0
@@ -603,7 +691,38 @@ def test_traza_recuento_unknown_id_and_empty_logs(run):
 
 def test_verify_fails_clearly_without_traza(run, tmp_path):
     """Sin traza en el PATH (setup.sh no la instaló) el paso no pasa, y lo dice."""
-    cluster = step1_done()
+    cluster = step3_done()
     path = f"{run.bin_dir}{os.pathsep}{os.environ['PATH']}"
-    result = run(cluster, "bash", str(ROOT / "step1" / "verify.sh"), path=path)
+    result = run(cluster, "bash", str(ROOT / "step3" / "verify.sh"), path=path)
     assert result.code == 1 and "traza --recuento" in result.out
+
+
+def test_step1_promises_hold_on_traza_recuento_of_a_batch(run):
+    """Las marcas del paso 1 (lab/course/promises.py) sobre lo que `traza --recuento` dice de un lote:
+    las peticiones que cayeron primero en backend1-v2 (503) y luego en otro pod (200) cumplen «alguna
+    bff=1 backend1=2 app2=2», y todas acaban con 200 («final backend1=200»), aunque el registro de v2
+    salga antes o después que el del pod bueno."""
+    cluster = setup_state()
+    cluster.restart("bff")
+    v2 = "backend1-v2-5c7d9b8f6d-k4w9q"
+    for n in range(12):
+        rid = f"{n:08x}-4c9a-4f06-b3d8-6a1f0c7e9b24"
+        attempts = [(v2, 503), (B[n % 3], 200)] if n % 4 == 0 else [(B[n % 3], 200)]
+        for attempt, (pod, status) in enumerate(attempts, start=1):
+            cluster.line("app2", A[(n + attempt) % 3], "/", 200, "1", rid)
+            cluster.line("backend1", pod, "/", status, str(attempt), rid)
+        cluster.line("bff", "bff-6c8f9d7b4d-q7w2m", "/toapp", 200, "-", rid)
+    result = traza(run, cluster, "--recuento")
+    assert result.code == 0, result.err
+    requests = {rid: r for rid, r in parse_requests(result.out).items() if r.counts.get("bff")}
+    assert len(requests) == 12
+    text = (ROOT / "step1" / "text.md").read_text(encoding="utf-8")
+    marks = [Promise(ROOT, 1, {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m[2])}, m[1])
+             for m in re.finditer(r"<!-- promesa: (alguna|final) (.*?) -->", text)]
+    assert [m.kind for m in marks] == ["final", "alguna"]
+    assert all(broken(m, requests) is None for m in marks)
+    # Y fallan cuando deben: sin ninguna petición reintentada, o con una que acabó en 503.
+    plain = {rid: r for rid, r in requests.items() if r.counts["backend1"] == 1}
+    assert broken(marks[1], plain) is not None
+    failed = parse_requests("request_id=x bff=1 backend1=3 app2=3 estados_backend1=503,503,503\n")
+    assert broken(marks[0], {**requests, **failed}) == ("x", {"backend1": 503})

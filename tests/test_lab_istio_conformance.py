@@ -8,19 +8,34 @@ config_dump del Envoy de bff). Se compara con lo que Istio espera:
   o el CRD) y nada aplicado: ni la VirtualService ni un cambio en la ruta.
 Los casos de TestRetry con condiciones inventadas («some,fake,conditions») no pasan el webhook en
 un clúster real; su conversión se comprueba por la política de la malla en
-tests/test_lab_istio_mesh.py. Al final, una línea dice el commit de Istio y cuántos casos pasaron.
+tests/test_lab_istio_mesh.py. Al final de la salida de pytest (no es una prueba), una línea dice el
+commit de Istio y cuántos casos pasaron, y la lista de los casos sin emular con su motivo.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from istio_cases import CASES, DATA, FACTS, by_prefix, policy_problems, report, route_to, virtual_service, webhook_would_refuse
+from istio_cases import (
+    CASES,
+    DATA,
+    FACTS,
+    ISTIO_INBOUND_POLICY,
+    NOT_EMULATED,
+    by_prefix,
+    not_emulated_lines,
+    policy_problems,
+    report,
+    route_to,
+    virtual_service,
+    webhook_would_refuse,
+)
 
 from lab.testing.driver import LabDriver
 
@@ -67,9 +82,24 @@ def assert_refused(applied: Any, stderr: str | None = None) -> None:
                                           'The VirtualService "conformidad" is invalid: ')), applied.stderr
 
 
-VS_CASES = [c for c in by_prefix("TestRetry/")
-            if c["retries"] is not None and not c["consistent_hash"] and not webhook_would_refuse(c["retries"])]
-NOT_EMULATED = [c for c in CASES if c.get("consistent_hash")]
+VS_CASES = [c for c in by_prefix("TestRetry/") if c["retries"] is not None and not webhook_would_refuse(c["retries"])]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tras el módulo, la línea de la conformidad para el final de la salida (conftest.py): commit de
+    Istio y casos que pasaron. Es un informe, no una prueba: las pruebas son las de cada caso."""
+    yield
+    istio = DATA["istio"]
+    ref = istio["ref"] if istio["ref_is_version_tag"] else f"{istio['ref']} (no es la etiqueta {istio['version']})"
+    planned = len(VS_CASES) + len(by_prefix("TestValidateHTTPRetry/")) + len(by_prefix("rule/"))
+    report(request.config, (
+        f"Conformidad con Istio {istio['version']} (istio/istio {ref} @ {istio['commit']}; {len(CASES)} casos): "
+        f"{RAN['vs']} de {planned} por VirtualService contra Envoy real; los de meshConfig, en "
+        f"test_lab_istio_mesh.py; {len(NOT_EMULATED)} sin emular:"
+    ))
+    for line in not_emulated_lines():
+        report(request.config, line)
 
 
 @pytest.mark.parametrize("case", VS_CASES, ids=lambda c: c["id"])
@@ -114,17 +144,4 @@ def test_inbound_retry_policy(lab: LabDriver) -> None:
     configs = json.loads(lab.run("istioctl", "proxy-config", "route", "deploy/backend1", "-o", "json").stdout)
     inbound = [r["route"] for c in configs if c.get("name", "").startswith("inbound|")
                for v in c.get("virtualHosts", []) for r in v["routes"]]
-    assert inbound and all(r.get("retryPolicy") == FACTS["inbound_policy"] for r in inbound), configs
-
-
-def test_zz_summary(request: pytest.FixtureRequest) -> None:
-    """La línea final de la conformidad: commit de Istio y número de casos que pasaron."""
-    istio = DATA["istio"]
-    ref = istio["ref"] if istio["ref_is_version_tag"] else f"{istio['ref']} (no es la etiqueta {istio['version']})"
-    planned = len(VS_CASES) + len(by_prefix("TestValidateHTTPRetry/")) + len(by_prefix("rule/"))
-    line = (
-        f"Conformidad con Istio {istio['version']} (istio/istio {ref} @ {istio['commit']}; {len(CASES)} casos): "
-        f"{RAN['vs']} de {planned} por VirtualService contra Envoy real; los de meshConfig, en "
-        f"test_lab_istio_mesh.py; {len(NOT_EMULATED)} sin emular (DestinationRule consistentHash)"
-    )
-    report(request.config, line)
+    assert inbound and all(r.get("retryPolicy") == ISTIO_INBOUND_POLICY for r in inbound), configs

@@ -128,6 +128,35 @@ def test_set_env_rolls_out_and_the_new_pods_serve(lab: LabDriver) -> None:
         lab.set_env("backend1", STATUS_CODE_APP=None)
 
 
+def test_pod_order_of_logs_changes_and_traza_and_verify_do_not_depend_on_it(lab: LabDriver) -> None:
+    """kubernetes/kubectl v0.36.3 `pkg/cmd/logs/logs.go`: sequentialConsumeRequest recorre un map de Go,
+    así que `kubectl logs -l` da los pods en otro orden de una llamada a otra. traza (y con ella lab
+    play, que cuenta las promesas con `traza --recuento`) y el verify.sh del paso 3 (todo backend1 con 503) dan siempre lo mismo."""
+    lab.set_env("backend1", STATUS_CODE_APP="503")
+    try:
+        status, body = lab.curl()
+        assert status == 200 and body["backend1_status"] == 503
+        lab.sync_logs()
+        orders = set()
+        for _ in range(8):
+            out = lab.kubectl("logs", "-l", "app=backend1", "--prefix", "--tail=-1").stdout
+            orders.add(tuple(dict.fromkeys(row.split()[0] for row in rows(out))))
+        assert len(orders) > 1, orders
+        env = course_environment(lab.root)
+        counted = {
+            subprocess.run(["traza", "--recuento", body["request_id"]], env=env, capture_output=True, text=True,
+                           timeout=60, check=True).stdout
+            for _ in range(4)
+        }
+        assert len(counted) == 1 and " bff=1 backend1=3 app2=3 " in counted.pop()
+        for _ in range(3):
+            verify = subprocess.run(["bash", str(ROOT / "step3" / "verify.sh")], env=env, capture_output=True,
+                                    text=True, timeout=120, check=False)
+            assert verify.returncode == 0, verify.stdout + verify.stderr
+    finally:
+        lab.set_env("backend1", STATUS_CODE_APP=None)
+
+
 def test_rollout_restart_gives_a_new_pod_and_ip(lab: LabDriver) -> None:
     old = pods(lab, "app=bff")[0]
     assert lab.kubectl("rollout", "restart", "deployment/bff").stdout == "deployment.apps/bff restarted\n"

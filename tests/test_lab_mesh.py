@@ -23,23 +23,25 @@ pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def step3_virtual_services() -> dict[str, str]:
-    """Las VirtualService que aplica el paso 3, por nombre: el cuerpo del heredoc de cada
+def course_virtual_services() -> dict[str, str]:
+    """Las VirtualService que aplican los pasos 5 y 6, por nombre: el cuerpo del heredoc de cada
     `kubectl apply -f - <<'EOF'` (así las pruebas usan las del curso)."""
     found: dict[str, str] = {}
-    for block in load_course(ROOT).page("step3").blocks:
-        for match in re.finditer(r"kubectl apply -f - <<-?\s*'?(\w+)'?\n(.*?\n)\1$", block.code, re.S | re.M):
-            found[re.search(r"^  name: (\S+)$", match.group(2), re.M).group(1)] = match.group(2)
-    assert set(found) == {"backend1", "app2"}, f"step3/text.md aplica {sorted(found)}"
+    for page in ("step5", "step6"):
+        for block in load_course(ROOT).page(page).blocks:
+            for match in re.finditer(r"kubectl apply -f - <<-?\s*'?(\w+)'?\n(.*?\n)\1$", block.code, re.S | re.M):
+                if "kind: VirtualService" in match.group(2):
+                    found[re.search(r"^  name: (\S+)$", match.group(2), re.M).group(1)] = match.group(2)
+    assert set(found) == {"backend1", "app2"}, f"los pasos 5 y 6 aplican {sorted(found)}"
     return found
 
 
-VS_NO_RETRIES = step3_virtual_services()
+VS_NO_RETRIES = course_virtual_services()
 
 
 def configure(lab: LabDriver, backend1: str | None, app2: str | None, vs: str | None) -> None:
-    """STATUS_CODE_APP de backend1 y app2 (None = sin definir) y cuál de las VirtualService del
-    paso 3 está aplicada (None = ninguna)."""
+    """STATUS_CODE_APP de backend1 y app2 (None = sin definir) y cuál de las VirtualService de los
+    pasos 5 y 6 está aplicada (None = ninguna)."""
     for deployment, wanted in (("backend1", backend1), ("app2", app2)):
         if lab.current_env(deployment).get("STATUS_CODE_APP") != wanted:
             lab.set_env(deployment, STATUS_CODE_APP=wanted)
@@ -66,21 +68,21 @@ def test_healthy_chain_is_one_request_per_hop(lab: LabDriver) -> None:
         assert (counts, status, body["backend1_status"]) == ((1, 1, 1), 200, 200)
 
 
-def test_step1_backend1_503_gives_1_3_3_and_http_200(lab: LabDriver) -> None:
+def test_step3_backend1_503_gives_1_3_3_and_http_200(lab: LabDriver) -> None:
     configure(lab, "503", None, vs=None)
     for counts, status, body in curl_counts(lab, 20):
         assert counts == (1, 3, 3)
         assert status == 200 and body["backend1_status"] == 503
 
 
-def test_step1_attempts_are_1_2_3_with_one_request_id(lab: LabDriver) -> None:
+def test_step3_attempts_are_1_2_3_with_one_request_id(lab: LabDriver) -> None:
     configure(lab, "503", None, vs=None)
     _, body = lab.curl()
     attempts = sorted(h.attempt for h in lab.hits(body["request_id"]) if h.deployment == "backend1")
     assert attempts == ["1", "2", "3"]
 
 
-def test_step1_bff_sidecar_log_shows_urx(lab: LabDriver) -> None:
+def test_step3_bff_sidecar_log_shows_urx(lab: LabDriver) -> None:
     configure(lab, "503", None, vs=None)
     _, body = lab.curl()
     rid = body["request_id"]
@@ -95,7 +97,7 @@ def test_step1_bff_sidecar_log_shows_urx(lab: LabDriver) -> None:
     assert '"GET / HTTP/1.1" 503 URX via_upstream' in lines[0]
 
 
-def test_step1_three_distinct_backend1_pods_about_91_percent(lab: LabDriver) -> None:
+def test_step3_three_distinct_backend1_pods_about_91_percent(lab: LabDriver) -> None:
     """1 − (2/3)^6 ≈ 0.912 (previous_hosts + 5 reintentos de selección): nunca «siempre».
 
     Con n = 200, σ = √(0.912 · 0.088 / 200) ≈ 0.020. Los límites, simétricos a ±4σ (0.83–0.99),
@@ -112,8 +114,8 @@ def test_step1_three_distinct_backend1_pods_about_91_percent(lab: LabDriver) -> 
     assert 0.83 <= distinct / n <= 0.99, distinct
 
 
-def test_step3_backend1_vs_in_step1_state_gives_1_1_1(lab: LabDriver) -> None:
-    """La VirtualService backend1 del paso 3 (attempts: 0) con el 503 del paso 1 en backend1: la
+def test_steps5_6_backend1_vs_in_step3_state_gives_1_1_1(lab: LabDriver) -> None:
+    """La VirtualService backend1 del paso 5 (attempts: 0) con el 503 del paso 3 en backend1: la
     salvedad del texto (si falla backend1, la primera opción no lo reintenta)."""
     assert "attempts: 0" in VS_NO_RETRIES["backend1"]
     configure(lab, "503", None, vs="backend1")
@@ -121,21 +123,21 @@ def test_step3_backend1_vs_in_step1_state_gives_1_1_1(lab: LabDriver) -> None:
         assert (counts, status, body["backend1_status"]) == ((1, 1, 1), 200, 503)
 
 
-def test_step3_first_option_gives_1_1_3(lab: LabDriver) -> None:
-    """Paso 3, primera opción: app2 sigue en 503 (paso 2) y solo reintenta el salto backend1 → app2."""
+def test_step5_first_option_gives_1_1_3(lab: LabDriver) -> None:
+    """Paso 5: app2 sigue en 503 (paso 4) y solo reintenta el salto backend1 → app2."""
     configure(lab, None, "503", vs="backend1")
     for counts, _, body in curl_counts(lab, 10):
         assert (counts, body["backend1_status"]) == ((1, 1, 3), 503)
 
 
-def test_step2_app2_503_gives_1_3_9(lab: LabDriver) -> None:
+def test_step4_app2_503_gives_1_3_9(lab: LabDriver) -> None:
     configure(lab, None, "503", vs=None)
     for counts, status, body in curl_counts(lab, 10):
         assert (counts, status, body["backend1_status"]) == ((1, 3, 9), 200, 503)
 
 
-def test_step3_second_option_gives_1_3_3(lab: LabDriver) -> None:
-    """Paso 3, segunda opción: solo reintenta el salto bff → backend1; cada intento llama una vez a app2."""
+def test_step6_second_option_gives_1_3_3(lab: LabDriver) -> None:
+    """Paso 6: solo reintenta el salto bff → backend1; cada intento llama una vez a app2."""
     configure(lab, None, "503", vs="app2")
     for counts, status, body in curl_counts(lab, 10):
         assert (counts, status, body["backend1_status"]) == ((1, 3, 3), 200, 503)
@@ -152,14 +154,14 @@ def test_proxy_config_route_shows_the_programmed_policy(lab: LabDriver) -> None:
     header, *lines = table.splitlines()
     assert re.split(r"\s{2,}", header.strip()) == ["NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"]
     rows = {cols[1]: cols for cols in (re.split(r"\s{2,}", line.strip()) for line in lines)}
-    # La columna VIRTUAL SERVICE: la del paso 3 en la ruta hacia backend1; ninguna hacia app2.
+    # La columna VIRTUAL SERVICE: la del paso 5 en la ruta hacia backend1; ninguna hacia app2.
     assert rows["backend1.default.svc.cluster.local:8080"][3:] == ["/*", "backend1.default"], table
     assert rows["app2.default.svc.cluster.local:8080"][3:] == ["/*"], table
 
 
 def test_proxy_config_route_name_filter(lab: LabDriver) -> None:
     """`--name` se queda con la RouteConfiguration de ese nombre (RouteFilter.Verify de
-    istio/istio, istioctl/pkg/writer/envoy/configdump/route.go, release-1.31): el paso 3 mira la
+    istio/istio, istioctl/pkg/writer/envoy/configdump/route.go, release-1.31): el paso 5 mira la
     del puerto 8080; un nombre que no existe da una lista vacía y una tabla sin filas."""
     configure(lab, None, "503", vs="app2")
     every = json.loads(lab.run("istioctl", "proxy-config", "route", "deploy/backend1", "-o", "json").stdout)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from lab.course.cluster import CourseApps, env_changes, read_apps, readiness_problems
+from lab.course.cluster import CourseApps, Snapshot, env_changes, read_apps, readiness_problems, restore
 from lab.course.model import Block
 from lab.course.play import play_course
-from lab.course.promises import parse_tally
+from lab.course.promises import Promise, broken, parse_requests, parse_tally
 from lab.course.session import LabTarget
 from lab.course.terminal import BlockResult, CourseShell, ShellClosed, Timeouts
 
@@ -445,6 +445,7 @@ def ready_cluster() -> dict[tuple[str, ...], tuple[int, str]]:
     return {
         ("get", "deployment", "bff", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "1 1"),
         ("get", "deployment", "app2", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "3 3"),
+        ("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}"): (0, "app2 bff"),
         ("get", "pods", "-o", "jsonpath={.items[*].metadata.name}"): (0, "bff-1 app2-1 app2-2"),
         ("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers"): (0, "istio-proxy istio-proxy istio-proxy"),
         ("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}"): (0, MESH),
@@ -469,14 +470,17 @@ def test_readiness_names_what_is_missing() -> None:
         answers[("get", "pod", pod, "-o", "jsonpath={.spec.containers[*].name}")] = (0, "app istio-proxy")
     answers[("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}")] = (0, "accessLogFile: x\n")
     answers[("get", "virtualservices")] = (0, 'NAME       GATEWAYS   HOSTS          AGE\nbackend1              ["backend1"]   3s\n')
+    answers[("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}")] = (0, "app2 backend1-v2 bff")
     problems = readiness_problems(FakeKubectl(answers), APPS_READY)
     assert problems[0].startswith("el Deployment bff no está: error: no sé responder")
     assert problems[1] == ("el Deployment app2 tiene 0 de 3 réplicas disponibles "
                            "(espera a «kubectl rollout status deployment/app2»)")
-    assert problems[2].startswith("1 de 3 pods no llevan istio-proxy (app2-2): ¿tiene el namespace default")
-    assert problems[3].startswith("la malla no tiene la política de reintentos del curso: defaultHttpRetryPolicy es None")
-    assert problems[4].startswith("hay VirtualServices (backend1): el curso empieza sin ninguno")
-    assert len(problems) == 5
+    assert problems[2] == ("hay Deployments que no son de apps/k8s (backend1-v2): el curso empieza sin ellos "
+                           "(bórralos con «kubectl delete deployment backend1-v2»)")
+    assert problems[3].startswith("1 de 3 pods no llevan istio-proxy (app2-2): ¿tiene el namespace default")
+    assert problems[4].startswith("la malla no tiene la política de reintentos del curso: defaultHttpRetryPolicy es None")
+    assert problems[5].startswith("hay VirtualServices (backend1): el curso empieza sin ninguno")
+    assert len(problems) == 6
 
 
 def test_a_native_sidecar_in_init_containers_counts() -> None:
@@ -485,6 +489,21 @@ def test_a_native_sidecar_in_init_containers_counts() -> None:
     answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers")] = (0, "")
     answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "initContainers")] = (0, "istio-proxy istio-proxy istio-proxy")
     assert readiness_problems(FakeKubectl(answers), APPS_READY) == []
+
+
+def test_restore_deletes_the_deployments_the_text_created() -> None:
+    answers = {
+        ("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}"): (0, "app2 backend1-v2 bff"),
+        ("delete", "deployment", "backend1-v2"): (0, 'deployment.apps "backend1-v2" deleted from default namespace\n'),
+        ("get", "deployment", "bff", "-o", "jsonpath={.spec.template.spec.containers[0].env}"): (0, ""),
+        ("get", "deployment", "app2", "-o", "jsonpath={.spec.template.spec.containers[0].env}"): (0, ""),
+        ("get", "virtualservices"): (0, ""),
+    }
+    said: list[str] = []
+    kubectl = FakeKubectl(answers)
+    assert restore(kubectl, APPS_READY, Snapshot({"bff": [], "app2": []}), said.append)
+    assert said == ["· kubectl delete deployment backend1-v2: hecho\n"]
+    assert ("kubectl", "delete", "deployment", "app2") not in kubectl.calls
 
 
 def test_env_changes_put_back_what_the_course_changed() -> None:
@@ -500,6 +519,40 @@ def test_parse_tally_reads_traza_recuento() -> None:
     text = ("request_id=a bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 estados_app2=\n"
             "request_id=b bff=0 backend1=1 app2=3 estados_bff= estados_backend1=503 estados_app2=503,503,503\n")
     assert parse_tally(text) == {"a": {"bff": 1, "backend1": 3, "app2": 9}, "b": {"bff": 0, "backend1": 1, "app2": 3}}
+
+
+def test_promise_kinds_every_some_and_final() -> None:
+    text = ("request_id=a bff=1 backend1=1 app2=1 estados_bff=200 estados_backend1=200 estados_app2=200\n"
+            "request_id=b bff=1 backend1=2 app2=2 estados_bff=200 estados_backend1=503,200 estados_app2=200,200\n")
+    new = parse_requests(text)
+    assert new["b"].finals == {"bff": 200, "backend1": 200, "app2": 200}
+    where = Path("step1/text.md")
+    some = Promise(where, 1, {"bff": 1, "backend1": 2, "app2": 2}, "alguna")
+    assert str(some) == "alguna bff=1 backend1=2 app2=2"
+    assert broken(some, new) is None
+    assert broken(some, {"a": new["a"]}) == ("a", {"bff": 1, "backend1": 1, "app2": 1})
+    every = Promise(where, 1, {"bff": 1, "backend1": 2, "app2": 2})
+    assert broken(every, new) == ("a", {"bff": 1, "backend1": 1, "app2": 1})
+    final = Promise(where, 1, {"backend1": 200}, "final")
+    assert str(final) == "final backend1=200" and broken(final, new) is None
+    failed = parse_requests("request_id=c bff=1 backend1=3 app2=3 estados_backend1=503,503,503\n")
+    assert broken(final, {**new, **failed}) == ("c", {"backend1": 503})
+
+
+def test_markers_in_a_row_look_at_the_same_requests(lab: FakeLab) -> None:
+    lab.edit("step1/text.md", "<!-- promesa: bff=1 backend1=3 app2=3 -->",
+             "<!-- promesa: bff=1 backend1=3 app2=3 -->\n<!-- promesa: alguna bff=1 backend1=3 app2=3 -->")
+    assert lab.play() == 0, lab.text
+    assert "(alguna bff=1 backend1=3 app2=3): se cumple (request_id req-1) ✔" in lab.text
+    assert "2 promesas" in lab.text
+
+
+def test_some_request_promise_that_no_request_keeps(lab: FakeLab) -> None:
+    line = lab.edit("step1/text.md", "<!-- promesa: bff=1 backend1=3 app2=3 -->",
+                    "<!-- promesa: alguna bff=1 backend1=2 app2=2 -->")
+    assert lab.play() == 1
+    assert (f"step1/text.md:{line}: promete alguna bff=1 backend1=2 app2=2 pero ninguna de las peticiones "
+            "nuevas (1) lo dio (la primera, req-1: bff=1 backend1=3 app2=3)") in lab.text, lab.text
 
 
 def test_the_entry_service_is_the_one_behind_the_nodeport() -> None:

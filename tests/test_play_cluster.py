@@ -106,38 +106,40 @@ def test_the_whole_course_passes_twice_and_leaves_the_cluster_as_found(lab: LabD
         assert len(promises) >= 3
         for page, promise in promises:
             assert re.search(rf"· promesa de {re.escape(page)}:\d+ \({re.escape(promise)}\): se cumple", out), (page, out[-4000:])
-        assert "kubectl set env deployment/app2 STATUS_CODE_APP-: hecho" in out  # step 2 left app2 at 503
+        assert "kubectl set env deployment/app2 STATUS_CODE_APP-: hecho" in out  # step 4 left app2 at 503
         assert "lab play: el curso funciona en el clúster" in out
         assert as_found(lab) == before
 
 
 def test_typo_in_a_step_fails_at_its_line_and_the_cluster_is_restored(
         lab: LabDriver, stand_ins: dict[str, str], course: Path) -> None:
-    line = replace_once(course / "step1" / "text.md", "kubectl rollout restart deployment/app2",
-                        "kubectl rollout restart deployment/ap2")
+    line = replace_once(course / "step3" / "text.md", "kubectl rollout status deployment/backend1\n",
+                        "kubectl rollout status deployment/backendl\n")
     proc = play_cluster(course, stand_ins)
     assert proc.returncode == 1
-    assert f"step1/text.md:{line}: falló la orden «kubectl rollout restart deployment/ap2»" in proc.stdout, \
+    assert f"step3/text.md:{line}: falló la orden «kubectl rollout status deployment/backendl»" in proc.stdout, \
         proc.stdout[-3000:]
-    # The block before the typo had set backend1 to 503: put back as found.
+    # The same block had set backend1 to 503 before the typo: put back as found.
     assert "kubectl set env deployment/backend1 STATUS_CODE_APP-: hecho" in proc.stdout, proc.stdout[-3000:]
     assert not any(n.endswith(":STATUS_CODE_APP") for n in as_found(lab)[0])
 
 
 def test_wrong_nodeport_fails_at_its_line(lab: LabDriver, stand_ins: dict[str, str], course: Path) -> None:
-    line = replace_once(course / "step1" / "text.md", "curl -s localhost:30000/toapp", "curl -s localhost:30080/toapp")
+    line = replace_once(course / "step3" / "text.md", "RESPUESTA=$(curl -s localhost:30000/toapp)",
+                        "RESPUESTA=$(curl -s localhost:30080/toapp)")
     proc = play_cluster(course, stand_ins)
     assert proc.returncode == 1
-    assert f"step1/text.md:{line}: falló la orden «curl -s localhost:30080/toapp» (código 7)" in proc.stdout, proc.stdout[-3000:]
+    assert f"step3/text.md:{line}: falló la orden «RESPUESTA=$(curl -s localhost:30080/toapp)» (código 7)" in proc.stdout, \
+        proc.stdout[-3000:]
 
 
 def test_a_promise_the_cluster_does_not_keep_fails_at_the_marker(
         lab: LabDriver, stand_ins: dict[str, str], course: Path) -> None:
-    line = replace_once(course / "step2" / "text.md", "<!-- promesa: bff=1 backend1=3 app2=9 -->",
+    line = replace_once(course / "step4" / "text.md", "<!-- promesa: bff=1 backend1=3 app2=9 -->",
                         "<!-- promesa: bff=1 backend1=3 app2=8 -->")
     proc = play_cluster(course, stand_ins)
     assert proc.returncode == 1
-    assert re.search(rf"step2/text.md:{line}: promete bff=1 backend1=3 app2=8 pero el clúster dio "
+    assert re.search(rf"step4/text.md:{line}: promete bff=1 backend1=3 app2=8 pero el clúster dio "
                      r"bff=1 backend1=3 app2=9 \(request_id [0-9a-f-]{36}\)", proc.stdout), proc.stdout[-3000:]
 
 

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lab.course.model import load_course
-from lab.preview import build
+from lab.preview import WS_PROTOCOL, build, close, vendor
 from lab.preview.render import digest, render_page
 
 REPO = Path(__file__).resolve().parents[1]
@@ -222,7 +222,7 @@ def _page_buttons(client: TestClient, slug: str) -> list[tuple[str, str]]:
 def test_every_request_needs_the_token(course: Path) -> None:
     preview, app = fake_preview(course, lab_enabled=False)
     client = TestClient(app)
-    paths = ["/", "/page/intro", "/api/page/step1", "/api/state", "/files/assets/diagrama.png"]
+    paths = ["/", "/page/intro", "/api/page/step1", "/api/state", "/files/assets/diagrama.png", "/vendor/xterm.js"]
     for path in paths:
         assert client.get(path).status_code == 403, path
         assert client.get(path + "?t=otro-token").status_code == 403, path
@@ -231,7 +231,7 @@ def test_every_request_needs_the_token(course: Path) -> None:
         assert client.post(path, json=body).status_code == 403
     assert client.get("/page/intro?t=token-de-prueba").status_code == 200
     assert client.get("/api/state", headers={"X-Preview-Token": "token-de-prueba"}).status_code == 200
-    preview.runner.close()
+    close(preview)
 
 
 def test_page_embeds_token_and_strict_headers(course: Path) -> None:
@@ -240,10 +240,18 @@ def test_page_embeds_token_and_strict_headers(course: Path) -> None:
     r = client.get("/page/step1?t=token-de-prueba")
     assert r.status_code == 200
     assert '"token": "token-de-prueba"' in r.text
-    assert "script-src 'nonce-" in r.headers["content-security-policy"]
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self' 'nonce-" in csp  # el JS de la página y xterm.js de /vendor/, nada de fuera
     assert r.headers["referrer-policy"] == "no-referrer"
     assert "Primer paso" in r.text and "Comprobar" in r.text and "Paso 1 de 1" in r.text
-    preview.runner.close()
+    # xterm.js llega de node_modules (package.json), con el token como todo lo demás.
+    require_xterm()
+    for name, kind in [("xterm.js", "javascript"), ("addon-fit.js", "javascript"), ("xterm.css", "css")]:
+        assert f'src="/vendor/{name}?t=token-de-prueba"' in r.text or f'href="/vendor/{name}?t=token-de-prueba"' in r.text
+        served = client.get(f"/vendor/{name}?t=token-de-prueba")
+        assert served.status_code == 200 and kind in served.headers["content-type"] and len(served.content) > 1000
+    assert client.get("/vendor/package.json?t=token-de-prueba").status_code == 404
+    close(preview)
 
 
 def test_only_course_blocks_can_run(course: Path, tmp_path: Path) -> None:
@@ -282,8 +290,8 @@ def test_only_course_blocks_can_run(course: Path, tmp_path: Path) -> None:
     assert r.status_code == 403
     time.sleep(0.3)
     assert not sentinel.exists()
-    assert all(e.kind == "sys" or e.kind == "ok" for e in preview.terminal.since(0))  # nada se ejecutó
-    preview.runner.close()
+    assert preview.terminal.shell is None  # nada se tecleó: ni siquiera hay terminal sin una página conectada
+    close(preview)
 
 
 def test_files_only_serves_course_images(course: Path, tmp_path: Path) -> None:
@@ -310,45 +318,26 @@ def test_files_only_serves_course_images(course: Path, tmp_path: Path) -> None:
         r = client.get(path + "?t=token-de-prueba")
         assert r.status_code in (403, 404), (path, r.status_code)
         assert r.content != PNG
-    preview.runner.close()
+    close(preview)
 
 
 # --------------------------------------------------------------------------- ejecución
 
 
-def _job_done(client: TestClient, job: int):
-    def done():
-        jobs = {j["id"]: j for j in client.get("/api/state").json()["jobs"]}
-        return jobs.get(job) if jobs.get(job, {}).get("state") == "done" else None
-
-    return done
-
-
-def test_blocks_and_check_run_in_the_lab_terminal(course: Path) -> None:
+def test_check_runs_verify_in_the_learner_home(course: Path) -> None:
     preview, app = fake_preview(course)
     client = TestClient(app, headers={"X-Preview-Token": "token-de-prueba"})
-    step = load_course(course).page("step1")
-    assert client.post("/api/run", json={"block": "step1:0", "digest": digest(step.blocks[0].code)}).status_code == 409
+    assert client.post("/api/check", json={"page": "step1"}).status_code == 409  # el laboratorio arranca
     preview.lab.start()
     assert preview.lab.ready.wait(90)
     r = client.post("/api/check", json={"page": "step1"})
-    assert r.status_code == 202
-    assert wait_for(_job_done(client, r.json()["job"]), "verify antes de los bloques")["exit"] != 0
-    buttons = _page_buttons(client, "step1")
-    assert [b for b, _ in buttons] == [f"step1:{i}" for i, b in enumerate(step.blocks) if b.runs]
-    for block_id, block_digest in buttons:  # lo que manda el navegador al pulsar ▶ Ejecutar
-        r = client.post("/api/run", json={"block": block_id, "digest": block_digest})
-        assert r.status_code == 202, r.text
-        assert wait_for(_job_done(client, r.json()["job"]), f"bloque {block_id}")["exit"] == 0
+    assert r.status_code == 200 and r.json()["exit"] != 0  # aún no hay ~/paso1.txt
+    (preview.learner.session.home / "paso1.txt").write_text("uno\n")
     r = client.post("/api/check", json={"page": "step1"})
-    assert wait_for(_job_done(client, r.json()["job"]), "verify")["exit"] == 0
-    text = preview.terminal.text()
-    assert "controlplane:~$ echo \"hola desde el paso 1\"\ncontrolplane:~$ echo uno > paso1.txt" in text
-    assert "hola desde el paso 1" in text.split("controlplane:~$ echo")[1]
-    assert "controlplane:~$ cat paso1.txt\nuno" in text
-    assert "✔ Comprobación superada: «Primer paso»." in text
-    preview.runner.close()
-    preview.lab.stop()
+    assert r.json() == {"page": "step1", "title": "Primer paso", "exit": 0, "output": ""}
+    home = preview.learner.session.home
+    close(preview)
+    assert not home.exists()
     assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
 
 
@@ -361,9 +350,8 @@ def test_failed_lab_up_is_shown_and_blocks_refused(course: Path) -> None:
     step = load_course(course).page("step1")
     r = client.post("/api/run", json={"block": "step1:0", "digest": digest(step.blocks[0].code)})
     assert r.status_code == 409 and "no arrancó" in r.json()["error"]
-    assert "El laboratorio no arrancó (lab up salió con 3)." in preview.terminal.text()
-    preview.runner.close()
-    preview.lab.stop()
+    assert "El laboratorio no arrancó (lab up salió con 3)." in preview.log.text()
+    close(preview)
     assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
 
 
@@ -423,7 +411,18 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
+def require_xterm() -> None:
+    """xterm.js viene de node_modules (npm ci); `make test` lo instala, `make unit` no."""
+    problem = vendor.missing()
+    if problem is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
 def require_chromium() -> None:
+    require_xterm()
     if CHROMIUM.exists() and CHROMEDRIVER.exists():
         return
     if os.environ.get("CI"):
@@ -464,7 +463,7 @@ def serve(app, port_holder):
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port_holder.port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", ws=WS_PROTOCOL))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
@@ -476,68 +475,118 @@ def serve(app, port_holder):
         sock.close()
 
 
-def run_step_in_browser(driver, step_blocks: int, *, timeout: float, screenshot: Path | None = None) -> str:
-    """Pulsa Ejecutar en cada bloque del paso en orden, espera su salida y pulsa Comprobar."""
+PROMPT = "controlplane:~$"
+
+
+def terminal_text(driver) -> str:
+    """Todo el texto de la terminal (también lo que ya subió), tal como lo guarda xterm.js."""
+    return driver.execute_script("return window.terminalText()")
+
+
+def terminal_screen(driver) -> str:
+    """Lo que se ve ahora en la terminal: las filas que pinta el renderizador DOM de xterm.js."""
+    text = driver.execute_script("return document.querySelector('#xterm .xterm-rows').innerText")
+    return text.replace("\u00a0", " ")
+
+
+def wait_idle(driver, timeout: float, contains: str = "") -> str:
+    """Espera a que la terminal muestre `contains` y acabe en el prompt vacío (bash espera otra orden)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def idle(d):
+        text = terminal_text(d)
+        return text if contains in text and text.rstrip().endswith(PROMPT) else None
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(idle)
+    except Exception as exc:
+        raise AssertionError(f"la terminal no volvió al prompt con «{contains}»:\n{terminal_text(driver)}") from exc
+
+
+def type_in_terminal(driver, text: str) -> None:
+    """Teclea en la terminal como una persona (el textarea oculto de xterm.js recibe las teclas)."""
+    from selenium.webdriver.common.by import By
+
+    box = driver.find_element(By.CSS_SELECTOR, "#xterm .xterm-helper-textarea")
+    box.send_keys(text)
+
+
+def run_step_in_browser(driver, blocks: list, *, timeout: float, screenshot: Path | None = None) -> str:
+    """Pulsa ▶ Ejecutar en cada bloque del paso en orden (cada uno se teclea en la terminal y se espera
+    a que bash vuelva al prompt), pulsa Comprobar y devuelve el texto de la terminal."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
     wait = WebDriverWait(driver, timeout, poll_frequency=0.2)
     wait.until(EC.text_to_be_present_in_element((By.ID, "lab-state"), "Laboratorio listo"))
+    wait.until(lambda d: terminal_text(d).rstrip().endswith(PROMPT))
     buttons = driver.find_elements(By.CSS_SELECTOR, "#content .kc-run")
-    assert len(buttons) == step_blocks
-    for n, button in enumerate(buttons, start=1):
+    assert len(buttons) == len(blocks)
+    for button, block in zip(buttons, blocks, strict=True):
         wait.until(lambda d, button=button: button.is_enabled())
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+        last = block.code.rstrip("\n").splitlines()[-1]
+        before = terminal_text(driver).count(last)
         button.click()
-        wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#term-out .job[data-exit]")) >= n)
-        last = driver.find_elements(By.CSS_SELECTOR, "#term-out .job[data-exit]")[-1]
-        assert last.get_attribute("data-exit") == "0", last.text
+        wait.until(lambda d, last=last, before=before: terminal_text(d).count(last) > before)
+        wait_idle(driver, timeout)
     check = driver.find_element(By.ID, "check")
     check.click()
-    wait.until(lambda d: d.find_element(By.ID, "check").get_attribute("data-result") in ("ok", "fail"))
+    wait.until(lambda d: d.find_element(By.ID, "check-result").get_attribute("data-result") in ("ok", "fail"))
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(screenshot))
-    result = driver.find_element(By.ID, "check").get_attribute("data-result")
-    terminal = driver.execute_script("return document.getElementById('term-out').innerText")
-    assert result == "ok", terminal
+    result = driver.find_element(By.ID, "check-result")
+    terminal = terminal_text(driver)
+    assert result.get_attribute("data-result") == "ok", result.text + "\n" + terminal
+    assert "✔ ¡Correcto! Comprobación superada" in result.text
     return terminal
+
+
+class Port:
+    port = 0
 
 
 def test_browser_runs_step_and_reloads_on_save(course: Path, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    class Port:
-        port = 0
-
-    holder = Port()
     preview, app = fake_preview(course)
     # El Host se comprueba contra el puerto real: se fija cuando uvicorn ha elegido uno.
-    with serve(app, holder) as port, chromium(tmp_path) as driver:
+    with serve(app, Port()) as port, chromium(tmp_path) as driver:
         preview.port = port
         preview.lab.start()
         driver.get(f"http://127.0.0.1:{port}/?t=token-de-prueba")
         assert "Bienvenida" in driver.find_element(By.ID, "content").text
         img = driver.find_element(By.CSS_SELECTOR, "#content img")
         assert driver.execute_script("return arguments[0].naturalWidth", img) == 1
+        wait_idle(driver, 60)
+        driver.execute_script("window.sameDocument = true")
         driver.find_element(By.ID, "next").click()
         WebDriverWait(driver, 60).until(lambda d: "Primer paso" in d.find_element(By.ID, "title").text)
+        assert driver.execute_script("return window.sameDocument") is True  # sin recargar: la terminal sigue
+        assert driver.current_url.endswith("/page/step1?t=token-de-prueba")
         assert driver.find_element(By.ID, "label").text.upper() == "PASO 1 DE 1"
+        # Comprobar antes de los bloques: «todavía no».
+        driver.find_element(By.ID, "check").click()
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "check-result").get_attribute("data-result") == "fail")
+        shown = driver.find_element(By.ID, "check-result").text
+        assert "✘ Todavía no: verify.sh salió con 2." in shown and "paso1.txt" in shown  # el código y la salida de grep
+        blocks = [b for b in load_course(course).page("step1").blocks if b.runs]
         terminal = run_step_in_browser(
-            driver, 2, timeout=120, screenshot=REPO / "artifacts" / "preview-step1-fake-lab.png"
+            driver, blocks, timeout=120, screenshot=REPO / "artifacts" / "preview-step1-fake-lab.png"
         )
-        assert 'controlplane:~$ echo "hola desde el paso 1"' in terminal
-        assert "controlplane:~$ cat paso1.txt\nuno" in terminal
-        assert "✔ Comprobación superada" in terminal
+        # Cada bloque, tecleado tras el prompt, con su salida debajo.
+        assert f'{PROMPT} echo "hola desde el paso 1"\nhola desde el paso 1\n' in terminal
+        assert f"{PROMPT} cat paso1.txt\nuno\n" in terminal
         # Guardar el Markdown cambia la página abierta, sin recargar (el terminal sigue ahí).
         md = course / "step1" / "text.md"
         md.write_text(md.read_text().replace("Primero crea el fichero:", "Texto editado en caliente."))
         WebDriverWait(driver, 60, 0.2).until(
             lambda d: "Texto editado en caliente." in d.find_element(By.ID, "content").text
         )
-        assert "hola desde el paso 1" in driver.execute_script("return document.getElementById('term-out').innerText")
+        assert "hola desde el paso 1" in terminal_text(driver)
         # Un error en el Markdown se muestra, y al corregirlo desaparece.
         good = md.read_text()
         md.write_text(good.replace("```{{exec}}", "```{{execute}}"))
@@ -545,26 +594,44 @@ def test_browser_runs_step_and_reloads_on_save(course: Path, tmp_path: Path) -> 
         assert "Katacoda" in driver.find_element(By.ID, "error").text
         md.write_text(good)
         WebDriverWait(driver, 60, 0.2).until(lambda d: not d.find_element(By.ID, "error").is_displayed())
-        preview.runner.close()
-        preview.lab.stop()
+        # Atrás en el navegador vuelve a la introducción, también sin recargar.
+        driver.back()
+        WebDriverWait(driver, 60).until(lambda d: "Bienvenida" in d.find_element(By.ID, "content").text)
+        assert driver.execute_script("return window.sameDocument") is True
+        close(preview)
     assert (course / "fake-lab.log").read_text().split() == ["up", "down"]
 
 
-def test_exec_interrupt_sends_ctrl_c_to_the_running_block(course: Path) -> None:
+def test_exec_interrupt_sends_ctrl_c_to_the_running_block(course: Path, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
     (course / "step1" / "text.md").write_text(
         "# Esperar\n\n`sleep 120; echo no-debe-salir`{{exec}}\n\n`echo después del Ctrl-C`{{exec interrupt}}\n"
     )
     preview, app = fake_preview(course)
-    preview.lab.start()
-    assert preview.lab.ready.wait(90)
-    client = TestClient(app, headers={"X-Preview-Token": "token-de-prueba"})
-    blocks = load_course(course).page("step1").blocks
-    first = client.post("/api/run", json={"block": "step1:0", "digest": digest(blocks[0].code)}).json()["job"]
-    wait_for(lambda: any(j["id"] == first and j["state"] == "running" for j in client.get("/api/state").json()["jobs"]),
-             "el sleep corre")
-    second = client.post("/api/run", json={"block": "step1:1", "digest": digest(blocks[1].code)}).json()["job"]
-    assert wait_for(_job_done(client, second), "el bloque tras el Ctrl-C", timeout=60)["exit"] == 0
-    text = preview.terminal.text()
-    assert "^C" in text and "después del Ctrl-C" in text and text.count("no-debe-salir") == 1  # solo la orden
-    preview.runner.close()
-    preview.lab.stop()
+    with serve(app, Port()) as port, chromium(tmp_path) as driver:
+        preview.port = port
+        preview.lab.start()
+        driver.get(f"http://127.0.0.1:{port}/page/step1?t=token-de-prueba")
+        WebDriverWait(driver, 60).until(lambda d: d.find_element(By.CSS_SELECTOR, ".kc-run").is_enabled())
+        wait_idle(driver, 60)
+        first, second = driver.find_elements(By.CSS_SELECTOR, "#content .kc-run")
+        first.click()
+        shell = wait_for(lambda: preview.terminal.shell, "bash")
+        wait_for(lambda: any(p.name() == "sleep" for p in psutil_children(shell.pid)), "el sleep corre")
+        second.click()
+        text = wait_idle(driver, 60, contains="\ndespués del Ctrl-C\n")
+        assert "^C" in text
+        assert text.count("no-debe-salir") == 1  # solo la orden tecleada: el echo tras el sleep no llegó
+        assert not any(p.name() == "sleep" for p in psutil_children(shell.pid))
+        close(preview)
+
+
+def psutil_children(pid: int) -> list:
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []

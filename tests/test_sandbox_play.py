@@ -61,6 +61,8 @@ touch "$FAKE_DIR/apt-python3-venv"
 SETUP_LOG = """2026-12-01T10:00:00Z +0s [archivos] ▸ Archivos del curso…
 2026-12-01T10:00:02Z +2s [archivos] ✔ Archivos: listos (2 s)
 2026-12-01T10:00:02Z +2s [istio] docker build: salida sin etapas
+2026-12-01T10:00:30Z +30s [istio-imagenes]   ✔ docker.io/istio/pilot:1.31.1: vía docker (28 s)
+2026-12-01T10:00:50Z +50s [istio-imagenes]   ⚠ docker.io/istio/proxyv2:1.31.1: no se pudo descargar (20 s)
 2026-12-01T10:01:35Z +95s [pods] ✔ Pods: 7 con sidecar (20 s)
 """
 
@@ -133,6 +135,9 @@ def test_it_installs_the_player_plays_the_course_and_prints_setups_timings(sandb
     assert "lab play: salida del reproductor" in out
     assert "Total, de inicio a listo: 95 s\nDesde que apareció la terminal: 80 s\n" in out
     assert "[archivos] ▸ Archivos del curso…" in out and "[pods] ✔ Pods: 7 con sidecar (20 s)" in out
+    # Cada imagen de Istio, con el camino que la sirvió (o el aviso) y su duración.
+    assert "✔ docker.io/istio/pilot:1.31.1: vía docker (28 s)" in out
+    assert "⚠ docker.io/istio/proxyv2:1.31.1: no se pudo descargar" in out
     assert "docker build: salida sin etapas" not in out  # only the stage lines
     assert out.index("salida del reproductor") < out.index("Tiempos de la preparación")
 
@@ -154,7 +159,9 @@ def test_without_the_venv_module_it_installs_python3_venv(sandbox: Sandbox) -> N
     assert proc.returncode == 0, proc.stdout + proc.stderr
     venv = sandbox.root / ".venv"
     calls = sandbox.recorded
-    assert calls[1:4] == [f"python3 -m venv {venv}", "apt-get install -y -qq python3-venv", f"python3 -m venv {venv}"]
+    # apt-get update antes del install: en una imagen recién creada los índices pueden no tenerlo.
+    assert calls[1:5] == [f"python3 -m venv {venv}", "apt-get update -qq", "apt-get install -y -qq python3-venv",
+                          f"python3 -m venv {venv}"]
     assert "apt-get install python3-venv" in proc.stdout
 
 

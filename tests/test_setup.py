@@ -1,4 +1,4 @@
-"""setup.sh de verdad, con kubectl, docker, ctr, crictl, istioctl, curl, kind y sleep falsos.
+"""setup.sh de verdad, con kubectl, docker, ctr, crictl, istioctl, curl, kind, sleep y date falsos.
 
 Las falsificaciones (tests/setup_fakes/fake.sh) van primero en PATH y anotan cada llamada con un
 número de orden común (inicio y fin), así que el orden y el solapamiento se demuestran con lo que
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,13 @@ def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
         ref = re.search(r" -t (\S+)", b.args).group(1)
         assert f"--build-arg SERVICE={ref.split(':')[0]} " in b.args
         assert b.args.endswith(f"-f {root}/apps/Dockerfile {root}/apps")
-    imported = sandbox.one("ctr", "images import")
-    assert (Path(sandbox.env["FAKE_STATE"]) / "ctr.images").read_text().split() == [
-        f"docker.io/library/{i}" for i in sorted(images, key=lambda i: images.index(i))]
+    # Todas las imágenes (las apps y las de Istio) por el mismo camino: docker save | ctr import,
+    # con la plataforma del nodo (sin ella, ctr falla con el almacén de containerd de Docker).
+    imports = sandbox.find("ctr", "images import")
+    assert imports and all(c.args == "-n k8s.io images import --platform linux/amd64 -" for c in imports)
+    in_containerd = (Path(sandbox.env["FAKE_STATE"]) / "ctr.images").read_text().split()
+    assert [i for i in in_containerd if "/library/" in i] == [f"docker.io/library/{i}" for i in images]
+    imported = max(imports, key=lambda c: c.end)
 
     install = sandbox.one("istioctl", "install")
     assert f"-f {root}/apps/istio/istio-operator.yaml -y" in install.args
@@ -67,9 +72,12 @@ def test_happy_path_order_and_overlap(sandbox: Sandbox) -> None:
     # Las construcciones se solapan con la instalación de Istio y con la descarga de sus imágenes:
     # pilot primero (istiod espera por ella) y proxyv2, del hub del IstioOperator.
     assert any(b.overlaps(install) for b in builds), (builds, install)
-    pulls = sandbox.find("crictl", " pull ")
+    pulls = sandbox.find("docker", "pull ")
     hub = operator_hub()
-    assert [p.args.split()[-1] for p in pulls] == [f"{hub}/pilot:{ISTIO_VERSION}", f"{hub}/proxyv2:{ISTIO_VERSION}"]
+    istio = [f"{hub}/pilot:{ISTIO_VERSION}", f"{hub}/proxyv2:{ISTIO_VERSION}"]
+    assert [p.args.split()[-1] for p in pulls] == istio
+    assert not sandbox.find("crictl")  # la vía directa es solo la alternativa
+    assert [i for i in in_containerd if "/library/" not in i] == istio
     assert any(b.overlaps(pulls[0]) for b in builds), (builds, pulls)
     assert pulls[-1].end < apply.start
 
@@ -128,9 +136,34 @@ def test_transient_download_failure_is_retried(sandbox: Sandbox) -> None:
 def test_download_gives_up_after_bounded_attempts(sandbox: Sandbox) -> None:
     result = sandbox.run(FAKE_CURL_FAILURES="99", DOWNLOAD_ATTEMPTS="3")
     assert result.returncode != 0
-    assert len(sandbox.find("curl")) == 3
+    curls = sandbox.find("curl")
+    assert len(curls) == 6  # 3 intentos en cada uno de los dos sitios oficiales
+    assert len({c.args.split()[-1].split("/")[2] for c in curls}) == 2
     failure = (sandbox.state / "fallo").read_text()
-    assert "etapa=istioctl" in failure and "tras 3 intentos" in failure
+    assert "etapa=istioctl" in failure and "tras 3 intentos en cada uno" in failure
+
+
+def test_istioctl_comes_from_the_second_official_location_when_github_fails(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_CURL_DOWN="github.com", DOWNLOAD_ATTEMPTS="2")
+    assert_success(sandbox, result)
+    urls = [(c.args.split()[-1], c.rc) for c in sandbox.find("curl")]
+    archive = f"{ISTIO_VERSION}/istioctl-{ISTIO_VERSION}-linux-amd64.tar.gz"
+    github = f"https://github.com/istio/istio/releases/download/{archive}"
+    blob = f"https://blob.istio.io/istio-release/releases/{archive}"
+    assert urls == [(github, 7), (github, 7), (blob, 0), (blob + ".sha256", 0)]
+    progress = (sandbox.state / "progreso").read_text()
+    assert "no se pudo descargar de https://github.com" in progress
+    assert "sha256 verificada (de https://blob.istio.io/istio-release)" in progress
+    assert sandbox.one("istioctl", "install").rc == 0
+
+
+def test_the_second_location_is_checked_against_its_checksum_too(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_CURL_DOWN="github.com", DOWNLOAD_ATTEMPTS="1", FAKE_SHA_MISMATCH="1")
+    assert result.returncode != 0
+    assert "blob.istio.io" in sandbox.find("curl")[-1].args
+    failure = (sandbox.state / "fallo").read_text()
+    assert "etapa=istioctl\n" in failure and "no coincide" in failure
+    assert not sandbox.find("istioctl") and not (sandbox.path("BIN_DIR") / "istioctl").exists()
 
 
 def test_checksum_mismatch_stops_with_failure_marker(sandbox: Sandbox) -> None:
@@ -156,13 +189,16 @@ def test_checksum_mismatch_stops_with_failure_marker(sandbox: Sandbox) -> None:
 
 
 def test_rollout_that_never_becomes_ready_is_reported(sandbox: Sandbox) -> None:
-    result = sandbox.run(FAKE_ROLLOUT_NEVER="backend1", ROLLOUT_TIMEOUT="7")
+    result = sandbox.run(FAKE_ROLLOUT_NEVER="backend1", ROLLOUT_TIMEOUT="7", ROLLOUT_POLL="5")
     assert result.returncode != 0
     failure = (sandbox.state / "fallo").read_text()
     assert "etapa=pods\n" in failure
     assert "deployment.apps/backend1 no estuvo listo en 7 s" in failure
-    status = sandbox.one("kubectl", "rollout status deployment.apps/backend1")
-    assert "--timeout=7s" in status.args and status.rc == 1
+    # Tramos de ROLLOUT_POLL s hasta agotar el plazo por el reloj (falso: cada tramo agotado suma
+    # su --timeout): 5 s y los 2 que quedan.
+    status = sandbox.find("kubectl", "rollout status deployment.apps/backend1")
+    assert [re.search(r"--timeout=(\d+)s", s.args).group(1) for s in status] == ["5", "2"]
+    assert all(s.rc == 1 for s in status)
     assert "timed out waiting for the condition" in sandbox.log
     assert sandbox.find("kubectl", "get pods -o wide")  # diagnóstico en el registro
     assert not (sandbox.state / "listo").exists()
@@ -215,7 +251,7 @@ def test_second_run_repeats_no_install(sandbox: Sandbox) -> None:
     assert again, "la segunda ejecución no hizo nada"
     tools = [(c.tool, c.args) for c in again]
     for tool, fragment in [("curl", ""), ("istioctl", ""), ("docker", "build "), ("ctr", "import"),
-                           ("crictl", "pull"), ("kubectl", "patch"), ("kubectl", "restart")]:
+                           ("docker", "pull"), ("crictl", "pull"), ("kubectl", "patch"), ("kubectl", "restart")]:
         assert not [t for t in tools if t[0] == tool and fragment in t[1]], (tool, fragment, tools)
     assert sorted(p.name for p in sandbox.path("BIN_DIR").iterdir()) == before
     assert "ya estaba" in (sandbox.state / "progreso").read_text()
@@ -245,11 +281,17 @@ def test_image_loading_function_alone(sandbox: Sandbox, tmp_path: Path) -> None:
     assert not sandbox.find("kubectl") and not sandbox.find("istioctl")
     assert not sandbox.state.exists()  # no toca el estado de Killercoda
 
+    # En kind, el mismo camino que en el sandbox, dentro del contenedor del nodo (no `kind load`).
+    (Path(sandbox.env["FAKE_STATE"]) / "ctr.images").unlink()
     result = sandbox.run("imagenes", CURSO_ROOT=str(course), IMAGE_TARGET="kind:curso")
     assert result.returncode == 0, result.stderr
-    load = sandbox.one("kind")
-    assert load.args.startswith("load docker-image --name curso ")
-    assert sorted(load.args.split()[4:]) == manifest_images()
+    assert {c.args for c in sandbox.find("kind")} == {"get nodes --name curso"}
+    inside = sandbox.find("docker", "exec ")
+    assert "exec -i curso-control-plane ctr -n k8s.io images import --platform linux/amd64 -" in [
+        c.args for c in inside]
+    assert "exec -i curso-control-plane ctr -n k8s.io images ls -q" in [c.args for c in inside]
+    assert sorted((Path(sandbox.env["FAKE_STATE"]) / "ctr.images").read_text().split()) == [
+        f"docker.io/library/{i}" for i in manifest_images()]
 
 
 def test_whole_setup_on_kind_from_a_checkout(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -259,8 +301,12 @@ def test_whole_setup_on_kind_from_a_checkout(sandbox: Sandbox, tmp_path: Path) -
     result = sandbox.run(CURSO_ROOT=str(course), BUNDLE=str(tmp_path / "no-existe.tar.gz"),
                          IMAGE_TARGET="kind:curso")
     assert_success(sandbox, result)
-    assert sandbox.one("kind").args.startswith("load docker-image --name curso ")
-    assert not sandbox.find("ctr", "import") and not sandbox.find("crictl")
+    # Las apps y las imágenes de Istio, importadas en el nodo kind como en el sandbox.
+    imports = [c for c in sandbox.find("docker", "exec -i curso-control-plane ctr -n k8s.io images import")]
+    assert len(imports) == 3 and all(c.rc == 0 for c in imports)  # las apps, pilot y proxyv2
+    assert [c.args.split()[-1] for c in sandbox.find("docker", "pull ")] == [
+        f"{operator_hub()}/{name}:{ISTIO_VERSION}" for name in ("pilot", "proxyv2")]
+    assert not sandbox.find("crictl") and not sandbox.find("kind", "load")
     assert sandbox.one("istioctl", "install").end < sandbox.one("kubectl", "apply").start
 
 
@@ -275,14 +321,14 @@ def test_a_tag_bump_in_the_manifests_is_built_imported_and_rolled_out(sandbox: S
     assert_success(sandbox, sandbox.run(CURSO_ROOT=str(course), BUNDLE=str(tmp_path / "no-existe.tar.gz")))
     built = sorted(re.search(r" -t (\S+)", b.args).group(1) for b in sandbox.find("docker", "build "))
     assert built == new
-    assert sorted((Path(sandbox.env["FAKE_STATE"]) / "ctr.images").read_text().split()) == sorted(
-        f"docker.io/library/{i}" for i in new)
+    assert sorted(i for i in (Path(sandbox.env["FAKE_STATE"]) / "ctr.images").read_text().split()
+                  if "/library/" in i) == sorted(f"docker.io/library/{i}" for i in new)
     rollouts = sandbox.find("kubectl", "rollout status deployment.apps/")
     assert len(rollouts) == len(new) and all(r.rc == 0 for r in rollouts)
     assert not [c for c in sandbox.calls() if any(i in c.args for i in old)]
 
 
-IMPORT_LINE = 'docker save "${refs[@]}" | ctr -n k8s.io images import -'
+IMPORT_LINE = 'docker save "$@" | on_node "$node" ctr -n k8s.io images import --platform "$platform" -'
 IMPORT_CHECK = 'missing=$(missing_images "${refs[@]}") ||'
 
 
@@ -291,7 +337,7 @@ def setup_dropping_first_image(tmp_path: Path, check: bool) -> Path:
     comprobación de después de importar)."""
     text = SETUP.read_text()
     assert IMPORT_LINE in text and IMPORT_CHECK in text
-    text = text.replace(IMPORT_LINE, IMPORT_LINE.replace('"${refs[@]}"', '"${refs[@]:1}"'))
+    text = text.replace(IMPORT_LINE, IMPORT_LINE.replace('"$@"', '"${@:2}"'))
     if not check:
         text = text.replace(IMPORT_CHECK, "missing= ||")
     broken = tmp_path / "setup-roto.sh"
@@ -316,9 +362,10 @@ def test_without_the_check_the_cluster_fails_like_kubernetes(sandbox: Sandbox, t
 
     result = sandbox.run(script=setup_dropping_first_image(tmp_path, check=False), ROLLOUT_TIMEOUT="7")
     assert result.returncode != 0
-    assert missing not in " ".join(sandbox.one("docker", "save").args.split()[1:])
+    app_save = next(c for c in sandbox.find("docker", "save ") if "bff:" in c.args)
+    assert missing not in app_save.args.split()[1:]
     failed = [r for r in sandbox.find("kubectl", "rollout status deployment.apps/") if r.rc != 0]
-    assert [r.args.split("/")[1].split()[0] for r in failed] == [deployment]
+    assert {r.args.split("/")[1].split()[0] for r in failed} == {deployment}
     failure = (sandbox.state / "fallo").read_text()
     assert "etapa=pods\n" in failure and f"deployment.apps/{deployment} no estuvo listo en 7 s" in failure
     # El diagnóstico del registro dice por qué, como `kubectl get pods` y los eventos de un clúster.
@@ -364,7 +411,9 @@ def test_foreground_follows_setup_and_ends_with_listo(sandbox: Sandbox) -> None:
 
 
 def test_foreground_timeout_tells_the_learner_what_to_do(sandbox: Sandbox) -> None:
-    result = sandbox.foreground(FOREGROUND_TIMEOUT="1")  # sin setup.sh: nunca termina
+    # Los archivos ya desempaquetados, y setup.sh sin terminar nunca.
+    shutil.copytree(REPO / "tools", sandbox.path("CURSO_ROOT") / "tools")
+    result = sandbox.foreground(FOREGROUND_TIMEOUT="1")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "sigue sin terminar" in out and "sigue en marcha en segundo plano" in out
@@ -374,19 +423,48 @@ def test_foreground_timeout_tells_the_learner_what_to_do(sandbox: Sandbox) -> No
     assert "paso 1" in out
 
 
+def test_foreground_waits_a_bounded_time_for_the_files_and_says_so(sandbox: Sandbox) -> None:
+    """Killercoda lanza el primer plano a la vez que setup.sh, antes de que exista la vista de espera
+    (viene en curso.tar.gz): la espera tiene límite y, si los archivos no llegan, lo dice."""
+    started = time.monotonic()
+    result = sandbox.foreground(FOREGROUND_FILES_TIMEOUT="2")
+    assert result.returncode == 0, result.stderr
+    assert time.monotonic() - started < 30
+    out = result.stdout
+    assert out.startswith("Preparando el entorno del curso: esperando a sus archivos…\n")
+    assert "⚠ Los archivos del curso no han llegado en " in out and "sigue en segundo plano" in out
+    assert f"Registro completo: {sandbox.env['LOG_FILE']}" in out
+
+
 def test_foreground_survives_being_typed_into_a_shell(sandbox: Sandbox) -> None:
-    assert_success(sandbox, sandbox.run())
+    """Como en Killercoda: las líneas se teclean en un bash interactivo que empieza antes que
+    setup.sh (sin los archivos aún), y la terminal sigue viva al terminar, con «Listo» y la última
+    línea de progreso."""
     typed = FOREGROUND.read_text() + "echo LA_TERMINAL_SIGUE_VIVA\n"
     env = {**sandbox.env, "PATH": "/usr/bin:/bin", "HISTFILE": "/dev/null"}
-    result = subprocess.run(["bash", "--norc", "--noprofile", "-i"], input=typed, env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
-    assert "✔ Listo" in result.stdout, result.stdout + result.stderr
-    assert "LA_TERMINAL_SIGUE_VIVA" in result.stdout
-    assert "event not found" not in result.stderr
+    shell = subprocess.Popen(["bash", "--norc", "--noprofile", "-i"], stdin=subprocess.PIPE, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        shell.stdin.write(typed)  # tecleado ya: el primer plano espera a los archivos
+        shell.stdin.flush()
+        assert_success(sandbox, sandbox.run())
+        out, err = shell.communicate(timeout=60)
+    finally:
+        if shell.poll() is None:
+            shell.kill()
+    assert "✔ Listo" in out, out + err
+    assert "✔ Entorno listo en" in out
+    assert out.index("✔ Entorno listo en") < out.index("✔ Listo") < out.index("LA_TERMINAL_SIGUE_VIVA")
+    assert "event not found" not in err
 
 
 def test_foreground_has_no_typing_hazards() -> None:
     text = FOREGROUND.read_text()
+    # Killercoda lo teclea en la terminal de quien aprende: pocas líneas, que ejecutan la vista de
+    # espera del paquete (la lógica vive en tools/sandbox-wait, con su propio shellcheck).
+    commands = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert len(commands) <= 3, commands
+    assert "tools/sandbox-wait" in text and (REPO / "tools" / "sandbox-wait").is_file()
     assert text.endswith("\n") and not text.endswith("\n\n"), "líneas en blanco al final"
     assert "\t" not in text, "un tabulador escrito en la terminal dispara el autocompletado"
     assert "!" not in text.split("\n", 1)[1], "«!» activa la expansión del historial al teclearlo"

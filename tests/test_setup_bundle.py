@@ -120,5 +120,9 @@ def test_corrupt_bundle_and_wrong_index_are_reported(tmp_path: Path) -> None:
 
 
 def test_committed_bundle_is_current() -> None:
+    """Higiene, no comportamiento: el assets/curso.tar.gz del repositorio (lo que Killercoda copia a
+    /root) es el de este árbol. Falla tras cualquier cambio en lo que entra en el paquete hasta
+    `make bundle`; no dice nada de si el curso funciona (eso lo prueban test_stale_bundle_is_detected
+    y las pruebas de setup.sh con el paquete que construyen ellas)."""
     problems = bundle.bundle_is_current(REPO)
-    assert problems == [], "\n".join(problems)
+    assert problems == [], "\n".join(problems) + "\n(ejecuta `make bundle` y añade assets/curso.tar.gz al commit)"

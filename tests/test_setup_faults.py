@@ -1,11 +1,14 @@
 """setup.sh ante cada fallo que el sandbox de diciembre de 2026 puede darle (issue 10), con las
 falsificaciones de tests/setup_fakes/: una prueba por fallo.
 
-- el hub de Istio sale del IstioOperator, y de ahí las dos imágenes que se descargan de antemano;
+- el hub de Istio sale del IstioOperator, y de ahí las dos imágenes que se descargan de antemano:
+  por dockerd (sus espejos) y, si falla, directamente con containerd; el registro dice qué camino;
 - la comprobación previa nombra cada orden que falta, en segundos y con marcador de fallo;
 - docker build: reintentos ante un corte de red y el constructor clásico si no hay buildx;
 - una imagen que no quedó en containerd tras importarla se dice al momento, por su nombre;
 - Cilium: se decide con los valores vivos de cilium-config y solo se reinicia si hubo que cambiar;
+- un pod sin sitio en el nodo (CPU) se dice en seguida, con el motivo del planificador;
+- los plazos se miden con el reloj (el falso de fake.sh), no contando vueltas;
 - la salida cerrada no pierde el marcador; el plazo total nombra la etapa y lo para todo;
 - una segunda ejecución dice en seguida que espera; otra versión de Kubernetes solo avisa.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import subprocess
 import time
@@ -26,6 +30,7 @@ from setup_fakes.harness import (
     FAKED,
     ISTIO_VERSION,
     KUBERNETES_VERSION,
+    REPO,
     SETUP,
     Sandbox,
     assert_success,
@@ -42,7 +47,13 @@ def failure(sb: Sandbox) -> dict[str, str]:
 
 
 def pulled(sb: Sandbox) -> list[str]:
-    return [c.args.split()[-1] for c in sb.find("crictl", " pull ")]
+    """Las imágenes de Istio que se pidieron a dockerd (docker pull)."""
+    return [c.args.split()[-1] for c in sb.find("docker", "pull ")]
+
+
+def in_containerd(sb: Sandbox) -> list[str]:
+    path = Path(sb.env["FAKE_STATE"]) / "ctr.images"
+    return path.read_text().split() if path.exists() else []
 
 
 # ---------------------------------------------------------------- el hub de Istio
@@ -68,10 +79,60 @@ def test_istio_images_come_from_the_operator_hub(sandbox: Sandbox, tmp_path: Pat
 
 def test_images_already_in_containerd_are_not_pulled_again(sandbox: Sandbox) -> None:
     hub = operator_hub()
-    present = Path(sandbox.env["FAKE_STATE"]) / "crictl.images"
+    present = Path(sandbox.env["FAKE_STATE"]) / "ctr.images"
     present.write_text(f"{hub}/pilot:{ISTIO_VERSION}\n")
     assert_success(sandbox, sandbox.run())
     assert pulled(sandbox) == [f"{hub}/proxyv2:{ISTIO_VERSION}"]
+    assert f"✔ {hub}/pilot:{ISTIO_VERSION}: ya estaba en containerd" in sandbox.log
+
+
+# ---------------------------------------------------------------- imágenes de Istio: dockerd o containerd
+
+
+def istio_refs() -> list[str]:
+    return [f"{operator_hub()}/{name}:{ISTIO_VERSION}" for name in ("pilot", "proxyv2")]
+
+
+def test_istio_images_come_through_dockerd_under_the_pods_names(sandbox: Sandbox) -> None:
+    """docker pull (los espejos de dockerd) y docker save | ctr import: en containerd quedan con el
+    nombre exacto que pedirán istiod y los sidecars; containerd no descarga nada por su cuenta."""
+    assert_success(sandbox, sandbox.run())
+    assert pulled(sandbox) == istio_refs()
+    saves = [c.args.split()[1:] for c in sandbox.find("docker", "save ")]
+    assert [[ref] for ref in istio_refs()] == [s for s in saves if s[0] in istio_refs()]
+    assert [i for i in in_containerd(sandbox) if i in istio_refs()] == istio_refs()
+    assert not sandbox.find("crictl")
+    for ref in istio_refs():
+        assert re.search(rf"✔ {re.escape(ref)}: vía docker .*\(\d+ s\)$", sandbox.log, re.M), sandbox.log
+    assert "Imágenes de Istio: pilot:" in (sandbox.state / "progreso").read_text()
+
+
+def test_when_dockers_pull_fails_containerd_pulls_directly_and_the_log_says_so(sandbox: Sandbox) -> None:
+    assert_success(sandbox, sandbox.run(FAKE_DOCKER_PULL_FAILS="1"))
+    assert len(sandbox.find("docker", "pull ")) == 4  # dos intentos por imagen
+    assert [c.args.split()[-1] for c in sandbox.find("crictl", " pull ")] == istio_refs()
+    assert [i for i in in_containerd(sandbox) if i in istio_refs()] == istio_refs()
+    for ref in istio_refs():
+        assert re.search(rf"✔ {re.escape(ref)}: vía containerd directa \(crictl pull; docker pull falló\)",
+                         sandbox.log), sandbox.log
+    assert "toomanyrequests" in sandbox.log  # el error de docker, en el registro
+
+
+def test_when_both_paths_fail_the_kubelet_is_left_to_pull(sandbox: Sandbox) -> None:
+    result = sandbox.run(FAKE_DOCKER_PULL_FAILS="1", FAKE_CRICTL_PULL_FAILS="1")
+    assert_success(sandbox, result)  # el fake no tiene registro, pero el kubelet del sandbox sí
+    for ref in istio_refs():
+        assert f"⚠ {ref}: no se pudo descargar ni por docker ni por containerd; la descargará el kubelet" in sandbox.log
+
+
+@pytest.mark.parametrize("store", ["containerd", "overlay2"])
+def test_the_import_names_the_platform_whatever_dockers_image_store(sandbox: Sandbox, store: str) -> None:
+    """Con el almacén de containerd de Docker, `ctr import` sin --platform falla con una imagen
+    descargada (containerd PR #12908): con --platform vale para los dos almacenes."""
+    assert_success(sandbox, sandbox.run(FAKE_DOCKER_STORE=store))
+    assert not sandbox.find("crictl")
+    imports = sandbox.find("ctr", "images import")
+    assert len(imports) == 3 and all("--platform linux/amd64 -" in c.args and c.rc == 0 for c in imports)
 
 
 def test_an_operator_without_hub_fails_before_any_image_work(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -86,9 +147,27 @@ def test_an_operator_without_hub_fails_before_any_image_work(sandbox: Sandbox, t
 
 # ---------------------------------------------------------------- comprobación previa
 
-# Las órdenes que el issue nombra, más dos que setup.sh usa a cada paso (awk) o para el plazo (ps).
-REQUIRED = ("docker", "ctr", "crictl", "kubectl", "curl", "flock", "tar", "gzip", "sha256sum", "awk", "ps")
+def required_commands(image_target: str = "containerd", mode: str = "todo") -> list[str]:
+    """La lista de la comprobación previa, sacada del propio setup.sh: su función required_commands,
+    ejecutada tal cual (no una copia a mano que se quede atrás)."""
+    body = re.search(r"^required_commands\(\) \{\n.*?^\}\n", SETUP.read_text(), re.M | re.S)
+    assert body, "setup.sh sin la función required_commands"
+    script = f'{body.group(0)}\nIMAGE_TARGET={image_target} required_commands {mode}\n'
+    out = subprocess.run([BASH, "-c", script], capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+REQUIRED = required_commands()
 SYSTEM_DIRS = ("/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def test_the_preflight_list_covers_what_the_issues_named() -> None:
+    # python3: cada verify.sh lo necesita (a través de tools/traza), aunque setup.sh no lo ejecute.
+    assert {"docker", "ctr", "crictl", "kubectl", "curl", "flock", "tar", "gzip", "sha256sum", "awk", "ps",
+            "python3", "date"} <= set(REQUIRED)
+    assert (REPO / "tools" / "traza").read_text().startswith("#!/usr/bin/env python3")
+    assert "kind" in required_commands("kind:curso") and "crictl" not in required_commands("kind:curso")
+    assert "python3" not in required_commands(mode="imagenes")
 
 
 def path_without(sb: Sandbox, *missing: str) -> str:
@@ -364,3 +443,50 @@ def test_the_expected_kubernetes_version_gives_no_warning(sandbox: Sandbox) -> N
     assert_success(sandbox, result)
     assert "⚠" not in result.stdout
     assert f"Ready (Kubernetes {KUBERNETES_VERSION})" in result.stdout
+
+
+# ---------------------------------------------------------------- CPU: un pod sin sitio en el nodo
+
+
+def test_a_pod_the_scheduler_cannot_place_is_reported_at_once_with_its_reason(sandbox: Sandbox) -> None:
+    """«0/1 nodes are available: 1 Insufficient cpu»: setup.sh lo dice a los pocos segundos (dos
+    miradas seguidas, ROLLOUT_POLL s cada una) en vez de agotar los 240 s de ROLLOUT_TIMEOUT."""
+    result = sandbox.run(FAKE_UNSCHEDULABLE="app2", ROLLOUT_TIMEOUT="240", ROLLOUT_POLL="5")
+    assert result.returncode != 0
+    marker = failure(sandbox)
+    assert marker["etapa"] == "pods"
+    assert "0/1 nodes are available: 1 Insufficient cpu" in marker["mensaje"]
+    named = set(re.findall(r"\bapp2-[0-9a-z]+-x\d{4}\b", marker["mensaje"]))
+    assert named == {f"app2-6d5f8c7b9d-x{i:04d}" for i in (1, 2, 3)}, marker
+    # Dos tramos de 5 s por el reloj falso, no 240 s: el plazo no se agotó.
+    waits = sandbox.find("kubectl", "rollout status deployment.apps/app2")
+    assert [w.args.split("--timeout=")[1] for w in waits] == ["5s", "5s"]
+    assert "no estuvo listo en" not in marker["mensaje"]
+    assert re.search(r"^app2-\S+ 0/2 Pending ", sandbox.log, re.M)  # el diagnóstico, en el registro
+    shown = sandbox.foreground()
+    assert "Insufficient cpu" in shown.stdout
+
+
+def test_a_pod_that_was_unschedulable_once_is_not_a_failure(sandbox: Sandbox) -> None:
+    """Una sola mirada sin sitio no basta (un pod que sale mientras otro entra); el despliegue que
+    sí se completa no falla."""
+    assert_success(sandbox, sandbox.run(FAKE_UNSCHEDULABLE="app2", FAKE_UNSCHEDULABLE_ONCE="1"))
+    assert len(sandbox.find("kubectl", "status.phase=Pending")) == 1
+    assert [w.rc for w in sandbox.find("kubectl", "rollout status deployment.apps/app2")] == [1, 0]
+
+
+# ---------------------------------------------------------------- plazos por el reloj
+
+
+def test_the_node_wait_is_measured_by_the_clock_not_by_counting_loops(sandbox: Sandbox) -> None:
+    """Cada vuelta son los 5 s de `kubectl wait` agotados más 2 s de pausa: 7 s por el reloj falso.
+    Con NODE_TIMEOUT=30 eso son 5 vueltas (0, 7, 14, 21, 28 s); contando 5 s por vuelta serían 6
+    (y 42 s de verdad)."""
+    result = sandbox.run(FAKE_NODE_NEVER_READY="1", NODE_TIMEOUT="30")
+    assert result.returncode != 0
+    marker = failure(sandbox)
+    assert marker["etapa"] == "nodo" and "no está Ready tras 30 s" in marker["mensaje"]
+    waits = sandbox.find("kubectl", "wait --for=condition=Ready node")
+    assert len(waits) == 5 and all(w.rc == 1 for w in waits)
+    elapsed = int((Path(sandbox.env["FAKE_STATE"]) / "clock").read_text())
+    assert 30 <= elapsed < 30 + 7, elapsed  # se rindió en la primera vuelta pasado el plazo

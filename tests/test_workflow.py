@@ -97,3 +97,14 @@ def test_kind_version_gives_kind_and_the_kubectl_of_the_node_image() -> None:
     assert re.fullmatch(r"v1\.\d+\.\d+", values["kubectl"])
     makefile = (REPO / "Makefile").read_text(encoding="utf-8")
     assert f"kindest/node:{values['kubectl']}@sha256:" in makefile
+
+
+def test_the_kind_job_loads_images_the_sandbox_way_not_with_kind_load() -> None:
+    """CI (make kind-play → setup.sh con IMAGE_TARGET=kind:curso) importa las imágenes como el sandbox,
+    docker save | ctr import dentro del nodo (lo prueban test_setup.py y sus falsificaciones);
+    `kind load` no aparece en ninguna orden (solo en comentarios que explican por qué no)."""
+    for name in ("Makefile", ".github/workflows/course.yml", "setup.sh"):
+        code = [line for line in (REPO / name).read_text(encoding="utf-8").splitlines()
+                if not line.lstrip().startswith("#")]
+        assert not [line for line in code if "kind load" in line], name
+    assert "IMAGE_TARGET=kind:$(KIND_CLUSTER)" in (REPO / "Makefile").read_text(encoding="utf-8")

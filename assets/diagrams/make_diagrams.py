@@ -87,13 +87,16 @@ def sidecar(ax, x, y, w, h, size, retries=True):
                 fontweight="bold")
 
 
-def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list[tuple[str, int]]],
-             backend_pods: list[str], notes: list[str], no_retries: str | None = None) -> None:
+def scenario(path: Path, title: str, backend_status: int | list[int], app2_rounds: list[list[tuple[str, int]]],
+             backend_pods: list[str], notes: list[str], no_retries: str | None = None,
+             backend_header: str = "backend1 (3 pods)") -> None:
     """Árbol de una petición: curl → bff → intentos a backend1 → intentos a app2.
 
     app2_rounds[i] = las llamadas a app2 durante el intento i+1 a backend1: (pod, estado).
+    backend_status: el estado de todos los intentos a backend1, o uno por intento.
     no_retries: el servicio cuyo sidecar no reintenta hacia el salto siguiente («bff», «backend1»).
     """
+    statuses = backend_status if isinstance(backend_status, list) else [backend_status] * len(backend_pods)
     leaf_gap = 7.2 if max(len(r) for r in app2_rounds) > 1 else 12.5
     round_gap = 3.0
     leaves = sum(len(r) for r in app2_rounds)
@@ -104,7 +107,7 @@ def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list
 
     ax.text(50, height - 3.6, title, ha="center", va="center", fontsize=12.5, fontweight="bold", color=INK)
     columns = {"curl": 6.5, "bff": 23, "backend1": 52, "app2": 86}
-    headers = {"curl": "cliente", "bff": "bff (1 pod)", "backend1": "backend1 (3 pods)", "app2": "app2 (3 pods)"}
+    headers = {"curl": "cliente", "bff": "bff (1 pod)", "backend1": backend_header, "app2": "app2 (3 pods)"}
     for key, x in columns.items():
         ax.text(x, height - 9.2, headers[key], ha="center", va="center", fontsize=10, color=MUTED, fontweight="bold")
 
@@ -133,12 +136,12 @@ def scenario(path: Path, title: str, backend_status: int, app2_rounds: list[list
     side_x = columns["bff"] + 7.5 + 3.2
     sidecar(ax, side_x, mid, 5.2, 13, 7.5, retries=no_retries != "bff")
 
-    b_fill, b_edge = status_colors(backend_status)
-    for i, (by, pod) in enumerate(zip(backend_y, backend_pods, strict=True)):
+    for i, (by, pod, status_b) in enumerate(zip(backend_y, backend_pods, statuses, strict=True)):
+        b_fill, b_edge = status_colors(status_b)
         arrow(ax, (side_x + 2.6, mid), (columns["backend1"] - 11, by), color=SIDE_EDGE)
         bx = side_x + 2.6 + (columns["backend1"] - 11 - side_x - 2.6) * 0.55
         badge(ax, bx, mid + (by - mid) * 0.55, i + 1)
-        box(ax, columns["backend1"], by, 22, 9, f"backend1 · {pod}\nresponde {backend_status}", b_fill, b_edge)
+        box(ax, columns["backend1"], by, 22, 9, f"backend1 · {pod}\nresponde {status_b}", b_fill, b_edge)
 
         calls = app2_rounds[i]
         many = len(calls) > 1
@@ -197,6 +200,7 @@ def save(fig, path: Path) -> None:
 
 NAMES = (
     "istioretry-arquitectura.png",
+    "istioretry-scenario0-un-pod-falla.png",
     "istioretry-scenario1.png",
     "istioretry-scenario2.png",
     "istioretry-scenario3-primer-salto.png",
@@ -209,7 +213,20 @@ def build(out: Path) -> list[Path]:
     architecture(paths[0])
     scenario(
         paths[1],
-        "Paso 1: backend1 responde 503 aunque app2 responde 200",
+        "Paso 1: uno de los cuatro pods de backend1 responde 503",
+        backend_status=[503, 200],
+        backend_pods=["v2", "pod B"],
+        app2_rounds=[[("pod X", 200)], [("pod Y", 200)]],
+        backend_header="backend1 (4 pods)",
+        notes=[
+            "El intento 1 cae en el pod de la versión v2, que responde 503. El sidecar de bff reintenta en",
+            "otro pod (previous_hosts), que responde 200. curl recibe backend1_status 200: no ve el fallo.",
+            "Total: bff 1 · backend1 2 · app2 2",
+        ],
+    )
+    scenario(
+        paths[2],
+        "Paso 3: backend1 responde 503 aunque app2 responde 200",
         backend_status=503,
         backend_pods=["pod A", "pod B", "pod C"],
         app2_rounds=[[("pod X", 200)], [("pod Z", 200)], [("pod X", 200)]],
@@ -220,8 +237,8 @@ def build(out: Path) -> list[Path]:
         ],
     )
     scenario(
-        paths[2],
-        "Paso 2: app2 responde 503 y backend1 lo pasa tal cual",
+        paths[3],
+        "Paso 4: app2 responde 503 y backend1 lo pasa tal cual",
         backend_status=503,
         backend_pods=["pod A", "pod B", "pod C"],
         app2_rounds=[
@@ -236,8 +253,8 @@ def build(out: Path) -> list[Path]:
         ],
     )
     scenario(
-        paths[3],
-        "Paso 3, primera opción: sin reintentos de bff a backend1",
+        paths[4],
+        "Paso 5: sin reintentos de bff a backend1",
         backend_status=503,
         backend_pods=["pod A"],
         app2_rounds=[[("pod X", 503), ("pod Y", 503), ("pod Z", 503)]],
@@ -249,8 +266,8 @@ def build(out: Path) -> list[Path]:
         ],
     )
     scenario(
-        paths[4],
-        "Paso 3, segunda opción: sin reintentos de backend1 a app2",
+        paths[5],
+        "Paso 6: sin reintentos de backend1 a app2",
         backend_status=503,
         backend_pods=["pod A", "pod B", "pod C"],
         app2_rounds=[[("pod X", 503)], [("pod Y", 503)], [("pod Z", 503)]],

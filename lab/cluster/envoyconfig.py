@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cluster.meshpolicy import VirtualService, access_log_enabled, inbound_policy, route_action
+from lab.cluster.statsmatcher import stats_config
 from lab.cluster.topology import NAMESPACE, NODE_PORT_IP, Deployment, Service, Topology
 
 
@@ -222,6 +223,7 @@ def sidecar_bootstrap(
             "cluster": f"{workload.name}.{NAMESPACE}",
         },
         "admin": {"address": _address(ip, ADMIN_PORT)},
+        "stats_config": stats_config(mesh, ip),  # las estadísticas que guarda el bootstrap de Istio
         "overload_manager": OVERLOAD_MANAGER,
         "static_resources": {
             "listeners": [

@@ -4,10 +4,11 @@
   `apps/k8s/`, el servicio al que llama el curl (el que selecciona el Service NodePort) y la política
   de reintentos de la malla (`meshConfig.defaultHttpRetryPolicy` de `apps/istio/istio-operator.yaml`).
 - `readiness_problems(tool, apps)`: antes del primer bloque, lo que falta para empezar el curso: cada
-  Deployment con todas sus réplicas disponibles, cada pod con su `istio-proxy` (en `containers`, o en
-  `initContainers` si es un sidecar nativo), la política de la malla y ningún VirtualService.
-- `snapshot(tool, apps)` y `restore(...)`: el entorno de cada Deployment y los VirtualServices, para
-  dejar el clúster como estaba (y poder jugar el curso otra vez).
+  Deployment con todas sus réplicas disponibles, ninguno más (el paso 1 despliega `backend1-v2`),
+  cada pod con su `istio-proxy` (en `containers`, o en `initContainers` si es un sidecar nativo), la
+  política de la malla y ningún VirtualService.
+- `snapshot(tool, apps)` y `restore(...)`: el entorno de cada Deployment, los Deployments que el texto
+  crea y los VirtualServices, para dejar el clúster como estaba (y poder jugar el curso otra vez).
 
 `tool(argv, stdin=None)` ejecuta una orden con el entorno de la terminal (Session.tool): el mismo
 código sirve para el laboratorio y para un clúster de verdad. Las formas de salida son las de kubectl:
@@ -29,6 +30,7 @@ from lab.course.session import Output
 
 SIDECAR = "istio-proxy"
 ENV_JSONPATH = "jsonpath={.spec.template.spec.containers[0].env}"
+NAMES_JSONPATH = "jsonpath={.items[*].metadata.name}"
 MESH_JSONPATH = "jsonpath={.data.mesh}"
 ROLLOUT_TIMEOUT = "300s"
 VS_API = "networking.istio.io/v1"
@@ -103,6 +105,13 @@ def readiness_problems(tool: Tool, apps: CourseApps) -> list[str]:
         if (have.strip() or "0") != want:
             problems.append(f"el Deployment {name} tiene {have.strip() or 0} de {want} réplicas disponibles "
                             f"(espera a «kubectl rollout status deployment/{name}»)")
+    done = _kubectl(tool, "get", "deployments", "-o", NAMES_JSONPATH)
+    extra = [name for name in done.stdout.split() if name not in apps.deployments] if done.returncode == 0 else []
+    if done.returncode != 0:
+        problems.append(f"no se pueden listar los Deployments: {_said(done)}")
+    elif extra:
+        problems.append(f"hay Deployments que no son de apps/k8s ({', '.join(extra)}): el curso empieza sin ellos "
+                        f"(bórralos con «kubectl delete deployment {extra[0]}»)")
     problems += _sidecar_problems(tool)
     if apps.retry_policy is not None:
         done = _kubectl(tool, "-n", "istio-system", "get", "configmap", "istio", "-o", MESH_JSONPATH)
@@ -176,8 +185,15 @@ def env_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> li
 
 
 def restore(tool: Tool, apps: CourseApps, saved: Snapshot, out: Output) -> bool:
-    """Devuelve el entorno de cada Deployment y borra los VirtualServices; True si todo fue bien."""
+    """Devuelve el entorno de cada Deployment y borra los Deployments que no son de apps/k8s (los que
+    crea el texto, como backend1-v2) y los VirtualServices; True si todo fue bien."""
     ok = True
+    done = _kubectl(tool, "get", "deployments", "-o", NAMES_JSONPATH)
+    for name in done.stdout.split() if done.returncode == 0 else []:
+        if name not in apps.deployments:
+            deleted = _kubectl(tool, "delete", "deployment", name)
+            ok = ok and deleted.returncode == 0
+            out(f"· kubectl delete deployment {name}: {_said(deleted) if deleted.returncode else 'hecho'}\n")
     for name in apps.deployments:
         try:
             changes = env_changes(saved.env[name], _env(tool, name))

@@ -11,8 +11,9 @@ lo que imprimió de verdad (salvo `<!-- salida: libre — motivo -->` o si se le
 concuerda, falla en la línea de esa salida esperada, con el diff.
 
 Promesas (lab/course/promises.py): al llegar a una marca (antes del primer bloque que va detrás, o al
-final de la página), cada petición nueva que llegó al servicio de entrada desde la marca anterior
-debe dejar lo prometido. Un bloque tras el que aparecen peticiones sin ninguna marca detrás falla.
+final de la página), las peticiones nuevas que llegaron al servicio de entrada desde la marca anterior
+deben cumplir lo prometido (cada una, alguna, o su último intento); las marcas seguidas miran las
+mismas peticiones. Un bloque tras el que aparecen peticiones sin ninguna marca detrás falla.
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ class Player:
         runs = [b for b in page.blocks if b.runs]
         outputs = {e.block.line: e for e in expected_outputs(page.text)}
         for i, block in enumerate(runs):
-            while promises and promises[0].line < block.line:
-                seen = self.keep(promises.pop(0), seen)
+            due = [p for p in promises if p.line < block.line]
+            if due:
+                promises = promises[len(due):]
+                seen = self.keep(due, seen)
                 caller = None
             nxt = runs[i + 1] if i + 1 < len(runs) else None
             self.run_block(block, nxt is not None and nxt.action == "exec interrupt", outputs.get(block.line))
@@ -73,8 +76,8 @@ class Player:
             # promete nadie. Antes de una marca, esa marca las cuenta todas.
             if self.observer and not promises and caller is None and self._request_ids(page, block.line) - seen:
                 caller = block
-        for promise in promises:
-            seen = self.keep(promise, seen)
+        if promises:
+            seen = self.keep(promises, seen)
             caller = None
         if caller is not None:
             new = sorted(self._request_ids(page, caller.line) - seen)
@@ -140,24 +143,30 @@ class Player:
         except ObserveError as exc:
             raise PlayFailure(page.text, line, str(exc)) from None
 
-    def keep(self, promise: Promise, seen: set[str]) -> set[str]:
-        """Comprueba una promesa con las peticiones nuevas desde `seen`; devuelve el nuevo `seen`."""
+    def keep(self, promises: list[Promise], seen: set[str]) -> set[str]:
+        """Comprueba unas marcas seguidas con las peticiones nuevas desde `seen`; devuelve el nuevo `seen`."""
         assert self.observer is not None
+        first = promises[0]
         try:
-            new, wrong = self.observer.wait(promise, seen)
+            new, failed = self.observer.wait(promises, seen)
         except ObserveError as exc:
-            raise PlayFailure(promise.file, promise.line, str(exc)) from None
+            raise PlayFailure(first.file, first.line, str(exc)) from None
         if not new:
-            raise PlayFailure(promise.file, promise.line,
-                              f"promete {promise} pero ninguna petición nueva llegó a {self.entry} antes de la marca "
-                              f"(¿falta el curl en {self.rel(promise.file)}, o la marca está antes que él?)")
-        if wrong:
-            rid, counts = next(iter(wrong.items()))
+            raise PlayFailure(first.file, first.line,
+                              f"promete {first} pero ninguna petición nueva llegó a {self.entry} antes de la marca "
+                              f"(¿falta el curl en {self.rel(first.file)}, o la marca está antes que él?)")
+        if failed:
+            promise, rid, counts = failed[0]
+            if promise.kind == "alguna":
+                raise PlayFailure(promise.file, promise.line,
+                                  f"promete {promise} pero ninguna de las peticiones nuevas ({len(new)}) lo dio "
+                                  f"(la primera, {rid}: {counts_text(counts)})")
             raise PlayFailure(promise.file, promise.line,
                               f"promete {promise} pero {self.noun} dio {counts_text(counts)} (request_id {rid})")
-        self.promises_kept += 1
-        self.out(f"· promesa de {self.rel(promise.file)}:{promise.line} ({promise}): se cumple "
-                 f"(request_id {', '.join(new)}) ✔\n")
+        for promise in promises:
+            self.promises_kept += 1
+            which = f"request_id {', '.join(new)}" if len(new) <= 3 else f"{len(new)} peticiones"
+            self.out(f"· promesa de {self.rel(promise.file)}:{promise.line} ({promise}): se cumple ({which}) ✔\n")
         return seen | set(new)
 
 

@@ -1,18 +1,23 @@
-"""La aplicación FastAPI de la vista previa.
+"""La aplicación FastAPI de la vista previa: páginas, API y la terminal por WebSocket.
 
-Seguridad (el servidor solo escucha en 127.0.0.1):
-- Cada petición lleva el token aleatorio de esta ejecución (`?t=` en la URL o cabecera
-  `X-Preview-Token`); sin él, o con otro, 403. El token va en la página servida, no en una cookie.
-- La cabecera Host debe ser 127.0.0.1:<puerto> o localhost:<puerto> (frena el DNS rebinding).
-- Solo se ejecutan bloques del curso: el cliente manda `{"block": "step1:3", "digest": "…"}`, el
+Seguridad (el servidor solo escucha en 127.0.0.1; la terminal es ejecución de órdenes arbitrarias,
+como la de Jupyter, así que se protege igual):
+- Cada petición y cada WebSocket lleva el token aleatorio de esta ejecución (`?t=` en la URL o
+  cabecera `X-Preview-Token`); sin él, o con otro, 403. El token va en la página servida, no en una cookie.
+- La cabecera Host debe ser 127.0.0.1:<puerto> o localhost:<puerto> (frena el DNS rebinding), y en el
+  WebSocket también Origin debe ser http://127.0.0.1:<puerto> o http://localhost:<puerto>: otra web
+  abierta en el navegador no puede conectarse a la terminal (cross-site WebSocket hijacking).
+- ▶ Ejecutar solo teclea bloques del curso: el cliente manda `{"block": "step1:3", "digest": "…"}`, el
   servidor vuelve a leer el curso con lab.course.model.load_course, busca ese bloque y exige que sea
   {{exec}}/{{exec interrupt}} y que su huella coincida. Comprobar manda solo el slug de la página y
-  se ejecuta su verify.sh de index.json. No hay ningún punto que ejecute texto recibido.
-- /files/ sirve solo imágenes de dentro de la carpeta del curso (sin .., sin enlaces que salgan).
+  se ejecuta su verify.sh de index.json. Lo demás se teclea en la terminal.
+- /files/ sirve solo imágenes de dentro de la carpeta del curso (sin .., sin enlaces que salgan), y
+  /vendor/ solo los tres ficheros de xterm.js de vendor.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import re
@@ -21,14 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.responses import FileResponse
 
 from lab.course.model import Course, CourseError, Page, load_course
+from lab.preview import vendor
 from lab.preview.render import IMAGE_TYPES, Rendered, digest, render_page
-from lab.preview.runtime import FAILED, NO_LAB, READY, STARTING, Lab, Runner, Terminal
-from lab.preview.ui import page_html
+from lab.preview.runtime import FAILED, NO_LAB, READY, STARTING, Lab, Learner, Log
+from lab.preview.terminal import Terminal
+from lab.preview.ui import chrome, page_html
 
 _BLOCK_ID = re.compile(r"^(?P<slug>[a-z][a-z0-9_-]{0,30}):(?P<index>\d{1,4})$")
 _SLUG = re.compile(r"^[a-z][a-z0-9_-]{0,30}$")
@@ -40,8 +47,9 @@ class Preview:
 
     root: Path
     token: str
-    runner: Runner
+    learner: Learner
     lab: Lab
+    log: Log
     terminal: Terminal
     port: int = 0
     _files: set[Path] = field(default_factory=set)
@@ -120,13 +128,33 @@ def _deny(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+def _allowed_hosts(port: int) -> tuple[str, str]:
+    return f"127.0.0.1:{port}", f"localhost:{port}"
+
+
+def _refusal(preview: Preview, ws: WebSocket) -> str | None:
+    """Por qué no se acepta el WebSocket de la terminal; None si se acepta."""
+    hosts = _allowed_hosts(preview.port)
+    if not preview.port or ws.headers.get("host", "") not in hosts:
+        return "Host no permitido"
+    if ws.headers.get("origin", "") not in {f"http://{h}" for h in hosts}:
+        return "Origin no permitido: solo la página de la vista previa abre su terminal"
+    given = ws.query_params.get("t", "")
+    if not hmac.compare_digest(given.encode(), preview.token.encode()):
+        return "Falta el token de la vista previa o no es el de esta ejecución"
+    return None
+
+
+def _int(value: str | None, default: int) -> int:
+    return int(value) if value and value.isdigit() and len(value) < 5 else default
+
+
 def create_app(preview: Preview) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
-        allowed_hosts = (f"127.0.0.1:{preview.port}", f"localhost:{preview.port}")
-        if preview.port and request.headers.get("host", "") not in allowed_hosts:
+        if preview.port and request.headers.get("host", "") not in _allowed_hosts(preview.port):
             return _deny(403, "Host no permitido: la vista previa solo atiende en 127.0.0.1")
         given = request.headers.get("x-preview-token") or request.query_params.get("t") or ""
         if not hmac.compare_digest(given.encode(), preview.token.encode()):
@@ -161,10 +189,11 @@ def create_app(preview: Preview) -> FastAPI:
         if isinstance(data, Response):
             return data
         html, nonce = page_html(data, preview.token, preview.lab.state)
+        sockets = " ".join(f"ws://{h}" for h in _allowed_hosts(preview.port))
         csp = (
             "default-src 'none'; "
-            f"script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; "
-            "img-src 'self' data: https: http:; connect-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: https: http:; connect-src 'self' {sockets}; "
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         )
         return HTMLResponse(html, headers={"Content-Security-Policy": csp})
@@ -172,7 +201,7 @@ def create_app(preview: Preview) -> FastAPI:
     @app.get("/api/page/{slug}")
     def page_json(slug: str) -> Response:
         data = rendered(slug)
-        return data if isinstance(data, Response) else JSONResponse(data)
+        return data if isinstance(data, Response) else JSONResponse({**data, **chrome(data, preview.token)})
 
     @app.get("/api/state")
     def state(since: int = 0) -> Response:
@@ -180,8 +209,7 @@ def create_app(preview: Preview) -> FastAPI:
             {
                 "version": preview.version(),
                 "lab": preview.lab.state,
-                "entries": [e.as_json() for e in preview.terminal.since(since)],
-                "jobs": preview.runner.jobs(),
+                "messages": [m.as_json() for m in preview.log.since(since)],
             }
         )
 
@@ -200,7 +228,7 @@ def create_app(preview: Preview) -> FastAPI:
         messages = {
             STARTING: "El laboratorio aún está arrancando",
             NO_LAB: "La vista previa se arrancó sin laboratorio",
-            FAILED: "El laboratorio no arrancó: mira el terminal",
+            FAILED: "El laboratorio no arrancó: pulsa el estado sobre la terminal para ver lo que dijo lab up",
         }
         return _deny(409, messages.get(preview.lab.state, "El laboratorio está parado"))
 
@@ -228,8 +256,9 @@ def create_app(preview: Preview) -> FastAPI:
         busy = _lab_busy()
         if busy:
             return busy
-        job = preview.runner.submit("run", data["block"], block)
-        return JSONResponse({"job": job.id}, status_code=202)
+        if not await preview.terminal.type_block(block.code, interrupt=block.action == "exec interrupt"):
+            return _deny(409, "La terminal no está abierta: pulsa Intro en ella o recarga la página")
+        return JSONResponse({"typed": data["block"]})
 
     @app.post("/api/check")
     async def check(request: Request) -> Response:
@@ -247,8 +276,23 @@ def create_app(preview: Preview) -> FastAPI:
         busy = _lab_busy()
         if busy:
             return busy
-        job = preview.runner.submit("check", page.slug, page)
-        return JSONResponse({"job": job.id}, status_code=202)
+        result = await asyncio.to_thread(preview.learner.session.verify, page)
+        return JSONResponse({"page": page.slug, "title": page.title, "exit": result.exit_code, "output": result.output})
+
+    @app.get("/vendor/{name}")
+    def vendored(name: str) -> Response:
+        if name not in vendor.FILES or not vendor.path(name).is_file():
+            return _deny(404, vendor.missing() or "No existe ese fichero")
+        return FileResponse(vendor.path(name), media_type=vendor.FILES[name][1])
+
+    @app.websocket("/ws/terminal")
+    async def terminal(ws: WebSocket) -> None:
+        why = _refusal(preview, ws)
+        if why is not None:
+            await ws.close(code=1008, reason=why)  # antes de aceptar: uvicorn responde 403
+            return
+        await ws.accept()
+        await preview.terminal.attach(ws, _int(ws.query_params.get("rows"), 24), _int(ws.query_params.get("cols"), 80))
 
     @app.get("/files/{path:path}")
     def files(path: str) -> Response:

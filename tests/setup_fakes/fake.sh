@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Falsificación grabadora de kubectl, docker, ctr, crictl, istioctl, curl, kind y sleep para probar
-# setup.sh sin clúster. Se instala como enlaces con esos nombres (o como copia llamada istioctl
-# dentro del tar falso de istioctl); el nombre con que se invoca elige la herramienta.
+# Falsificación grabadora de kubectl, docker, ctr, crictl, istioctl, curl, kind, sleep y date para
+# probar setup.sh sin clúster. Se instala como enlaces con esos nombres (o como copia llamada istioctl
+# dentro del tar falso de istioctl); el nombre con que se invoca elige la herramienta (o FAKE_AS,
+# con el que `docker exec NODO orden…` se vuelve a llamar como esa orden dentro del nodo kind).
+#
+# El reloj falso: `date +%s` da FAKE_CLOCK_START (por omisión 1900000000) más los segundos que han
+# «pasado»: cada `sleep N` y cada espera que agota su --timeout=Ns (kubectl wait, rollout status)
+# los suman sin esperar de verdad. Así los plazos de setup.sh se comprueban por su reloj, sin
+# depender de lo cargada que esté la máquina.
 #
 # Cada llamada deja dos líneas en $FAKE_STATE/calls.log, numeradas por un contador común bajo
 # flock (el orden del archivo es el orden real de los sucesos):
@@ -14,6 +20,18 @@
 #                            «true»), bpf-lb-sock y bpf-lb-sock-hostns-only (por omisión sin definir)
 #   FAKE_NO_BUILDX=1         docker sin el componente buildx (con DOCKER_BUILDKIT=1, build falla)
 #   FAKE_BUILD_FAILURES=N    las N primeras llamadas a docker build fallan (red cortada)
+#   FAKE_DOCKER_PULL_FAILS=1 docker pull falla (límite de descargas de Docker Hub, espejo caído)
+#   FAKE_CRICTL_PULL_FAILS=1 crictl pull falla
+#   FAKE_DOCKER_STORE        «containerd» (por omisión: el almacén de imágenes de containerd de
+#                            Docker >= 29) o «overlay2»; con containerd, `docker save` de una imagen
+#                            descargada deja en el índice las otras plataformas sin contenido y
+#                            `ctr images import` sin --platform falla (containerd PR #12908)
+#   FAKE_NODE_NEVER_READY=1  el nodo nunca está Ready (kubectl wait agota su --timeout)
+#   FAKE_UNSCHEDULABLE=NAME  los pods del Deployment NAME quedan Pending: el planificador no les
+#                            encuentra sitio («0/1 nodes are available: 1 Insufficient cpu…»)
+#   FAKE_UNSCHEDULABLE_ONCE=1 lo mismo, pero solo hasta la primera vez que se miran los pods Pending
+#                            (después el planificador les encuentra sitio)
+#   FAKE_CURL_DOWN=TEXTO     curl falla con toda URL que contiene TEXTO (un sitio caído)
 #   FAKE_CTR_DROP=REF        ctr images import no deja REF con su nombre (p. ej. solo por resumen)
 #   FAKE_HANG=TEXTO          toda llamada cuyo «herramienta argumentos» contiene TEXTO se queda
 #                            colgada (un sleep real de 60 s), como un docker o un kubectl que no vuelve
@@ -24,7 +42,7 @@
 #                            initContainers, como Istio >= 1.27 en Kubernetes >= 1.33) o «classic»
 #                            (en containers)
 #   FAKE_NO_SIDECAR=NAME     los pods del Deployment NAME no llevan sidecar
-#   FAKE_RENDEZVOUS=1        docker build espera a que empiecen istioctl install y crictl pull,
+#   FAKE_RENDEZVOUS=1        docker build espera a que empiecen istioctl install y docker pull,
 #                            y estos a que empiece docker build (con límite, ~10 s): si setup.sh
 #                            los serializa, sus intervalos no se solapan y la prueba lo ve
 #   FAKE_ISTIOCTL_ARCHIVE    el .tar.gz que «descarga» curl
@@ -32,14 +50,18 @@
 # El clúster falso no sabe nada de las apps del curso: lo que existe es lo que setup.sh hizo.
 #   - `kubectl apply -f DIR` lee los manifiestos que recibe y guarda cada Deployment (nombre,
 #     réplicas, imágenes y su imagePullPolicy) en $FAKE_STATE/deploy.<nombre>.
-#   - `ctr images import` y `kind load` guardan en $FAKE_STATE/ctr.images las imágenes que de verdad
-#     recibieron (el archivo de `docker save`), con el nombre completo de containerd.
+#   - dockerd: $FAKE_STATE/docker.images (lo que construyó docker build o descargó docker pull);
+#     `docker save` solo exporta lo que está ahí.
+#   - containerd: `ctr images import` guarda en $FAKE_STATE/ctr.images las imágenes que de verdad
+#     recibió (el archivo de `docker save`), con el nombre completo de containerd; `crictl pull`,
+#     la que descarga. kind tiene un nodo, NOMBRE-control-plane, con ese mismo containerd.
 #   - `kubectl rollout status` termina bien solo si cada imagen del Deployment está en el nodo; si
 #     no, sus pods quedan en ErrImageNeverPull (o ErrImagePull: aquí no hay registro) y la espera
 #     agota su tiempo, como en un clúster. `get pods` y `get events` lo cuentan.
 set -euo pipefail
 
-TOOL=$(basename "$0")
+TOOL=${FAKE_AS:-$(basename "$0")}
+unset FAKE_AS
 STATE=${FAKE_STATE:?FAKE_STATE sin definir}
 ARGS="$*"
 
@@ -55,13 +77,30 @@ record() {
 
 finish() {
   local rc=$?
-  record "END $$ $(date +%s%N) $TOOL $rc"
+  record "END $$ $(command -p date +%s%N) $TOOL $rc"
 }
 
-record "START $$ $(date +%s%N) $TOOL $ARGS"
+record "START $$ $(command -p date +%s%N) $TOOL $ARGS"
 trap finish EXIT
 
 real_sleep() { command -p sleep "$@"; }
+
+# El reloj falso (segundos transcurridos en $STATE/clock, bajo flock).
+clock_advance() {
+  local fd
+  exec {fd}>>"$STATE/clock.lock"
+  flock "$fd"
+  printf '%s\n' "$(($(cat "$STATE/clock" 2>/dev/null || echo 0) + $1))" >"$STATE/clock"
+  exec {fd}>&-
+}
+clock_now() { printf '%s\n' "$((${FAKE_CLOCK_START:-1900000000} + $(cat "$STATE/clock" 2>/dev/null || echo 0)))"; }
+
+# Una espera que agota su tiempo: el reloj avanza lo que diga --timeout=Ns.
+time_out() {
+  local timeout
+  timeout=$(sed -nE 's/.*--timeout=([0-9]+)s.*/\1/p' <<<"$ARGS")
+  clock_advance "${timeout:-0}"
+}
 
 if [[ -n ${FAKE_HANG:-} && "$TOOL $ARGS" == *"$FAKE_HANG"* ]]; then real_sleep 60; fi
 
@@ -136,8 +175,14 @@ pod_name() { printf '%s-6d5f8c7b9d-x%04d\n' "$1" "$2"; }
 
 # Por qué no arrancan los pods de un Deployment («MOTIVO mensaje», como el evento del kubelet), o
 # nada si todas sus imágenes están en el nodo.
+UNSCHEDULABLE_MESSAGE="0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+
 pod_problem() {
   local image policy
+  if [[ $1 == "${FAKE_UNSCHEDULABLE:-}" ]] && ! [[ ${FAKE_UNSCHEDULABLE_ONCE:-0} == 1 && -e $STATE/pending.seen ]]; then
+    printf 'FailedScheduling %s\n' "$UNSCHEDULABLE_MESSAGE"
+    return 0
+  fi
   while read -r image policy; do
     grep -qxF "$(containerd_name "$image")" "$STATE/ctr.images" 2>/dev/null && continue
     if [[ $policy == Never ]]; then
@@ -201,7 +246,13 @@ cilium_value() {
 
 fake_kubectl() {
   case $ARGS in
-    *"wait --for=condition=Ready node --all"*) echo "node/controlplane condition met" ;;
+    *"wait --for=condition=Ready node --all"*)
+      if [[ ${FAKE_NODE_NEVER_READY:-0} == 1 ]]; then
+        time_out
+        echo "error: timed out waiting for the condition on nodes/controlplane" >&2
+        exit 1
+      fi
+      echo "node/controlplane condition met" ;;
     "get --raw /version")
       local version=${FAKE_K8S_VERSION:?FAKE_K8S_VERSION sin definir}
       printf '{\n  "major": "%s",\n  "minor": "%s",\n  "gitVersion": "v%s.2"\n}\n' \
@@ -256,6 +307,7 @@ fake_kubectl() {
       replicas=$(sed -n 1p "$STATE/deploy.$deployment")
       if [[ $deployment == "${FAKE_ROLLOUT_NEVER:-}" ]] || [[ -n $(pod_problem "$deployment") ]]; then
         echo "Waiting for deployment \"$deployment\" rollout to finish: 0 of $replicas updated replicas are available..."
+        time_out
         echo "error: timed out waiting for the condition" >&2
         exit 1
       fi
@@ -269,13 +321,27 @@ fake_kubectl() {
           render_pod "$template" "$(pod_name "$deployment" "$i")" "$deployment"
         done
       done ;;
+    *"get pods --field-selector=status.phase=Pending -o jsonpath="*)
+      # La única consulta de pods Pending que hace setup.sh: nombre y mensaje de la condición
+      # PodScheduled=False (reason Unschedulable).
+      local deployment i
+      [[ $ARGS == *'{.metadata.name}{"\t"}{range .status.conditions[?(@.reason=="Unschedulable")]}{.message}{end}{"\n"}'* ]] || unknown
+      for deployment in $(deployments); do
+        [[ $(pod_problem "$deployment") == FailedScheduling* ]] || continue
+        for ((i = 1; i <= $(sed -n 1p "$STATE/deploy.$deployment"); i++)); do
+          printf '%s\t%s\n' "$(pod_name "$deployment" "$i")" "$UNSCHEDULABLE_MESSAGE"
+        done
+      done
+      touch "$STATE/pending.seen" ;;
     *"get pods -o wide"*)
       local deployment i problem
       echo "NAME READY STATUS RESTARTS AGE"
       for deployment in $(deployments); do
         problem=$(pod_problem "$deployment")
         for ((i = 1; i <= $(sed -n 1p "$STATE/deploy.$deployment"); i++)); do
-          if [[ -n $problem ]]; then
+          if [[ $problem == FailedScheduling* ]]; then
+            printf '%s 0/2 Pending 0 1m\n' "$(pod_name "$deployment" "$i")"
+          elif [[ -n $problem ]]; then
             printf '%s 0/2 %s 0 1m\n' "$(pod_name "$deployment" "$i")" "${problem%% *}"
           else
             printf '%s 2/2 Running 0 1m\n' "$(pod_name "$deployment" "$i")"
@@ -320,34 +386,62 @@ fake_docker() {
       fi
       touch "$STATE/docker-build.started"
       rendezvous istioctl-install.started
-      rendezvous crictl-pull.started
+      rendezvous docker-pull.started
       local ref
       ref=$(sed -E 's/.* -t ([^ ]+) .*/\1/' <<<"$ARGS")
-      touch "$STATE/built.$ref" ;;
+      echo "$ref" >>"$STATE/docker.images" ;;
+    pull)
+      [[ $# == 2 ]] || unknown
+      touch "$STATE/docker-pull.started"
+      rendezvous docker-build.started
+      if [[ ${FAKE_DOCKER_PULL_FAILS:-0} == 1 ]]; then
+        echo "Error response from daemon: toomanyrequests: You have reached your unauthenticated pull rate limit." >&2
+        exit 1
+      fi
+      echo "$2" >>"$STATE/docker.images"
+      echo "$2" ;;
     save)
       shift
       local ref
-      echo "FAKE-DOCKER-ARCHIVE"
+      # Con el almacén de containerd, una imagen descargada (no construida aquí) trae en su índice
+      # las otras plataformas, sin su contenido.
+      echo "FAKE-DOCKER-ARCHIVE ${FAKE_DOCKER_STORE:-containerd}"
       for ref in "$@"; do
-        [[ -e $STATE/built.$ref ]] || {
+        grep -qxF "$ref" "$STATE/docker.images" 2>/dev/null || {
           echo "Error response from daemon: reference does not exist: $ref" >&2
           exit 1
         }
         echo "$ref"
       done ;;
+    exec)
+      # docker exec -i NODO orden…: la orden dentro del nodo kind (el único: *-control-plane).
+      [[ ${2:-} == -i && ${3:-} == *-control-plane ]] || unknown
+      FAKE_AS=$4 "$0" "${@:5}" ;;
     *) unknown ;;
   esac
 }
 
 fake_ctr() {
   case $ARGS in
-    "-n k8s.io images import -")
-      local line first=1
+    "-n k8s.io images import "*)
+      local line first=1 platform='' store=''
+      case $ARGS in
+        "-n k8s.io images import -") ;;
+        "-n k8s.io images import --platform linux/"*" -") platform=${ARGS#*--platform } platform=${platform% -} ;;
+        *) unknown ;;
+      esac
       while IFS= read -r line; do
         if ((first)); then
-          [[ $line == FAKE-DOCKER-ARCHIVE ]] || { echo "ctr: archivo no válido" >&2; exit 1; }
+          [[ $line == "FAKE-DOCKER-ARCHIVE "* ]] || { echo "ctr: archivo no válido" >&2; exit 1; }
           first=0
+          store=${line#FAKE-DOCKER-ARCHIVE }
           continue
+        fi
+        # Una imagen descargada (con registro en el nombre) desde el almacén de containerd: sin
+        # --platform, ctr busca las demás plataformas del índice y no están.
+        if [[ $store == containerd && -z $platform && $line == */* ]]; then
+          echo "ctr: content digest sha256:9106d83981393d7489c50e7cfa87a9d30b78444420c22931094256e55f9d0e5f: not found" >&2
+          exit 1
         fi
         [[ $line == "${FAKE_CTR_DROP:-}" ]] && continue # importada sin su nombre
         containerd_name "$line" >>"$STATE/ctr.images"
@@ -363,9 +457,13 @@ fake_crictl() {
   case $ARGS in
     *" inspecti "*) grep -qxF "$image" "$STATE/crictl.images" 2>/dev/null ;;
     *" pull "*)
-      touch "$STATE/crictl-pull.started"
-      rendezvous docker-build.started
-      echo "$image" >>"$STATE/crictl.images" ;;
+      if [[ ${FAKE_CRICTL_PULL_FAILS:-0} == 1 ]]; then
+        echo "E1204 pull image \"$image\" failed: 429 Too Many Requests" >&2
+        exit 1
+      fi
+      echo "$image" >>"$STATE/crictl.images"
+      containerd_name "$image" >>"$STATE/ctr.images"
+      echo "Image is up to date for $image" ;;
     *) unknown ;;
   esac
 }
@@ -391,7 +489,7 @@ fake_curl() {
     prev=$arg
     url=$arg
   done
-  if ((n <= ${FAKE_CURL_FAILURES:-0})); then
+  if ((n <= ${FAKE_CURL_FAILURES:-0})) || [[ -n ${FAKE_CURL_DOWN:-} && $url == *"$FAKE_CURL_DOWN"* ]]; then
     echo "curl: (7) Failed to connect to github.com port 443 after 3 ms: Couldn't connect to server" >&2
     exit 7
   fi
@@ -415,8 +513,11 @@ case $TOOL in
   istioctl) fake_istioctl "$@" ;;
   curl) fake_curl "$@" ;;
   kind)
-    [[ ${1:-} == load ]] || unknown
-    for ref in "${@:5}"; do containerd_name "$ref" >>"$STATE/ctr.images"; done ;;
-  sleep) : ;;
+    [[ $ARGS == "get nodes --name "* && $# == 4 ]] || unknown
+    echo "$4-control-plane" ;;
+  sleep) clock_advance "${1%%.*}" ;;
+  date)
+    [[ $ARGS == +%s ]] || unknown
+    clock_now ;;
   *) unknown ;;
 esac

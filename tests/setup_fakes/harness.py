@@ -6,6 +6,7 @@ Lo usan tests/test_setup.py y tests/test_setup_faults.py.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 SETUP = REPO / "setup.sh"
 FOREGROUND = REPO / "foreground.sh"
 FAKE = REPO / "tests" / "setup_fakes" / "fake.sh"
-FAKED = ("kubectl", "docker", "ctr", "crictl", "curl", "kind", "sleep")
+FAKED = ("kubectl", "docker", "ctr", "crictl", "curl", "kind", "sleep", "date")
 BASH = shutil.which("bash") or "/bin/bash"
 
 
@@ -73,7 +74,7 @@ class Sandbox:
     def run(self, *args: str, script: Path = SETUP, **extra: str) -> subprocess.CompletedProcess:
         env = {**self.env, **extra}
         return subprocess.run([BASH, str(script), *args], env=env, capture_output=True, text=True,
-                              timeout=120, check=False)
+                              timeout=int(os.environ.get("SB_TIMEOUT", "120")), check=False)
 
     def foreground(self, **extra: str) -> subprocess.CompletedProcess:
         env = {**self.env, "PATH": "/usr/bin:/bin", **extra}

@@ -72,7 +72,8 @@ def check_foreground(ctx: Ctx) -> list[Problem]:
         if not isinstance(value, str) or not (ctx.root / value).is_file():
             continue
         path = ctx.root / value
-        text = path.read_text(encoding="utf-8", errors="replace")
+        # En bytes: read_text() traduce \r\n a \n y la regla de CRLF no vería nunca un \r.
+        text = path.read_bytes().decode("utf-8", errors="replace")
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()  # el salto de línea que cierra la última línea no es una línea en blanco
