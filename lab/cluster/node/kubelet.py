@@ -28,6 +28,7 @@ from lab.cluster.api.store import NotFound, Obj, now_rfc3339
 from lab.cluster.controllers.api import PODS, Api
 from lab.cluster.controllers.objects import Recorder, meta, terminating
 from lab.cluster.envoyconfig import Workload
+from lab.cluster.istio.gotypes import parse_duration
 from lab.cluster.node.inject import INIT, PROXY
 from lab.cluster.node.ipam import Ipam
 from lab.cluster.node.podstatus import NODE_NAME, Run, container_id, pod_status
@@ -40,6 +41,7 @@ TICK = 0.05  # s between probes of pods that are not ready yet
 ENDPOINT_PROPAGATION = 0.2  # s between leaving the endpoints and stopping (like a preStop)
 PULL_BACKOFF = 2.0  # s from ErrImagePull to ImagePullBackOff
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
+DEFAULT_DRAIN = 5.0
 
 
 class Kubelet:
@@ -52,6 +54,7 @@ class Kubelet:
         self.mesh = mesh
         self.log = log
         self.images = topology.images()
+        self.drain = drain_seconds(mesh)
         self.ipam = Ipam(topology)
         self.events = Recorder(self.store, "kubelet", NODE_NAME)
         self.scheduler = Recorder(self.store, "default-scheduler")
@@ -272,16 +275,24 @@ class Kubelet:
 
     # ------------------------------------------------------------------ stop
     def _terminate(self, run: Run, graceful: bool = True) -> None:
+        """Killing → out of the endpoints → the app stops (SIGTERM) → istio-proxy drains
+        (terminationDrainDuration: a native sidecar stops after the app) → the object goes away.
+        Meanwhile the pod shows Terminating and its logs can still be read, as on a cluster."""
         obj = self.store.find(PODS, run.namespace, run.name)
+        pod = run.pod
         if graceful and obj is not None:
             containers = [run.app] + ([PROXY] if run.proxy_image else [])
             for container in containers:
                 self.events.event(obj, "Pod", "v1", "Normal", "Killing", f"Stopping container {container}",
                                   _path(container, container == PROXY))
             time.sleep(ENDPOINT_PROPAGATION)  # the endpoints drop it first (EndpointSlice: ready false)
-        if run.pod is not None:
-            stop_all(run.pod.processes())
-            self.ipam.release(run.pod.ip)
+            if pod is not None and pod.app is not None:
+                stop_all([pod.app])
+            grace = float(meta(obj).get("deletionGracePeriodSeconds") or 0)
+            self.stopping.wait(min(self.drain, max(grace - ENDPOINT_PROPAGATION, 0.0)))
+        if pod is not None:
+            stop_all(pod.processes())
+            self.ipam.release(pod.ip)
         with self.lock:
             self.runs.pop(run.uid, None)
         if obj is not None:
@@ -304,6 +315,14 @@ class Kubelet:
     def pod_runs(self) -> list[Run]:
         with self.lock:
             return list(self.runs.values())
+
+
+def drain_seconds(mesh: dict[str, Any]) -> float:
+    """ProxyConfig.terminationDrainDuration (istio/api mesh/v1alpha1/proxy.proto: 5s by default): how long
+    pilot-agent keeps Envoy draining after SIGTERM."""
+    value = (mesh.get("defaultConfig") or {}).get("terminationDrainDuration")
+    nanos = parse_duration(value) if isinstance(value, str) else None
+    return nanos / 1e9 if nanos is not None else DEFAULT_DRAIN
 
 
 def _path(container: str, init: bool = False) -> str:
