@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,17 @@ class LabDriver:
         items = [f"{k}-" if v is None else f"{k}={v}" for k, v in changes.items()]
         self.kubectl("set", "env", f"deployment/{deployment}", *items)
         self.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
+
+    def wait_terminated(self, timeout: float = 30) -> None:
+        """Hasta que no quede ningún pod en Terminating (tras un rollout, los viejos drenan unos
+        segundos, como en un clúster): `kubectl logs -l` justo entonces puede dar NotFound."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listed = json.loads(self.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
+            if not any(p["metadata"].get("deletionTimestamp") for p in listed):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"quedan pods en Terminating tras {timeout:.0f} s")
 
     def current_env(self, deployment: str) -> dict[str, str | None]:
         """El entorno de la plantilla del Deployment, leído por el servidor de API (kubectl real)."""
