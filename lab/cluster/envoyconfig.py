@@ -73,6 +73,11 @@ def outbound_cluster(service: Service) -> str:
     return f"outbound|{service.port}||{service.fqdn()}"
 
 
+def node_port_cluster(port: int, service: Service) -> str:
+    """The kube-proxy's cluster of a NodePort."""
+    return f"nodeport|{port}||{service.fqdn()}"
+
+
 def routes_name(topology: Topology) -> str:
     """El nombre de la RouteConfiguration de salida: como Istio, el puerto de los Services («8080»).
 
@@ -239,7 +244,7 @@ def kube_proxy_bootstrap(node_ports: list[tuple[int, Deployment]], xds_dir: Path
     """Un Envoy de capa 4 en el papel de kube-proxy: 127.0.0.1:<nodePort> → pods del Service."""
     listeners, clusters = [], []
     for port, deployment in node_ports:
-        name = f"nodeport|{port}||{deployment.service.fqdn()}"
+        name = node_port_cluster(port, deployment.service)
         tcp = {
             "name": "envoy.filters.network.tcp_proxy",
             "typed_config": {

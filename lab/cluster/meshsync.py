@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cluster import envoyconfig as xds
-from lab.cluster.acks import wait_routes
+from lab.cluster.acks import wait_endpoints, wait_routes
 from lab.cluster.api.errors import ApiError, lab_cannot
 from lab.cluster.api.store import Event, Obj, Store
 from lab.cluster.controllers.api import ENDPOINTSLICES, VIRTUALSERVICES
@@ -31,12 +31,13 @@ from lab.errors import LabError, StatusError
 
 class MeshSync:
     def __init__(self, store: Store, topology: Topology, mesh: dict[str, Any], xds_dir: Path,
-                 sidecars: Callable[[], list[str]], log: Callable[[str], None] = print) -> None:
+                 sidecars: Callable[[], list[str]], node_ip: str, log: Callable[[str], None] = print) -> None:
         self.store = store
         self.topology = topology
         self.mesh = mesh
         self.dir = xds_dir
         self.sidecars = sidecars  # IPs of the ready sidecars (the ones that must ACK a route)
+        self.node_ip = node_ip  # the kube-proxy's admin
         self.log = log
         self.lock = threading.Lock()
         self.versions = {"eds": 0, "rds": 0}
@@ -64,6 +65,9 @@ class MeshSync:
         })
 
     def write_eds(self, force: bool = False) -> None:
+        """Writes the endpoints that changed and, but at start (`force`), waits until the sidecars
+        (and the kube-proxy, for a NodePort) loaded them: a pod that leaves the endpoints gets no
+        new request once the controllers go on (before `rollout status` says the rollout finished)."""
         with self.lock:
             for service in self.topology.services:
                 ips = self.ready_ips(service.name)
@@ -72,6 +76,12 @@ class MeshSync:
                 self.versions["eds"] += 1
                 self.last_eds[service.name] = ips
                 xds.write_json(xds.eds_path(self.dir, service), xds.endpoints(service, ips, self.versions["eds"]))
+                if force:
+                    continue
+                targets = [(ip, xds.outbound_cluster(service)) for ip in self.sidecars()]
+                if service.node_port:
+                    targets.append((self.node_ip, xds.node_port_cluster(service.node_port, service)))
+                wait_endpoints(targets, {f"{ip}:{xds.INBOUND_PORT}" for ip in ips})
 
     def write_routes(self) -> tuple[list[str], int]:
         """Writes the routes; (sidecar IPs, version) to wait for."""

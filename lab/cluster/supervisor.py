@@ -169,7 +169,7 @@ class Supervisor:
 
     def _start_everything(self) -> None:
         assert self.runtime and self.spawner and self.output
-        self.mesh_sync = MeshSync(self.store, self.topology, self.mesh, self.dir / "xds", self._ready_sidecars, self.log)
+        self.mesh_sync = MeshSync(self.store, self.topology, self.mesh, self.dir / "xds", self._ready_sidecars, NODE_IP, self.log)
         self.registry.admission.mutating.append(self._inject)
         self.registry.admission.validating.append(self.mesh_sync.admit)
         self.mesh_sync.write_all()
