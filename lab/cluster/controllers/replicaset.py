@@ -20,6 +20,7 @@ from lab.cluster.controllers.objects import (
     controller_uid,
     matches,
     meta,
+    modify,
     owner_ref,
     pod_active,
     pod_ready,
@@ -108,5 +109,5 @@ class ReplicaSetController:
         if status["availableReplicas"] == 0:
             status.pop("availableReplicas")
         if (rs.get("status") or {}) != status:
-            self.store.mutate(REPLICASETS, meta(rs)["namespace"], meta(rs)["name"],
+            modify(self.store, REPLICASETS, meta(rs)["namespace"], meta(rs)["name"],
                               lambda obj: obj.__setitem__("status", status))

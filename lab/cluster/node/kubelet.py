@@ -26,7 +26,7 @@ from typing import Any
 
 from lab.cluster.api.store import NotFound, Obj, now_rfc3339
 from lab.cluster.controllers.api import PODS, Api
-from lab.cluster.controllers.objects import Recorder, meta, terminating
+from lab.cluster.controllers.objects import Recorder, meta, modify, terminating
 from lab.cluster.envoyconfig import Workload
 from lab.cluster.istio.gotypes import parse_duration
 from lab.cluster.node.inject import INIT, PROXY
@@ -60,6 +60,7 @@ class Kubelet:
         self.scheduler = Recorder(self.store, "default-scheduler")
         self.runs: dict[str, Run] = {}  # uid → Run
         self.lock = threading.RLock()
+        self.status_lock = threading.RLock()
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.failures: list[str] = []  # containers that exited (lab up reports the first)
@@ -129,7 +130,7 @@ class Kubelet:
 
         def bind(pod: Obj) -> None:
             pod["spec"]["nodeName"] = NODE_NAME
-        obj = self.store.mutate(PODS, run.namespace, run.name, bind)
+        obj = modify(self.store, PODS, run.namespace, run.name, bind)
         self.scheduler.event(obj, "Pod", "v1", "Normal", "Scheduled",
                              f"Successfully assigned {run.namespace}/{run.name} to {NODE_NAME}")
         self.write_status(run)
@@ -266,11 +267,11 @@ class Kubelet:
                               _path(run.app))
 
     def write_status(self, run: Run) -> None:
-        with self.lock:
+        with self.status_lock:  # not self.lock: store observers (EDS) may ask pod_runs() meanwhile
             if run.stopping:
                 return
             with contextlib.suppress(NotFound):
-                self.store.mutate(PODS, run.namespace, run.name,
+                modify(self.store, PODS, run.namespace, run.name,
                                   lambda obj: obj.__setitem__("status", pod_status(run, obj.get("status") or {})))
 
     # ------------------------------------------------------------------ stop
