@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import functools
 import os
 import signal
 import subprocess
@@ -45,8 +47,9 @@ def _refuse_if_running(course_root: Path) -> None:
 def supervise(course_root: Path, detached: bool = True) -> int:
     """El cuerpo del supervisor: en primer plano (`lab up`) o separado (`lab up --detach` lo lanza así)."""
 
-    supervisor = Supervisor(course_root)
+    supervisor = Supervisor(course_root, log=functools.partial(print, flush=True))
     supervisor.install_signal_handlers()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <PID>`: each thread's stack, in supervisor.log
     try:
         supervisor.start()
     except LabError as exc:

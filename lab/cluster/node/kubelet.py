@@ -90,7 +90,10 @@ class Kubelet:
                     self.sync()
                 else:
                     for run in self.pod_runs():
-                        self._check(run)
+                        try:
+                            self._check(run)
+                        except Exception as exc:  # noqa: BLE001 - as in sync()
+                            self.log(f"kubelet: pod {run.name}: {type(exc).__name__}: {exc}")
             except Exception as exc:  # noqa: BLE001 - one bad pod must not stop the node
                 self.log(f"kubelet: {type(exc).__name__}: {exc}")
 
@@ -100,22 +103,27 @@ class Kubelet:
         for obj in objects:
             uid = meta(obj)["uid"]
             seen.add(uid)
-            run = self.runs.get(uid)
-            if terminating(obj):
-                if run is None:
-                    self._remove(obj)
-                elif not run.stopping:
-                    run.stopping = True
-                    threading.Thread(target=self._terminate, args=(run,), name=f"kill-{run.name}", daemon=True).start()
-            elif run is None:
-                self._admit(obj)
-            else:
-                self._check(run)
+            try:
+                self._sync_pod(obj, self.runs.get(uid))
+            except Exception as exc:  # noqa: BLE001 - one bad pod must not keep the others from starting
+                self.log(f"kubelet: pod {meta(obj)['name']}: {type(exc).__name__}: {exc}")
         with self.lock:
             gone = [run for uid, run in self.runs.items() if uid not in seen and not run.stopping]
         for run in gone:  # deleted without grace (--force): stop what is left
             run.stopping = True
             threading.Thread(target=self._terminate, args=(run, False), daemon=True).start()
+
+    def _sync_pod(self, obj: Obj, run: Run | None) -> None:
+        if terminating(obj):
+            if run is None:
+                self._remove(obj)
+            elif not run.stopping:
+                run.stopping = True
+                threading.Thread(target=self._terminate, args=(run,), name=f"kill-{run.name}", daemon=True).start()
+        elif run is None:
+            self._admit(obj)
+        else:
+            self._check(run)
 
     # ------------------------------------------------------------------ start
     def _admit(self, obj: Obj) -> None:
@@ -134,7 +142,13 @@ class Kubelet:
         self.scheduler.event(obj, "Pod", "v1", "Normal", "Scheduled",
                              f"Successfully assigned {run.namespace}/{run.name} to {NODE_NAME}")
         self.write_status(run)
-        threading.Thread(target=self._start, args=(run, obj), name=f"start-{run.name}", daemon=True).start()
+        threading.Thread(target=self._start_logged, args=(run, obj), name=f"start-{run.name}", daemon=True).start()
+
+    def _start_logged(self, run: Run, obj: Obj) -> None:
+        try:
+            self._start(run, obj)
+        except Exception as exc:  # noqa: BLE001 - say why a pod never started
+            self.log(f"kubelet: pod {run.name} no arrancó: {type(exc).__name__}: {exc}")
 
     def _start(self, run: Run, obj: Obj) -> None:
         app = (obj["spec"].get("containers") or [{}])[0]
