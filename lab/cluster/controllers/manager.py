@@ -5,7 +5,9 @@ any write to a kind the controllers read wakes the thread (a store observer), wh
 endpointslice, replicaset, deployment and garbage-collector syncs, level-triggered, until a pass
 writes nothing; plus a resync every RESYNC seconds (progress deadlines). EndpointSlices go first in
 each pass, so a pod that became ready is in its Service's endpoints before the deployment controller
-scales an old ReplicaSet down.
+scales an old ReplicaSet down, and again after the ReplicaSets, so a pod just deleted is out of them
+(and out of every sidecar's EDS: lab/cluster/meshsync.py waits) before `rollout status` can see the
+rollout complete.
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ class ControllerManager:
         self.store: Store = api.store
         self.log = log
         recorder = Recorder(api.store, "deployment-controller")
+        endpoints = EndpointSliceController(api).sync_all
         self.passes: list[Callable[[], None]] = [
-            EndpointSliceController(api).sync_all,
+            endpoints,
             ReplicaSetController(api, Recorder(api.store, "replicaset-controller")).sync_all,
+            endpoints,  # a pod the ReplicaSet just deleted leaves the endpoints before the rollout is complete
             DeploymentController(api, recorder).sync_all,
             GarbageCollector(api).sync_all,
         ]
