@@ -371,3 +371,13 @@ def test_generated_clients_send_protobuf(api: ApiLab) -> None:
     service = rows(api.kubectl("get", "svc", "proto", "-o", "wide").stdout)[1]
     assert service[4] == "8080/TCP" and service[6] == "app=proto"
     api.kubectl("delete", "deploy,svc,cm", "proto")
+
+
+def test_the_crd_schema_checks_types_and_required_fields(api: ApiLab) -> None:
+    doc = yaml.safe_load(virtual_service(name="tipos"))
+    doc["spec"]["hosts"] = APP
+    del doc["spec"]["http"][0]["route"][0]["destination"]["host"]
+    done = api.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc), check=False)
+    assert done.stderr == ('The VirtualService "tipos" is invalid: \n'
+                           '* spec.hosts: Invalid value: "string": spec.hosts in body must be of type array: "string"\n'
+                           "* spec.http[0].route[0].destination.host: Required value\n")

@@ -10,6 +10,7 @@ streams.py; this module owns the sockets.
 from __future__ import annotations
 
 import json
+import logging
 import select
 import socket
 import threading
@@ -25,6 +26,7 @@ from lab.cluster.api.node import NodeHooks
 from lab.cluster.api.registry import Registry
 
 Obj = dict[str, Any]
+LOG = logging.getLogger(__name__)
 
 
 class ApiServer:
@@ -132,6 +134,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_json(error.status, error.code)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as error:  # a bug here: a 500 Status (as apiserver's panic recovery), not a cut connection
+            LOG.exception("%s %s", method, self.path)
+            status = ApiError(f"Internal error occurred: {error}", 500, "InternalError").status
+            try:
+                self.send_json(status, 500)
+            except OSError:
+                self.close_connection = True
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
