@@ -35,7 +35,7 @@ class ApiServer:
         self.node = node
         self.stop = threading.Event()  # set by close(): every watch and stream ends
         self._address = (host, port)
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._streams: set[Any] = set()
         self._lock = threading.Lock()
@@ -62,8 +62,7 @@ class ApiServer:
         class Handler(_Handler):
             api = server
 
-        self._httpd = ThreadingHTTPServer(self._address, Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(self._address, Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="lab-apiserver", daemon=True)
         self._thread.start()
@@ -90,6 +89,11 @@ class ApiServer:
     def untrack(self, stream: Any) -> None:
         with self._lock:
             self._streams.discard(stream)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # `logs -l` opens several connections at once, watches hold theirs
 
 
 def _warm_up() -> None:
