@@ -370,7 +370,11 @@ def test_generated_clients_send_protobuf(api: ApiLab) -> None:
     assert json.loads(api.kubectl("get", "cm", "proto", "-o", "json").stdout)["data"] == {"a": "b", "vacio": ""}
     service = rows(api.kubectl("get", "svc", "proto", "-o", "wide").stdout)[1]
     assert service[4] == "8080/TCP" and service[6] == "app=proto"
+    api.kubectl("expose", "deployment", "proto", "--name=proto-np", "--type=NodePort", "--port=8080")
+    node_port = rows(api.kubectl("get", "svc", "proto-np").stdout)[1]
+    assert node_port[1] == "NodePort" and re.fullmatch(r"8080:3\d{4}/TCP", node_port[4])
     api.kubectl("delete", "deploy,svc,cm", "proto")
+    api.kubectl("delete", "svc", "proto-np")
 
 
 def test_the_crd_schema_checks_types_and_required_fields(api: ApiLab) -> None:
