@@ -145,6 +145,9 @@ def test_exec_reads_envoy_stats_and_refuses_anything_else(api: ApiLab) -> None:
     done = api.kubectl("exec", f"deploy/{APP}", "-c", "istio-proxy", "--", "pilot-agent", "request", "GET", "stats")
     assert done.stdout == STATS.decode()
     assert api.node.exec_calls[-1] == (PODS[0], "istio-proxy", ["pilot-agent", "request", "GET", "stats"])
+    failed = api.kubectl("exec", PODS[0], "-c", "istio-proxy", "--", "pilot-agent", "request", "GET", "nada", check=False)
+    assert (failed.returncode, failed.stdout) == (3, "")
+    assert failed.stderr == "invalid path\ncommand terminated with exit code 3\n"
     refused = api.kubectl("exec", PODS[0], "--", "ls", "/", check=False)
     assert refused.returncode == 1
     assert refused.stderr.endswith("error: El laboratorio solo ejecuta «pilot-agent request GET|POST <ruta>» "
