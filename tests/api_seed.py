@@ -123,6 +123,8 @@ class FakeNode:
         self.exec_calls.append((pod, container, command))
         if container == "istio-proxy" and command == ["pilot-agent", "request", "GET", "stats"]:
             return ExecResult(STATS, b"", 0)
+        if container == "istio-proxy" and command[:3] == ["pilot-agent", "request", "GET"]:
+            return ExecResult(b"", b"invalid path\n", 3)
         raise ApiError("El laboratorio solo ejecuta «pilot-agent request GET|POST <ruta>» en el contenedor istio-proxy.",
                        400, "BadRequest")
 

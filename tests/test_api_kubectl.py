@@ -77,7 +77,7 @@ def test_get_all_expands_the_all_category(api: ApiLab) -> None:
 
 
 def test_get_rs_events_services_configmaps_and_endpointslices(api: ApiLab) -> None:
-    assert rows(api.kubectl("get", "rs").stdout)[1] == [RS, "3", "3", "3", rows(api.kubectl("get", "rs").stdout)[1][4]]
+    assert rows(api.kubectl("get", "rs").stdout)[1][:4] == [RS, "3", "3", "3"]
     events = rows(api.kubectl("get", "events").stdout)
     assert events[0] == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
     assert events[1][1:4] == ["Normal", "Scheduled", f"pod/{PODS[0]}"]
@@ -145,6 +145,9 @@ def test_exec_reads_envoy_stats_and_refuses_anything_else(api: ApiLab) -> None:
     done = api.kubectl("exec", f"deploy/{APP}", "-c", "istio-proxy", "--", "pilot-agent", "request", "GET", "stats")
     assert done.stdout == STATS.decode()
     assert api.node.exec_calls[-1] == (PODS[0], "istio-proxy", ["pilot-agent", "request", "GET", "stats"])
+    failed = api.kubectl("exec", PODS[0], "-c", "istio-proxy", "--", "pilot-agent", "request", "GET", "nada", check=False)
+    assert (failed.returncode, failed.stdout) == (3, "")
+    assert failed.stderr == "invalid path\ncommand terminated with exit code 3\n"
     refused = api.kubectl("exec", PODS[0], "--", "ls", "/", check=False)
     assert refused.returncode == 1
     assert refused.stderr.endswith("error: El laboratorio solo ejecuta «pilot-agent request GET|POST <ruta>» "
@@ -370,4 +373,18 @@ def test_generated_clients_send_protobuf(api: ApiLab) -> None:
     assert json.loads(api.kubectl("get", "cm", "proto", "-o", "json").stdout)["data"] == {"a": "b", "vacio": ""}
     service = rows(api.kubectl("get", "svc", "proto", "-o", "wide").stdout)[1]
     assert service[4] == "8080/TCP" and service[6] == "app=proto"
+    api.kubectl("expose", "deployment", "proto", "--name=proto-np", "--type=NodePort", "--port=8080")
+    node_port = rows(api.kubectl("get", "svc", "proto-np").stdout)[1]
+    assert node_port[1] == "NodePort" and re.fullmatch(r"8080:3\d{4}/TCP", node_port[4])
     api.kubectl("delete", "deploy,svc,cm", "proto")
+    api.kubectl("delete", "svc", "proto-np")
+
+
+def test_the_crd_schema_checks_types_and_required_fields(api: ApiLab) -> None:
+    doc = yaml.safe_load(virtual_service(name="tipos"))
+    doc["spec"]["hosts"] = APP
+    del doc["spec"]["http"][0]["route"][0]["destination"]["host"]
+    done = api.kubectl("apply", "-f", "-", stdin=yaml.safe_dump(doc), check=False)
+    assert done.stderr == ('The VirtualService "tipos" is invalid: \n'
+                           '* spec.hosts: Invalid value: "string": spec.hosts in body must be of type array: "string"\n'
+                           "* spec.http[0].route[0].destination.host: Required value\n")

@@ -109,10 +109,28 @@ def service(obj: Obj) -> None:
             n = next(_CLUSTER_IPS)
             spec["clusterIP"] = f"10.96.{n // 256}.{n % 256}"
         spec.setdefault("clusterIPs", [spec["clusterIP"]])
+    if spec["type"] in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
     spec.setdefault("internalTrafficPolicy", "Cluster")
     spec.setdefault("ipFamilies", ["IPv4"])
     spec.setdefault("ipFamilyPolicy", "SingleStack")
     obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+
+NODE_PORTS = range(30000, 32768)  # kube-apiserver's --service-node-port-range default
+
+
+def allocate_node_ports(obj: Obj, taken: set[int]) -> None:
+    """The node port allocator (pkg/registry/core/service/portallocator): a free port of the range
+    for every port of a NodePort/LoadBalancer Service that has none (the lowest free one here;
+    kube-apiserver picks at random)."""
+    spec = obj.get("spec") or {}
+    if spec.get("type") not in ("NodePort", "LoadBalancer"):
+        return
+    for port in spec.get("ports") or []:
+        if not port.get("nodePort"):
+            port["nodePort"] = next(p for p in NODE_PORTS if p not in taken)
+        taken.add(port["nodePort"])
 
 
 def namespace(obj: Obj) -> None:

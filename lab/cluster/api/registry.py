@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.cluster.api import errors, patch, schema, selectors, strategy
+from lab.cluster.api import defaults, errors, patch, schema, selectors, strategy
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.resources import Resource, resource_for
 from lab.cluster.api.store import AlreadyExists, Conflict, NotFound, Store, now_rfc3339
@@ -90,6 +90,10 @@ class Registry:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(secrets.choice(GENERATE_ALPHABET) for _ in range(5))
         strategy.prepare_for_create(res, obj)
+        if res.key == "services":
+            services, _ = self.store.list("services")
+            taken = {p.get("nodePort") for s in services for p in (s.get("spec") or {}).get("ports") or []}
+            defaults.allocate_node_ports(obj, {p for p in taken if p})
         strategy.validate(res, obj, None)
         self.admission.run(res.key, obj, None, dry_run)
         strategy.validate(res, obj, None)

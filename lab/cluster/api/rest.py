@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lab.cluster.api import discovery, errors, openapi, streams, tables, watch
+from lab.cluster.api import discovery, errors, openapi, patch, strategy, streams, tables, watch
 from lab.cluster.api.resources import Resource, by_path
 
 if TYPE_CHECKING:
@@ -246,12 +246,16 @@ def _scale(api: ApiServer, req: Request, t: Target, out: _Handler) -> None:
     res, reg = t.resource, api.registry
     obj = reg.get(res, t.namespace, t.name)
     if req.method == "PUT":
-        wanted = (req.read_body() or {}).get("spec", {}).get("replicas")
+        body = req.read_body() or {}
+        sent = (body.get("metadata") or {}).get("resourceVersion")
+        if sent and sent != obj["metadata"]["resourceVersion"]:
+            raise errors.conflict(res.key, t.name, strategy.MODIFIED)
+        wanted = (body.get("spec") or {}).get("replicas")
     elif req.method == "PATCH":
         kind = req.header("Content-Type").split(";")[0].strip()
-        patched = reg.apply_patch(res, _scale_of(obj), kind if kind != "application/strategic-merge-patch+json"
-                                  else "application/merge-patch+json", req.read_body())
-        wanted = (patched.get("spec") or {}).get("replicas")
+        if kind == patch.STRATEGIC:  # a Scale has no lists nor patch keys: the same as a merge patch
+            kind = patch.MERGE
+        wanted = (reg.apply_patch(res, _scale_of(obj), kind, req.read_body()).get("spec") or {}).get("replicas")
     else:
         out.send_json(_scale_of(obj))
         return

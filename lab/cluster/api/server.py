@@ -10,6 +10,7 @@ streams.py; this module owns the sockets.
 from __future__ import annotations
 
 import json
+import logging
 import select
 import socket
 import threading
@@ -25,6 +26,7 @@ from lab.cluster.api.node import NodeHooks
 from lab.cluster.api.registry import Registry
 
 Obj = dict[str, Any]
+LOG = logging.getLogger(__name__)
 
 
 class ApiServer:
@@ -33,7 +35,7 @@ class ApiServer:
         self.node = node
         self.stop = threading.Event()  # set by close(): every watch and stream ends
         self._address = (host, port)
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._streams: set[Any] = set()
         self._lock = threading.Lock()
@@ -60,8 +62,7 @@ class ApiServer:
         class Handler(_Handler):
             api = server
 
-        self._httpd = ThreadingHTTPServer(self._address, Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(self._address, Handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="lab-apiserver", daemon=True)
         self._thread.start()
@@ -88,6 +89,11 @@ class ApiServer:
     def untrack(self, stream: Any) -> None:
         with self._lock:
             self._streams.discard(stream)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # `logs -l` opens several connections at once, watches hold theirs
 
 
 def _warm_up() -> None:
@@ -132,6 +138,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_json(error.status, error.code)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as error:  # a bug here: a 500 Status (as apiserver's panic recovery), not a cut connection
+            LOG.exception("%s %s", method, self.path)
+            status = ApiError(f"Internal error occurred: {error}", 500, "InternalError").status
+            try:
+                self.send_json(status, 500)
+            except OSError:
+                self.close_connection = True
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
