@@ -56,6 +56,7 @@ check: venv $(NODE_STAMP)
 bench: venv
 	$(BIN)/python bench/bench_apps.py
 	$(BIN)/python bench/bench_lab.py
+	$(BIN)/python bench/bench_api.py
 
 bundle: venv
 	$(BIN)/python -m lab.course.bundle

@@ -21,9 +21,9 @@ USAGE = """uso: lab [--course DIR] ORDEN [...]
   up [--detach]   arranca el laboratorio (en primer plano hasta Ctrl-C, o en segundo plano)
   down            lo para y no deja ningún proceso
   status          pods, IP, PID y estado
-  kubectl ...     el subconjunto de kubectl que usa el curso
+  kubectl ...     el kubectl real con el kubeconfig del laboratorio (.lab/kubeconfig)
   istioctl ...    istioctl proxy-config route
-  shell           una shell con ese kubectl/istioctl y tools/ en el PATH
+  shell           una shell con ese kubectl, istioctl y tools/ en el PATH
   play            ejecuta el curso como lo haría quien aprende
   check           comprobaciones estáticas del curso
   preview         vista previa del curso en el navegador
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 # by the learner many times and must not pay for FastAPI, uvicorn or the checker's imports.
 # command → (module, function, passes --course to an argparse main)
 COMMANDS: dict[str, tuple[str, str, bool]] = {
-    "kubectl": ("lab.ctl.kubectl", "kubectl", False),
+    "kubectl": ("lab.ctl.shell", "run_kubectl", False),
     "istioctl": ("lab.ctl.istioctl", "istioctl", False),
     "shell": ("lab.ctl.shell", "run_shell", False),
     "play": ("lab.course.play", "main", True),

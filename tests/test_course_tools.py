@@ -69,6 +69,11 @@ if args == ["get", "virtualservices"]:
     for name in state["virtual_services"]:
         print("%-10s %-10s %-14s 5s" % (name, "", '["%s"]' % name))
     sys.exit(0)
+if args[:2] == ["logs", "-l"] and args[2].startswith("app=") and state.get("vanishing", 0) > 0:
+    state["vanishing"] -= 1  # un pod que termina de apagarse entre la lista y la lectura
+    json.dump(state, open(os.environ["FAKE_KUBE_STATE"], "w"))
+    print('Error from server (NotFound): pods "backend1-7d9f8c6b5d-gone1" not found', file=sys.stderr)
+    sys.exit(1)
 if args[:2] == ["logs", "-l"] and args[2].startswith("app="):
     app = args[2][4:]
     tail, prefix, stamps = 10, False, False
@@ -104,6 +109,7 @@ class Cluster:
     timestamps: bool = True
     broken: bool = False
     retry_success: int | None = 0  # el contador del sidecar de bff hacia backend1 (None: no existe)
+    vanishing: int = 0  # cuántas lecturas de `logs -l` dan NotFound antes de salir bien
     clock: int = 0
     counter: int = 0
 
@@ -132,7 +138,8 @@ class Cluster:
 
     def save(self, path: Path) -> None:
         state = {"env": self.env, "logs": self.logs, "timestamps": self.timestamps, "broken": self.broken,
-                 "virtual_services": self.virtual_services, "retry_success": self.retry_success}
+                 "virtual_services": self.virtual_services, "retry_success": self.retry_success,
+                 "vanishing": self.vanishing}
         path.write_text(json.dumps(state), encoding="utf-8")
 
 
@@ -588,6 +595,18 @@ def test_traza_step4_tree_nests_each_app2_attempt_under_its_backend1_attempt(run
         f"3:{B[0]}": [f"1:{A[2]}", f"2:{A[1]}", f"3:{A[0]}"],
     }
     assert "Total: bff 1 · backend1 3 · app2 9" in result.out
+
+
+def test_traza_reads_again_when_a_pod_vanishes_and_keeps_the_timestamps(run):
+    """Tras un rollout, un pod que termina de apagarse entre la lista de `kubectl logs -l` y la lectura
+    de su registro da NotFound: traza lee otra vez (y no cae al árbol aproximado sin marcas)."""
+    cluster = step3_done()
+    cluster.vanishing = 2
+    request_id = next(iter(cluster.logs["bff"].values()))[-1][1].split("request_id=")[1]
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    assert "Total: bff 1 · backend1 3 · app2 3" in result.out and "aproximado" not in result.out
+    assert result.calls.count(["logs", "-l", "app=bff", "--tail=-1", "--timestamps"]) == 3
 
 
 def test_traza_without_timestamps_still_counts_exactly_and_says_it_is_approximate(run):

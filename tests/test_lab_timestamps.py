@@ -207,7 +207,7 @@ def ground_truth(lab: LabDriver, request_id: str) -> Counter:
     origen del registro de acceso de entrada de los sidecars de app2 (y el orden de sus líneas)."""
     state = lab.state()
     by_ip = {pod.ip: pod.name for pod in state.pods}
-    app2_pods = [pod for pod in state.pods if pod.deployment == "app2" and pod.phase == "Running"]
+    app2_pods = [pod for pod in state.pods if pod.deployment == "app2" and not pod.terminating]
     deadline = time.monotonic() + 10
     while True:  # el registro de acceso se vuelca cada 50 ms
         truth: Counter = Counter()

@@ -1,7 +1,8 @@
 """The layering of lab/, read from the code itself (every `import` statement, via `ast`).
 
-    lab.cluster   the twin (processes, Envoy config, state)   imports nothing above it
-    lab.ctl       the learner's tools (kubectl, istioctl)       only the cluster's state/client API
+    lab.cluster      the twin (API server, controllers, node, Envoy config)  imports nothing above it
+    lab.cluster.api  the Kubernetes API server                  only the store's package and lab.cluster.istio
+    lab.ctl          the learner's tools (istioctl, lab shell)  the twin only over HTTP (the real kubectl too)
     lab.course    course model, player, checker, bundle        never the twin's processes or files
     lab.preview   the browser preview                          like lab.course
     lab.testing   drivers for tests and benchmarks             anything
@@ -23,9 +24,12 @@ MAX_LINES = 400
 # What each layer may import from lab (a prefix match on the dotted name). lab.errors is shared.
 ALLOWED: dict[str, tuple[str, ...]] = {
     "lab.cluster": ("lab.cluster", "lab.errors"),
-    # The cluster's API for its readers: its published state, its client (orders to the supervisor)
-    # and its container logs.
-    "lab.ctl": ("lab.ctl", "lab.errors", "lab.cluster.state", "lab.cluster.client", "lab.cluster.logs"),
+    # The API server knows kinds, not the twin: the store lives in its package, Istio's validation in
+    # lab.cluster.istio; controllers and the node plug into it (admission, NodeHooks), never the reverse.
+    "lab.cluster.api": ("lab.cluster.api", "lab.cluster.istio", "lab.errors"),
+    # The learner's tools reach the twin like a client reaches a cluster: over HTTP (the API server,
+    # Envoy's admin), never by importing it.
+    "lab.ctl": ("lab.ctl", "lab.errors"),
     "lab.course": ("lab.course", "lab.errors", "lab.ctl"),
     "lab.preview": ("lab.preview", "lab.course", "lab.errors", "lab.ctl"),
     "lab.testing": ("lab",),
@@ -132,10 +136,14 @@ def test_module_is_small(path: Path) -> None:
 
 
 def test_the_checker_catches_a_layer_violation() -> None:
-    """The rules themselves: a cluster module importing the player, or ctl importing processes, is caught."""
+    """The rules themselves: a cluster module importing the player, ctl importing the twin, or the API
+    server importing the twin's node or controllers, is caught."""
     assert not is_allowed("lab.cluster.pods", "lab.course.play")
-    assert not is_allowed("lab.ctl.kubectl", "lab.cluster.procs")
+    assert not is_allowed("lab.ctl.istioctl", "lab.cluster.procs")
+    assert not is_allowed("lab.ctl.istioctl", "lab.cluster.state")
     assert not is_allowed("lab.course.check", "lab.cluster.supervisor")
-    assert is_allowed("lab.ctl.kubectl", "lab.cluster.state")
+    assert not is_allowed("lab.cluster.api.streams", "lab.cluster.node.kubelet")
+    assert is_allowed("lab.cluster.api.admission", "lab.cluster.istio.validation")
+    assert is_allowed("lab.cluster.node.kubelet", "lab.cluster.api.store")
     tree = ast.parse("from lab.cluster import procs\nimport lab.course.play\n")
-    assert lab_imports(tree, "lab.ctl.kubectl") == [(1, "lab.cluster.procs"), (2, "lab.course.play")]
+    assert lab_imports(tree, "lab.ctl.istioctl") == [(1, "lab.cluster.procs"), (2, "lab.course.play")]

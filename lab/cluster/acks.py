@@ -32,3 +32,27 @@ def wait_routes(ips: list[str], version: int, timeout: float = 10.0) -> None:
     for ip in ips:
         while routes_version(ip) < version and time.monotonic() < deadline:
             time.sleep(POLL)
+
+
+def cluster_hosts(ip: str, cluster: str) -> set[str] | None:
+    """The hosts (`ip:port`) Envoy at `ip` has in `cluster` (its admin's /clusters), or None if it does not answer."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(f"http://{ip}:{ADMIN_PORT}/clusters", timeout=1) as response:
+            text = response.read().decode(errors="replace")
+    except OSError:
+        return None
+    prefix = f"{cluster}::"
+    return {line.split("::")[1] for line in text.splitlines() if line.startswith(prefix) and "::health_flags::" in line}
+
+
+def wait_endpoints(targets: list[tuple[str, str]], hosts: set[str], timeout: float = 5.0) -> None:
+    """Until every (Envoy admin IP, cluster) has exactly `hosts` (an EDS update loaded, as istiod's
+    ACK): a pod out of the endpoints gets no new request once this returns."""
+    deadline = time.monotonic() + timeout
+    for ip, cluster in targets:
+        while time.monotonic() < deadline:
+            found = cluster_hosts(ip, cluster)
+            if found is None or found == hosts:
+                break  # a sidecar that does not answer does not block the others
+            time.sleep(POLL)

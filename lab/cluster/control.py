@@ -1,8 +1,7 @@
 """El canal de órdenes del supervisor: HTTP + JSON en 127.0.0.1 (puerto efímero, anotado en state.json).
 
-Las órdenes y sus respuestas son tipos (`Op`, `Applied`, `Deleted`): el cliente
-(lab/cluster/client.py) y el servidor (el supervisor) no comparten nombres sueltos. El servidor
-devuelve datos; el texto que ve quien aprende lo escribe kubectl (lab/ctl/).
+Solo lo que no es de Kubernetes: parar el laboratorio y volcar a los .log lo que los contenedores ya
+escribieron (las pruebas cuentan líneas). Todo lo demás va por el servidor de API (kubectl).
 """
 
 from __future__ import annotations
@@ -12,38 +11,16 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from lab.errors import LabError, StatusError
+from lab.errors import LabError
 
 
 class Op(StrEnum):
-    SET_ENV = "set-env"
-    RESTART = "restart"
-    APPLY = "apply"
-    DELETE = "delete"
     SYNC_LOGS = "sync-logs"
     STOP = "stop"
-
-
-@dataclass(frozen=True)
-class Applied:
-    """Lo que hizo `apply` con un objeto: created, configured o unchanged (como kubectl)."""
-
-    kind: str  # «virtualservice.networking.istio.io»
-    name: str
-    action: str
-
-
-@dataclass(frozen=True)
-class Deleted:
-    kind: str
-    deleted: tuple[str, ...]
-    missing: tuple[str, ...]
-    namespace: str
 
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -67,8 +44,6 @@ def post(port: int | None, op: Op, payload: dict[str, Any] | None = None, timeou
     except (OSError, json.JSONDecodeError) as exc:
         raise LabError(f"El supervisor del laboratorio no responde ({exc}).") from exc
     if not answer.get("ok"):
-        if "status" in answer:  # un metav1.Status del servidor de API: kubectl lo escribe con su forma
-            raise StatusError.from_status(answer["status"])
         raise LabError(answer.get("error", "error desconocido del supervisor"))
     return answer
 
@@ -89,8 +64,6 @@ class ControlServer:
                     except ValueError:
                         raise LabError(f"orden desconocida: {self.path}") from None
                     answer, status = {"ok": True, **handler(payload)}, 200
-                except StatusError as exc:  # la respuesta del servidor de API, entera
-                    answer, status = {"ok": False, "error": str(exc), "status": exc.status}, 400
                 except LabError as exc:
                     answer, status = {"ok": False, "error": str(exc)}, 400
                 except Exception as exc:  # noqa: BLE001 - el cliente debe recibir algo

@@ -18,12 +18,23 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.cluster.meshpolicy import VirtualService, access_log_enabled, inbound_policy, route_action
 from lab.cluster.statsmatcher import stats_config
 from lab.cluster.topology import NAMESPACE, NODE_PORT_IP, Deployment, Service, Topology
+
+
+@dataclass(frozen=True)
+class Workload:
+    """Lo que el sidecar de un pod necesita saber de él: su app (el Deployment o la etiqueta app),
+    el containerPort de la app y el Service del curso que lo selecciona (None si ninguno)."""
+
+    name: str
+    container_port: int
+    service: Service | None
 
 ADMIN_PORT = 15000
 OUTBOUND_PORT = 15001
@@ -60,6 +71,11 @@ HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection
 
 def outbound_cluster(service: Service) -> str:
     return f"outbound|{service.port}||{service.fqdn()}"
+
+
+def node_port_cluster(port: int, service: Service) -> str:
+    """The kube-proxy's cluster of a NodePort."""
+    return f"nodeport|{port}||{service.fqdn()}"
 
 
 def routes_name(topology: Topology) -> str:
@@ -157,9 +173,9 @@ def _domains(service: Service) -> list[str]:
 
 
 def sidecar_bootstrap(
-    pod: str, ip: str, deployment: Deployment, topology: Topology, mesh: dict[str, Any], xds_dir: Path
+    pod: str, ip: str, workload: Workload, topology: Topology, mesh: dict[str, Any], xds_dir: Path
 ) -> dict[str, Any]:
-    """El bootstrap del sidecar de un pod (istio-proxy)."""
+    """El bootstrap del sidecar de un pod (istio-proxy); `workload`: su app, su puerto y su Service."""
     access_log = _access_log(mesh)
     outbound = _hcm(
         f"outbound_0.0.0.0_{routes_name(topology)}",
@@ -172,22 +188,25 @@ def sidecar_bootstrap(
             },
         },
     )
-    inbound_cluster = f"inbound|{deployment.container_port}||"
+    port = workload.container_port
+    inbound_cluster = f"inbound|{port}||"
+    service = workload.service
+    operation = f"{service.fqdn()}:{service.port}/*" if service else f"{workload.name}.{NAMESPACE}.svc.cluster.local:{port}/*"
     inbound = _hcm(
-        f"inbound_0.0.0.0_{deployment.container_port}",
+        f"inbound_0.0.0.0_{port}",
         access_log,
         route_config={
             "name": inbound_cluster,
             "validate_clusters": False,
             "virtual_hosts": [
                 {
-                    "name": f"inbound|http|{deployment.container_port}",
+                    "name": f"inbound|http|{port}",
                     "domains": ["*"],
                     "routes": [
                         {
                             "name": "default",
                             "match": {"prefix": "/"},
-                            "decorator": {"operation": f"{deployment.service.fqdn()}:{deployment.service.port}/*"},
+                            "decorator": {"operation": operation},
                             "route": {
                                 "cluster": inbound_cluster,
                                 "timeout": "0s",
@@ -202,11 +221,11 @@ def sidecar_bootstrap(
         },
     )
     clusters = [_eds_cluster(s, xds_dir, "LEAST_REQUEST", source_ip=ip) for s in topology.services]
-    clusters.append(_static_cluster(inbound_cluster, ip, deployment.container_port))
+    clusters.append(_static_cluster(inbound_cluster, ip, port))
     return {
         "node": {
             "id": f"sidecar~{ip}~{pod}.{NAMESPACE}~{NAMESPACE}.svc.cluster.local",
-            "cluster": f"{deployment.name}.{NAMESPACE}",
+            "cluster": f"{workload.name}.{NAMESPACE}",
         },
         "admin": {"address": _address(ip, ADMIN_PORT)},
         "stats_config": stats_config(mesh, ip),  # las estadísticas que guarda el bootstrap de Istio
@@ -225,7 +244,7 @@ def kube_proxy_bootstrap(node_ports: list[tuple[int, Deployment]], xds_dir: Path
     """Un Envoy de capa 4 en el papel de kube-proxy: 127.0.0.1:<nodePort> → pods del Service."""
     listeners, clusters = [], []
     for port, deployment in node_ports:
-        name = f"nodeport|{port}||{deployment.service.fqdn()}"
+        name = node_port_cluster(port, deployment.service)
         tcp = {
             "name": "envoy.filters.network.tcp_proxy",
             "typed_config": {

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import functools
 import os
 import signal
 import subprocess
@@ -45,8 +47,9 @@ def _refuse_if_running(course_root: Path) -> None:
 def supervise(course_root: Path, detached: bool = True) -> int:
     """El cuerpo del supervisor: en primer plano (`lab up`) o separado (`lab up --detach` lo lanza así)."""
 
-    supervisor = Supervisor(course_root)
+    supervisor = Supervisor(course_root, log=functools.partial(print, flush=True))
     supervisor.install_signal_handlers()
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <PID>`: each thread's stack, in supervisor.log
     try:
         supervisor.start()
     except LabError as exc:
@@ -54,7 +57,9 @@ def supervise(course_root: Path, detached: bool = True) -> int:
             raise
         print(f"ERROR: {exc}", flush=True)  # _up_detached lo lee de supervisor.log
         return 1
-    print(ready_message(supervisor.ready_seconds or 0.0, len(supervisor.pods), supervisor.topology.node_urls()), flush=True)
+    state = load_stale_state(course_root)
+    assert state is not None
+    print(ready_message(supervisor.ready_seconds or 0.0, state), flush=True)
     if not detached:
         print("Ctrl-C para pararlo.", flush=True)
     try:
@@ -81,7 +86,7 @@ def _up_detached(course_root: Path) -> int:
         code = proc.poll()
         state = load_stale_state(course_root)
         if code is None and state and state.phase == "ready" and state.supervisor.pid == proc.pid:
-            print(ready_message(time.monotonic() - t0, len(state.pods), state.node_urls), flush=True)
+            print(ready_message(time.monotonic() - t0, state), flush=True)
             return 0
         if code is not None:
             text = log_path.read_text(encoding="utf-8", errors="replace").strip()
@@ -93,9 +98,13 @@ def _up_detached(course_root: Path) -> int:
         time.sleep(0.02)
 
 
-def ready_message(seconds: float, pods: int, node_urls: str) -> str:
+def ready_message(seconds: float, state: LabState) -> str:
     """node_urls: Topology.node_urls() («bff: http://127.0.0.1:30000»), de los NodePort de los manifiestos."""
-    return f"Laboratorio listo en {seconds:.1f} s: {pods} pods, cada uno con su sidecar Envoy. {node_urls}"
+    return (
+        f"Laboratorio listo en {seconds:.1f} s: {len(state.pods)} pods, cada uno con su sidecar Envoy. {state.node_urls}\n"
+        f"API de Kubernetes en http://127.0.0.1:{state.api_port}; kubeconfig: {state.kubeconfig} "
+        "(«lab kubectl …» o «lab shell» lo usan)."
+    )
 
 
 def down(course_root: Path, quiet: bool = False) -> int:
@@ -140,13 +149,12 @@ def status(course_root: Path) -> int:
     )
     if state.error:
         print(f"Último error: {state.error}")
+    print(f"API de Kubernetes: http://127.0.0.1:{state.api_port} (kubeconfig {state.kubeconfig}; «lab kubectl get pods»)")
     width = max([len(p.name) for p in state.pods] + [3])
-    print(f"{'POD':<{width}}   {'IP':<12}  {'LISTO':<5}  {'FASE':<16}  PID app / sidecar")
+    print(f"{'POD':<{width}}   {'IP':<12}  PID app / sidecar")
     for pod in state.pods:
         pids = " / ".join(str(c.process.pid if c.process else None) for c in pod.containers)
-        print(f"{pod.name:<{width}}   {pod.ip:<12}  {'sí' if pod.ready else 'no':<5}  {pod.phase:<16}  {pids}")
-    for vs in state.virtual_services:
-        print(f"VirtualService {vs.name} → {', '.join(vs.hosts)}")
+        print(f"{pod.name:<{width}}   {pod.ip:<12}  {pids}")
     return 0 if state.phase == "ready" else 1
 
 

@@ -19,11 +19,9 @@ from typing import Any
 
 from lab.cluster.appcmd import app_argv, app_env
 from lab.cluster.capture import OutputCollector
-from lab.cluster.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, sidecar_bootstrap, write_json
+from lab.cluster.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, Workload, sidecar_bootstrap, write_json
 from lab.cluster.procs import Spawner
-from lab.cluster.state import ContainerState, PodState, Process
-from lab.cluster.topology import Deployment, EnvVar, Probe, Topology
-from lab.errors import LabError
+from lab.cluster.topology import EnvVar, Probe, Topology
 
 PROXY_CONTAINER = "istio-proxy"
 ENVOY_FLAGS = [
@@ -65,59 +63,30 @@ class Runtime:
 
 @dataclass
 class Pod:
+    """Lo que el nodo sabe de un pod que ejecuta: sus procesos y lo que observan las sondas."""
+
     name: str
-    deployment: str
-    container: str
+    namespace: str
+    uid: str
+    workload: Workload  # su app, su puerto y su Service (el sidecar lo necesita)
+    container: str  # el contenedor de la app
+    app_dir: str  # apps/<app_dir>: el código de la imagen
     ip: str
-    rs_hash: str
     env: tuple[EnvVar, ...]
-    labels: dict[str, str]
-    readiness: Probe  # la readinessProbe de la plantilla (puerto y ruta del manifiesto)
+    readiness: Probe  # la readinessProbe del contenedor (o tcpSocket a su puerto)
+    deployment: str = ""  # el Deployment del que viene (o su etiqueta app): para contar peticiones
     created: float = field(default_factory=time.time)
     app: subprocess.Popen | None = None
     proxy: subprocess.Popen | None = None
     app_ready: bool = False
     proxy_ready: bool = False
-    phase: str = "Pending"  # Pending, Running, Terminating, Error, CrashLoopBackOff
-    restarts: int = 0
-    serving: bool = False  # está en los endpoints del Service
-
-    @property
-    def ready(self) -> bool:
-        return self.phase == "Running" and self.app_ready and self.proxy_ready
+    stopping: bool = False
 
     def log_path(self, logs_dir: Path, container: str) -> Path:
         return logs_dir / self.name / f"{container}.log"
 
     def processes(self) -> list[subprocess.Popen]:
         return [p for p in (self.app, self.proxy) if p is not None]
-
-    def to_state(self, logs_dir: Path) -> PodState:
-        return PodState(
-            name=self.name,
-            deployment=self.deployment,
-            labels=self.labels,
-            ip=self.ip,
-            rs_hash=self.rs_hash,
-            created=self.created,
-            phase=self.phase,
-            ready=self.ready,
-            containers=tuple(
-                ContainerState(
-                    name=name,
-                    ready=self.phase == "Running" and ready,
-                    log=str(self.log_path(logs_dir, name)),
-                    process=Process.of(proc.pid if proc else None),
-                )
-                for name, proc, ready in (
-                    (self.container, self.app, self.app_ready),
-                    (PROXY_CONTAINER, self.proxy, self.proxy_ready),
-                )
-            ),
-            admin_port=ADMIN_PORT,
-            restarts=self.restarts,
-            serving=self.serving,
-        )
 
 
 def start_pod(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
@@ -127,33 +96,25 @@ def start_pod(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
 
 
 def start_sidecar(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
-    deployment = runtime.topology.deployment(pod.deployment)
     (runtime.logs_dir / pod.name).mkdir(parents=True, exist_ok=True)
     bootstrap = runtime.xds_dir / f"{pod.name}.json"
-    write_json(bootstrap, sidecar_bootstrap(pod.name, pod.ip, deployment, runtime.topology, mesh, runtime.xds_dir))
+    write_json(bootstrap, sidecar_bootstrap(pod.name, pod.ip, pod.workload, runtime.topology, mesh, runtime.xds_dir))
     pod.proxy = runtime.spawner.spawn(
         [runtime.envoy, "-c", str(bootstrap), *ENVOY_FLAGS],
         runtime.container_output(pod.log_path(runtime.logs_dir, PROXY_CONTAINER)),
         env={"PATH": "/usr/bin:/bin"},
         cwd=runtime.state_dir,
     )
-    pod.phase = "Running"
 
 
 def start_app(runtime: Runtime, pod: Pod) -> None:
-    deployment = runtime.topology.deployment(pod.deployment)
     (runtime.logs_dir / pod.name).mkdir(parents=True, exist_ok=True)
     pod.app = runtime.launch_app(
         app_argv(runtime.cmd, pod.ip),
         runtime.container_output(pod.log_path(runtime.logs_dir, pod.container)),
         app_env(runtime.course_root, pod.name, pod.ip, pod.env, OUTBOUND_PORT),
-        runtime.course_root / "apps" / _app_dir(deployment),
+        runtime.course_root / "apps" / pod.app_dir,
     )
-    pod.phase = "Running"
-
-
-def _app_dir(deployment: Deployment) -> str:
-    return deployment.container
 
 
 def http_ok(ip: str, port: int, path: str, timeout: float = 0.5) -> bool:
@@ -175,9 +136,9 @@ def tcp_ok(ip: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def probe(pod: Pod) -> None:
+def probe(pod: Pod, app: bool = True) -> None:
     """Sondas de preparación: la readinessProbe de la app (manifiesto) y /ready del admin de Envoy."""
-    if not pod.app_ready:
+    if app and not pod.app_ready:
         check = pod.readiness
         pod.app_ready = http_ok(pod.ip, check.port, check.path) if check.path else tcp_ok(pod.ip, check.port)
     if not pod.proxy_ready:
@@ -190,26 +151,6 @@ def exited(pod: Pod) -> tuple[str, int] | None:
         if proc is not None and proc.poll() is not None:
             return name, proc.returncode
     return None
-
-
-def wait_ready(runtime: Runtime, pods: list[Pod], timeout: float, stopping: Any = None) -> None:
-    """Espera a que todos los pods estén listos; LabError claro si uno muere o se agota el tiempo."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pending = [p for p in pods if not (p.app_ready and p.proxy_ready)]
-        for pod in pending:
-            dead = exited(pod)
-            if dead:
-                raise LabError(crash_message(runtime, pod, *dead))
-            probe(pod)
-        if all(p.app_ready and p.proxy_ready for p in pods):
-            return
-        if stopping is not None and stopping.is_set():
-            raise LabError("Parada pedida mientras arrancaban los pods.")
-        if time.monotonic() > deadline:
-            names = ", ".join(p.name for p in pods if not (p.app_ready and p.proxy_ready))
-            raise LabError(f"Los pods {names} no estuvieron listos en {timeout:.0f} s (mira .lab/logs/).")
-        time.sleep(0.02)
 
 
 def crash_message(runtime: Runtime, pod: Pod, container: str, code: int) -> str:

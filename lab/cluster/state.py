@@ -1,32 +1,25 @@
-"""El estado del laboratorio: lo que el supervisor publica y lo que leen kubectl, istioctl y las pruebas.
+"""Los hechos del ciclo de vida del laboratorio: lo que el supervisor publica en .lab/state.json.
 
-Un contrato tipado (dataclasses inmutables) entre el supervisor, que escribe, y sus lectores:
-
-- <curso>/.lab/state.json: la instantánea que el supervisor reescribe (de forma atómica) a cada
-  cambio; `load_state()` la devuelve como `LabState`. Los lectores no tocan el JSON.
-- Los cambios van al supervisor por lab/cluster/client.py (él es el único dueño de los procesos).
+Solo lo que hace falta fuera del supervisor: su PID, la fase, el puerto del servidor de API (el
+kubeconfig lo repite), el del canal de órdenes (lab/cluster/control.py: parar, volcar registros) y
+los procesos que arrancó (para que `lab down` limpie aunque el supervisor haya muerto), con el
+registro de cada contenedor (para contar peticiones en las pruebas). Lo demás —Deployments, pods,
+VirtualServices— está en el servidor de API: lo ven kubectl y quien lo pregunte.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from lab.cluster.procs import alive, start_time
-from lab.cluster.topology import EnvVar
 from lab.errors import LabError
-
-__all__ = [
-    "ApiResource", "ContainerState", "DeploymentState", "EnvVar", "LabState", "PodState", "Process",
-    "VirtualServiceState", "load_stale_state", "load_state", "running_state", "write_state",
-]
 
 STATE_DIR = ".lab"
 NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."
-TERMINATING = "Terminating"
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,6 @@ class Process:
 @dataclass(frozen=True)
 class ContainerState:
     name: str
-    ready: bool
     log: str  # .lab/logs/<pod>/<contenedor>.log (lab/cluster/logs.py la lee)
     process: Process | None = None
 
@@ -52,99 +44,32 @@ class ContainerState:
 @dataclass(frozen=True)
 class PodState:
     name: str
-    deployment: str
-    labels: dict[str, str]
+    namespace: str
+    deployment: str  # el Deployment del que viene (o su etiqueta app)
     ip: str
-    rs_hash: str  # pod-template-hash de la plantilla con la que se creó
-    created: float
-    phase: str  # Pending, Running, Terminating, Error, CrashLoopBackOff
-    ready: bool
-    containers: tuple[ContainerState, ...]  # la app (la de por defecto) e istio-proxy
-    admin_port: int  # el admin de Envoy del sidecar (lo que istioctl lee)
-    restarts: int = 0
-    serving: bool = False  # está en los endpoints de su Service
-
-    @property
-    def live(self) -> bool:
-        """No se está apagando: cuenta para READY, UP-TO-DATE y el rollout."""
-        return self.phase != TERMINATING
+    containers: tuple[ContainerState, ...]  # la app (la primera) e istio-proxy
+    terminating: bool = False  # borrado: parando sus procesos
 
     @property
     def app(self) -> ContainerState:
         return self.containers[0]
-
-    def container(self, name: str) -> ContainerState | None:
-        return next((c for c in self.containers if c.name == name), None)
-
-
-@dataclass(frozen=True)
-class DeploymentState:
-    name: str
-    replicas: int
-    rs_hash: str  # el pod-template-hash de la plantilla actual
-    created: float
-    labels: dict[str, str]
-    container: str
-    env: tuple[EnvVar, ...]
-    rolling: bool = False
-
-    def env_value(self, name: str) -> str | None:
-        return next((e.value for e in self.env if e.name == name), None)
-
-
-@dataclass(frozen=True)
-class VirtualServiceState:
-    name: str
-    hosts: tuple[str, ...]
-    created: float
-
-
-@dataclass(frozen=True)
-class ApiResource:
-    """Un tipo que el servidor de API conoce (su «discovery»); `emulated`: el laboratorio lo aplica."""
-
-    api_version: str  # networking.istio.io/v1
-    kind: str  # VirtualService
-    plural: str  # virtualservices
-    emulated: bool = False
-
-    @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0]
-
-    @property
-    def qualified_kind(self) -> str:
-        """Como lo escribe kubectl en sus mensajes: «virtualservice.networking.istio.io», «pod»."""
-        return f"{self.kind.lower()}.{self.group}" if self.group else self.kind.lower()
 
 
 @dataclass(frozen=True)
 class LabState:
     supervisor: Process
     port: int | None  # el canal de órdenes (lab/cluster/control.py)
+    api_port: int | None  # el servidor de API (kubeconfig)
     phase: str  # starting, ready, stopping, failed
     error: str | None
     started: float
     ready_seconds: float | None
     course: str
     node_urls: str
-    istio_configmap: dict[str, str]  # el `data` del ConfigMap istio de istio-system (clave mesh)
-    deployments: tuple[DeploymentState, ...] = ()
+    kubeconfig: str | None = None
     pods: tuple[PodState, ...] = ()
-    virtual_services: tuple[VirtualServiceState, ...] = ()
     kube_proxy: Process | None = None
     launcher: Process | None = None
-    versions: dict[str, int] = field(default_factory=dict)
-
-    def deployment(self, name: str) -> DeploymentState | None:
-        return next((d for d in self.deployments if d.name == name), None)
-
-    def pod(self, name: str) -> PodState | None:
-        return next((p for p in self.pods if p.name == name), None)
-
-    def live_pods(self, deployment: str) -> list[PodState]:
-        """Los pods de un Deployment que no se están apagando (el único sitio de este filtro)."""
-        return [p for p in self.pods if p.deployment == deployment and p.live]
 
     def processes(self) -> list[Process]:
         """Todo lo que el supervisor arrancó, para limpiar si él ya no existe."""
@@ -163,19 +88,13 @@ class LabState:
         return cls(
             **{k: v for k, v in data.items() if k not in _NESTED},
             supervisor=Process(**data["supervisor"]),
-            deployments=tuple(
-                DeploymentState(**{**d, "env": tuple(EnvVar(**e) for e in d["env"])}) for d in data["deployments"]
-            ),
             pods=tuple(_pod(p) for p in data["pods"]),
-            virtual_services=tuple(
-                VirtualServiceState(**{**v, "hosts": tuple(v["hosts"])}) for v in data["virtual_services"]
-            ),
             kube_proxy=Process(**data["kube_proxy"]) if data.get("kube_proxy") else None,
             launcher=Process(**data["launcher"]) if data.get("launcher") else None,
         )
 
 
-_NESTED = ("supervisor", "deployments", "pods", "virtual_services", "kube_proxy", "launcher")
+_NESTED = ("supervisor", "pods", "kube_proxy", "launcher")
 
 
 def _pod(data: dict[str, Any]) -> PodState:

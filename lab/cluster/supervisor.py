@@ -1,14 +1,18 @@
-"""El supervisor: el único dueño de los procesos del laboratorio.
+"""El supervisor: el único dueño de los procesos del laboratorio y de su servidor de API.
 
-Arranca los pods (app + sidecar) y el kube-proxy, vigila que sigan vivos, aplica los cambios que
-piden `kubectl`/`istioctl` (por el canal de control.py), publica su estado en .lab/state.json y,
-al parar (Ctrl-C, SIGTERM, `lab down`), termina todo lo que arrancó.
+Arranca el almacén de objetos y el servidor de API de Kubernetes (lab/cluster/api/), lo siembra con
+los manifiestos del curso (lab/cluster/seed.py), escribe el kubeconfig y pone en marcha lo que en un
+clúster hace el plano de control y el nodo: los controladores (lab/cluster/controllers/), el nodo
+(lab/cluster/node/: cada pod, una app y su sidecar Envoy), la parte de istiod que programa los
+sidecars (lab/cluster/meshsync.py) y un Envoy que hace de kube-proxy. Publica los hechos del ciclo de
+vida en .lab/state.json y, al parar (Ctrl-C, SIGTERM, `lab down`), termina todo lo que arrancó.
 
-Los datos fluyen en un sentido: manifiestos → modelo → configuración de Envoy → procesos.
+Los datos fluyen en un sentido: manifiestos → API → controladores → nodo → configuración de Envoy → procesos.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import signal
@@ -17,31 +21,36 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lab.cluster import envoyconfig as xds
-from lab.cluster.acks import wait_routes
+from lab.cluster.api.admission import istio_validation
+from lab.cluster.api.registry import Admission, Registry
+from lab.cluster.api.server import ApiServer
+from lab.cluster.api.store import Obj, Store
 from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies
 from lab.cluster.capture import OutputCollector
-from lab.cluster.control import Applied, ControlServer, Deleted, Op
-from lab.cluster.discovery import VIRTUAL_SERVICE
-from lab.cluster.meshpolicy import load_mesh_config, mesh_configmap, parse_virtual_service
-from lab.cluster.pods import ENVOY_FLAGS, Pod, Runtime, exited, http_ok, probe, start_app, start_sidecar, wait_ready
+from lab.cluster.control import ControlServer, Op
+from lab.cluster.controllers.api import DEPLOYMENTS, PODS
+from lab.cluster.controllers.manager import ControllerManager
+from lab.cluster.meshpolicy import load_mesh_config
+from lab.cluster.meshsync import MeshSync
+from lab.cluster.node.hooks import NodeHooks
+from lab.cluster.node.inject import INJECT_LABEL, inject
+from lab.cluster.node.kubelet import Kubelet
+from lab.cluster.node.podstatus import NODE_IP
+from lab.cluster.pods import ENVOY_FLAGS, PROXY_CONTAINER, Runtime, http_ok
 from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
-from lab.cluster.rollout import DeploymentSpec, Rollouts
-from lab.cluster.state import DeploymentState, LabState, Process, VirtualServiceState, state_dir, write_state
-from lab.cluster.store import VirtualServices, changed_env
-from lab.cluster.topology import FIRST_HOST, LAST_HOST, NAMESPACE, NODE_PORT_IP, load_topology, pod_ip, pod_name
+from lab.cluster.seed import seed, write_kubeconfig
+from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, write_state
+from lab.cluster.topology import FIRST_HOST, NODE_PORT_IP, load_topology, pod_ip
 from lab.cluster.zygote import Zygote, preload_modules
 from lab.errors import LabError
 
-NODE_IP = "127.0.0.2"  # dirección del «nodo»: admin del kube-proxy
 READY_TIMEOUT = 30.0
 SIDECAR_PORTS = (xds.ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
-ENDPOINT_PROPAGATION = 0.2  # s entre sacar un pod de los endpoints y pararlo (como un preStop)
+ISTIO_HUB = "docker.io/istio"
 
 
 class Supervisor:
@@ -51,25 +60,40 @@ class Supervisor:
         self.log = log
         self.lock = threading.RLock()
         self.stopping = threading.Event()
+        self.dirty = threading.Event()
         self.phase = "starting"
         self.error: str | None = None
         self.started = time.time()
         self.ready_seconds: float | None = None
         self.topology = load_topology(self.root)
         self.mesh = load_mesh_config(self.root)
-        now = time.time()
-        self.specs = {d.name: DeploymentSpec(d, d.env, created=now) for d in self.topology.deployments}
-        self.pods: list[Pod] = []
-        self.virtual_services = VirtualServices()
-        self.next_host = {d.name: FIRST_HOST for d in self.topology.deployments}
-        self.versions = {"eds": 0, "rds": 0}
-        self.rollouts = Rollouts(self)
+        self.store = Store()
+        self.registry = Registry(self.store, Admission(validating=[istio_validation]))
         self.kube_proxy: subprocess.Popen | None = None
         self.zygote: Zygote | None = None
         self.spawner: Spawner | None = None
         self.control: ControlServer | None = None
+        self.api_server: ApiServer | None = None
         self.runtime: Runtime | None = None
         self.output: OutputCollector | None = None
+        self.kubelet: Kubelet | None = None
+        self.controllers: ControllerManager | None = None
+        self.mesh_sync: MeshSync | None = None
+
+    # ---------------------------------------------------------------- the Api the controllers use
+    def create(self, resource: str, obj: Obj) -> Obj:
+        return self.registry.create(resource, obj)
+
+    def delete(self, resource: str, namespace: str, name: str) -> None:
+        self.registry.delete(resource, namespace, name)
+
+    def _inject(self, resource: str, new: Obj, old: Obj | None, dry_run: bool) -> None:
+        """Istio's injection webhook: pods of a namespace labelled istio-injection=enabled."""
+        if resource != PODS or old is not None:
+            return
+        namespace = self.store.find("namespaces", "", new["metadata"].get("namespace", "default"))
+        if namespace and (namespace["metadata"].get("labels") or {}).get(INJECT_LABEL) == "enabled":
+            inject(new, ISTIO_HUB)
 
     # ---------------------------------------------------------------- arranque y parada
     def start(self) -> None:
@@ -93,22 +117,20 @@ class Supervisor:
         envoy = envoy_binary()
         cmd = dockerfile_cmd(self.root)
         for deployment in self.topology.deployments:
-            app_dir = self.root / "apps" / deployment.container / "main.py"
-            if not app_dir.is_file():
-                raise LabError(f"Falta {app_dir}: el pod {deployment.name} no tiene aplicación.")
+            app = self.root / "apps" / deployment.container / "main.py"
+            if not app.is_file():
+                raise LabError(f"Falta {app}: el pod {deployment.name} no tiene aplicación.")
         self._check_ports()
-        for sub in ("xds", "logs"):
+        for sub in ("xds", "logs", "kube-cache"):
             shutil.rmtree(self.dir / sub, ignore_errors=True)
+        for sub in ("xds", "logs"):
             (self.dir / sub).mkdir(parents=True)
+        (self.dir / "kubeconfig").unlink(missing_ok=True)
         self.spawner = Spawner()
+        self._start_zygote()  # the critical path (FastAPI's import): first
         self.output = OutputCollector()
-        self.runtime = Runtime(
-            self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app, self.output
-        )
-        self.control = ControlServer({
-            Op.SET_ENV: self._rpc_set_env, Op.RESTART: self._rpc_restart, Op.APPLY: self._rpc_apply,
-            Op.DELETE: self._rpc_delete, Op.STOP: self._rpc_stop, Op.SYNC_LOGS: self._rpc_sync_logs,
-        })
+        self.runtime = Runtime(self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app, self.output)
+        self.control = ControlServer({Op.STOP: self._rpc_stop, Op.SYNC_LOGS: self._rpc_sync_logs})
         self.control.start()
         self.publish()
 
@@ -125,6 +147,11 @@ class Supervisor:
         if self.zygote is None:  # LAB_APP_LAUNCH=exec
             assert self.spawner is not None
             return self.spawner.spawn(app_command(argv, argv[argv.index("--host") + 1]), log, env, cwd)
+        try:
+            self.zygote.ready.result(timeout=READY_TIMEOUT)  # FastAPI importado una vez
+        except Exception as exc:  # noqa: BLE001
+            tail = (self.dir / "logs" / "launcher.log").read_text(errors="replace")[-800:]
+            raise LabError(f"El lanzador de apps (lab.cluster.zygote) no arrancó: {exc}\n{tail}") from exc
         return self.zygote.spawn(argv, log, env, cwd)
 
     def _start_zygote(self) -> None:
@@ -141,42 +168,81 @@ class Supervisor:
         self.zygote = Zygote(proc)
 
     def _start_everything(self) -> None:
-        assert self.runtime and self.spawner
-        self._start_zygote()  # importa FastAPI mientras arrancan los Envoys
-        with self.lock:
-            for deployment in self.topology.deployments:
-                for _ in range(deployment.replicas):
-                    self.pods.append(self.new_pod(deployment.name))
-            for pod in self.pods:  # endpoints iniciales: los pods que van a arrancar
-                pod.serving = True
-            self._write_eds()
-            self._write_routes()
+        assert self.runtime and self.spawner and self.output
+        self.mesh_sync = MeshSync(self.store, self.topology, self.mesh, self.dir / "xds", self._ready_sidecars, NODE_IP, self.log)
+        self.registry.admission.mutating.append(self._inject)
+        self.registry.admission.validating.append(self.mesh_sync.admit)
+        self.mesh_sync.write_all()
+        self.kubelet = Kubelet(self, self.runtime, self.topology, self.mesh, self.log)
+        self.controllers = ControllerManager(self, self.log)
+        self.store.observe(lambda event: self.dirty.set() if event.resource == PODS else None)
         bootstrap = self.dir / "xds" / "kube-proxy.json"
         xds.write_json(bootstrap, xds.kube_proxy_bootstrap(self.topology.node_ports(), self.dir / "xds", NODE_IP))
         self.kube_proxy = self.spawner.spawn(
             [self.runtime.envoy, "-c", str(bootstrap), *ENVOY_FLAGS],
-            self.dir / "logs" / "kube-proxy.log",
-            env={"PATH": "/usr/bin:/bin"},
-            cwd=self.dir,
+            self.dir / "logs" / "kube-proxy.log", env={"PATH": "/usr/bin:/bin"}, cwd=self.dir,
         )
-        for pod in self.pods:
-            start_sidecar(self.runtime, pod, self.mesh)
-        if self.zygote is not None:
-            try:
-                self.zygote.ready.result(timeout=READY_TIMEOUT)
-            except Exception as exc:  # noqa: BLE001
-                tail = (self.dir / "logs" / "launcher.log").read_text(errors="replace")[-800:]
-                raise LabError(f"El lanzador de apps (lab.cluster.zygote) no arrancó: {exc}\n{tail}") from exc
-        for pod in self.pods:
-            start_app(self.runtime, pod)
+        self.kubelet.start()
+        self.controllers.start()
+        seed(self, self.root, self.mesh)
         self.publish()
-        wait_ready(self.runtime, self.pods, READY_TIMEOUT, self.stopping)
-        deadline = time.monotonic() + 10
-        while not http_ok(NODE_IP, xds.ADMIN_PORT, "/ready"):
-            if self.kube_proxy.poll() is not None or time.monotonic() > deadline:
+        self._wait_available()
+        # The HTTP front last: its warm-up (schemas, OpenAPI: ~0.4 s of CPU) would otherwise compete with
+        # the apps' start on two cores; the twin needs only the registry until then.
+        self.api_server = ApiServer(self.registry, node=NodeHooks(self.kubelet, self.output.sync))
+        self.api_server.start()
+        write_kubeconfig(self.dir, self.api_server.port)
+
+    def _wait_available(self) -> None:
+        """Listo cuando cada Deployment del curso tiene todas sus réplicas disponibles y el kube-proxy
+        ya tiene los endpoints del NodePort (lo que el primer `curl` necesita)."""
+        assert self.kubelet and self.kube_proxy and self.mesh_sync
+        deadline = time.monotonic() + READY_TIMEOUT
+        names = [d.name for d in self.topology.deployments]
+        node_services = [d.service.name for _, d in self.topology.node_ports()]
+        while True:
+            if self.kubelet.failures:
+                raise LabError(self.kubelet.failures[0])
+            if self.stopping.is_set():
+                raise LabError("Parada pedida mientras arrancaban los pods.")
+            if all(self._available(name) for name in names) and all(
+                self._kube_proxy_has(self.mesh_sync.ready_ips(s)) for s in node_services
+            ):
+                return
+            if self.kube_proxy.poll() is not None:
                 tail = (self.dir / "logs" / "kube-proxy.log").read_text(errors="replace")[-800:]
                 raise LabError(f"El kube-proxy (Envoy de {self.topology.node_urls()}) no arrancó:\n{tail}")
+            if time.monotonic() > deadline:
+                raise LabError(f"Los Deployments {', '.join(names)} no estuvieron listos en {READY_TIMEOUT:.0f} s (mira .lab/logs/).")
             time.sleep(0.02)
+
+    def _available(self, name: str) -> bool:
+        d = self.store.find(DEPLOYMENTS, "default", name)
+        status = (d or {}).get("status") or {}
+        want = (d or {}).get("spec", {}).get("replicas", 1)
+        return bool(d) and status.get("availableReplicas") == want and status.get("updatedReplicas") == want
+
+    def _kube_proxy_has(self, ips: list[str]) -> bool:
+        if not ips or not http_ok(NODE_IP, xds.ADMIN_PORT, "/ready"):
+            return False
+        conn_ok = self._admin_text(NODE_IP, "/clusters")
+        return all(f"{ip}:{xds.INBOUND_PORT}" in conn_ok for ip in ips)
+
+    @staticmethod
+    def _admin_text(ip: str, path: str) -> str:
+        conn = http.client.HTTPConnection(ip, xds.ADMIN_PORT, timeout=1)
+        try:
+            conn.request("GET", path)
+            return conn.getresponse().read().decode(errors="replace")
+        except OSError:
+            return ""
+        finally:
+            conn.close()
+
+    def _ready_sidecars(self) -> list[str]:
+        if self.kubelet is None:
+            return []
+        return [r.pod.ip for r in self.kubelet.pod_runs() if r.pod and r.pod.proxy_ready and not r.stopping]
 
     def wait(self) -> None:
         """Bloquea hasta que alguien pida parar (señal o `lab down`)."""
@@ -198,13 +264,13 @@ class Supervisor:
                 self.phase = "stopping"
             if self.control:
                 self.publish()
-        self.rollouts.join(timeout=10)
-        with self.lock:
-            procs = [p for pod in self.pods for p in pod.processes()]
-            if self.kube_proxy:
-                procs.append(self.kube_proxy)
-            for pod in self.pods:
-                pod.phase = "Terminating"
+        if self.api_server:
+            self.api_server.close()
+        if self.controllers:
+            self.controllers.stop()
+        procs = self.kubelet.stop() if self.kubelet else []
+        if self.kube_proxy:
+            procs.append(self.kube_proxy)
         stop_all(procs)
         if self.zygote is not None:
             stop_all([self.zygote.proc])
@@ -216,149 +282,46 @@ class Supervisor:
             self.control.close()
         (self.dir / "state.json").unlink(missing_ok=True)
 
-    # ---------------------------------------------------------------- modelo → archivos
-    def new_pod(self, deployment: str) -> Pod:
-        spec = self.specs[deployment]
-        base = spec.base
-        used = {p.ip for p in self.pods}
-        # IPs nuevas tras cada rollout, como en Kubernetes (FIRST_HOST..LAST_HOST, y vuelta).
-        for _ in range(LAST_HOST - FIRST_HOST + 1):
-            host = self.next_host[deployment]
-            self.next_host[deployment] = host + 1 if host < LAST_HOST else FIRST_HOST
-            if pod_ip(base.service, host) not in used:
-                break
-        else:
-            raise LabError(
-                f"No queda ninguna IP libre para un pod nuevo de {deployment} "
-                f"({pod_ip(base.service, FIRST_HOST)}–{pod_ip(base.service, LAST_HOST)} en uso)."
-            )
-        return Pod(
-            name=pod_name(base.name, spec.rs_hash),
-            deployment=base.name,
-            container=base.container,
-            ip=pod_ip(base.service, host),
-            rs_hash=spec.rs_hash,
-            env=spec.env,
-            labels={**base.label_dict(), "pod-template-hash": spec.rs_hash},
-            readiness=base.readiness_probe(),
-        )
-
-    def _write_eds(self) -> None:
-        self.versions["eds"] += 1
-        for deployment in self.topology.deployments:
-            ips = [p.ip for p in self.pods if p.deployment == deployment.name and p.serving]
-            xds.write_json(
-                xds.eds_path(self.dir / "xds", deployment.service),
-                xds.endpoints(deployment.service, ips, self.versions["eds"]),
-            )
-
-    def _write_routes(self) -> None:
-        self.versions["rds"] += 1
-        vss = self.virtual_services.current()
-        xds.write_json(
-            xds.routes_path(self.dir / "xds", self.topology),
-            xds.outbound_routes(self.topology, self.mesh, vss, self.versions["rds"]),
-        )
-
+    # ---------------------------------------------------------------- estado publicado
     def publish(self) -> None:
-        """Reescribe .lab/state.json (con el lock tomado): el contrato de lab/cluster/state.py."""
-        assert self.runtime is not None or self.phase in ("starting", "failed")
-        logs = self.dir / "logs"
-        state = LabState(
-            supervisor=Process(os.getpid(), start_time(os.getpid())),
-            port=self.control.port if self.control else None,
-            phase=self.phase,
-            error=self.error,
-            started=self.started,
-            ready_seconds=self.ready_seconds,
-            course=str(self.root),
-            node_urls=self.topology.node_urls(),
-            istio_configmap={"mesh": mesh_configmap(self.mesh)},
-            deployments=tuple(
-                DeploymentState(
-                    name=name,
-                    replicas=spec.base.replicas,
-                    rs_hash=spec.rs_hash,
-                    created=spec.created,
-                    labels=spec.base.label_dict(),
-                    container=spec.base.container,
-                    env=spec.env,
-                    rolling=self.rollouts.rolling(name),
-                )
-                for name, spec in self.specs.items()
-            ),
-            pods=tuple(pod.to_state(logs) for pod in self.pods),
-            virtual_services=tuple(
-                VirtualServiceState(name, vs.hosts, created)
-                for name, (vs, created) in sorted(self.virtual_services.items.items())
-            ),
-            kube_proxy=Process.of(self.kube_proxy.pid if self.kube_proxy else None),
-            launcher=Process.of(self.zygote.proc.pid if self.zygote else None),
-            versions=dict(self.versions),
-        )
-        write_state(self.root, state)
+        """Reescribe .lab/state.json: los hechos del ciclo de vida (lab/cluster/state.py)."""
+        with self.lock:
+            logs = self.dir / "logs"
+            pods = []
+            for run in self.kubelet.pod_runs() if self.kubelet else []:
+                pod = run.pod
+                if pod is None:
+                    continue
+                containers = [ContainerState(run.app, str(pod.log_path(logs, run.app)), Process.of(pod.app.pid) if pod.app else None)]
+                if run.proxy_image:
+                    containers.append(ContainerState(PROXY_CONTAINER, str(pod.log_path(logs, PROXY_CONTAINER)),
+                                                     Process.of(pod.proxy.pid) if pod.proxy else None))
+                pods.append(PodState(pod.name, pod.namespace, pod.deployment, pod.ip, tuple(containers), run.stopping))
+            state = LabState(
+                supervisor=Process(os.getpid(), start_time(os.getpid())),
+                port=self.control.port if self.control else None,
+                api_port=self.api_server.port if self.api_server else None,
+                phase=self.phase,
+                error=self.error,
+                started=self.started,
+                ready_seconds=self.ready_seconds,
+                course=str(self.root),
+                node_urls=self.topology.node_urls(),
+                kubeconfig=str(self.dir / "kubeconfig") if self.api_server else None,
+                pods=tuple(pods),
+                kube_proxy=Process.of(self.kube_proxy.pid if self.kube_proxy else None),
+                launcher=Process.of(self.zygote.proc.pid if self.zygote else None),
+            )
+            write_state(self.root, state)
 
-    # ---------------------------------------------------------------- vigilancia
     def _monitor(self) -> None:
-        """Un contenedor que muere queda en Error (sin kubelet que lo reinicie: ver README)."""
+        """Reescribe state.json cuando cambian los pods (PID nuevos que `lab down` debe poder parar)."""
         while not self.stopping.wait(0.2):
-            with self.lock:
-                changed = False
-                for pod in self.pods:
-                    if pod.phase == "Running" and exited(pod):
-                        pod.phase = "Error"
-                        changed = True
-                    elif pod.phase == "Running" and not (pod.app_ready and pod.proxy_ready):
-                        before = (pod.app_ready, pod.proxy_ready)
-                        probe(pod)
-                        changed |= before != (pod.app_ready, pod.proxy_ready)
-                if changed:
-                    self.publish()
+            if self.dirty.is_set():
+                self.dirty.clear()
+                self.publish()
 
     # ---------------------------------------------------------------- órdenes
-    def _rpc_set_env(self, payload: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            spec = self._spec(payload["deployment"])
-            env = changed_env(spec.env, [(k, v) for k, v in payload["changes"]])
-            changed = env != spec.env
-            spec.env = env
-            if changed:
-                self.rollouts.start(spec.base.name)
-            self.publish()
-        return {"changed": changed}
-
-    def _rpc_restart(self, payload: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            spec = self._spec(payload["deployment"])
-            spec.restarted_at = datetime.now(UTC).isoformat(timespec="microseconds")
-            self.rollouts.start(spec.base.name)
-            self.publish()
-        return {}
-
-    def _rpc_apply(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Como el servidor de API con el webhook de Istio: valida (meshpolicy.parse_virtual_service,
-        el único sitio donde se valida un apply) y guarda; vuelve cuando los sidecars cargaron la ruta."""
-        with self.lock:
-            parsed = [parse_virtual_service(doc, self.topology, payload["origin"]) for doc in payload["docs"]]
-            applied = [Applied(VIRTUAL_SERVICE.qualified_kind, vs.name, self.virtual_services.apply(vs)) for vs in parsed]
-            ack = self._routes_changed()
-        wait_routes(*ack)
-        return {"applied": [asdict(a) for a in applied]}
-
-    def _rpc_delete(self, payload: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            gone = {name: self.virtual_services.delete(name) for name in payload["names"]}
-            ack = self._routes_changed()
-        wait_routes(*ack)
-        deleted, missing = (tuple(n for n, ok in gone.items() if ok is want) for want in (True, False))
-        return asdict(Deleted(VIRTUAL_SERVICE.qualified_kind, deleted, missing, NAMESPACE))
-
-    def _routes_changed(self) -> tuple[list[str], int]:
-        """Rutas nuevas a los sidecars; (IP de los sidecars, versión) para esperar a que las carguen."""
-        self._write_routes()
-        self.publish()
-        return [p.ip for p in self.pods if p.phase == "Running" and p.proxy_ready], self.versions["rds"]
-
     def _rpc_sync_logs(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Lo que los contenedores ya escribieron, en sus .log (ver capture.OutputCollector.sync)."""
         return {"synced": self.output.sync() if self.output else True}
@@ -366,30 +329,3 @@ class Supervisor:
     def _rpc_stop(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.stopping.set()  # wait() vuelve y lab/cluster/lifecycle.py llama a shutdown()
         return {}
-
-    def _spec(self, name: str) -> DeploymentSpec:
-        if name not in self.specs:
-            raise LabError(f'Error from server (NotFound): deployments.apps "{name}" not found')
-        return self.specs[name]
-
-    # ---------------------------------------------------------------- rollouts (lab/cluster/rollout.py)
-    def serve(self, pod: Pod) -> None:
-        """El pod listo entra en los endpoints de su Service."""
-        with self.lock:
-            pod.serving = True
-            self._write_eds()
-            self.publish()
-
-    def terminate(self, pod: Pod) -> None:
-        """Saca el pod de los endpoints, deja que los sidecars se enteren y para sus procesos."""
-        with self.lock:
-            pod.serving = False
-            pod.phase = "Terminating"
-            self._write_eds()
-            self.publish()
-        time.sleep(ENDPOINT_PROPAGATION)
-        stop_all(pod.processes())
-        with self.lock:
-            if pod in self.pods:
-                self.pods.remove(pod)
-            self.publish()

@@ -7,15 +7,12 @@ de los manifiestos. Aquí solo se añade lo que en Kubernetes pone el clúster:
   n = 10, 11, 12... (Linux enruta todo 127/8 a `lo`). El orden sigue la cadena de llamadas: primero
   los Services NodePort (bff), luego los que nombran sus variables *_URL (backend1, luego app2) y al
   final el resto por nombre. Así bff = 127.0.1.x, backend1 = 127.0.2.x, app2 = 127.0.3.x.
-- Nombres de pod como los de Kubernetes: <deployment>-<hash de 10 de la plantilla>-<5 al azar>.
-  El hash cambia con la plantilla (entorno, reinicio), así que tras un rollout los nombres son nuevos.
+- Los nombres de pod (<deployment>-<pod-template-hash>-<5 al azar>) los ponen los controladores
+  (lab/cluster/controllers/), como en Kubernetes; las IP, el nodo (lab/cluster/node/ipam.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +24,6 @@ from lab.errors import LabError
 K8S_DIR = Path("apps") / "k8s"
 NAMESPACE = "default"
 NODE_PORT_IP = "127.0.0.1"  # donde escuchan los NodePort (el «nodo» visto desde quien aprende)
-# El alfabeto de Kubernetes para sufijos y hashes (sin vocales ni caracteres confusos).
-ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 FIRST_HOST = 10  # cuarto octeto de las IP de pod: de FIRST_HOST a LAST_HOST (y vuelta)
 LAST_HOST = 250
 
@@ -74,6 +69,7 @@ class Deployment:
     env: tuple[EnvVar, ...]
     service: Service
     source: Path
+    image: str = ""
     # Sin readinessProbe, Kubernetes da el contenedor por listo al arrancar; el laboratorio espera
     # al menos a que su puerto acepte conexiones (tcpSocket al containerPort).
     readiness: Probe | None = None
@@ -99,6 +95,18 @@ class Topology:
     def node_ports(self) -> list[tuple[int, Deployment]]:
         return [(d.service.node_port, d) for d in self.deployments if d.service.node_port]
 
+    def images(self) -> dict[str, str]:
+        """Imagen → carpeta de apps/ con su código: las imágenes que el «nodo» tiene (las del curso),
+        también con el nombre completo que les da containerd (docker.io/library/…)."""
+        found = {}
+        for d in self.deployments:
+            found[d.image] = found[f"docker.io/library/{d.image}"] = d.container
+        return found
+
+    def service_for(self, labels: dict[str, str]) -> Service | None:
+        """El Service del curso cuyo selector escoge estas etiquetas (el primero)."""
+        return next((s for s in self.services if s.selector and all(labels.get(k) == v for k, v in s.selector)), None)
+
     def node_urls(self) -> str:
         """«bff: http://127.0.0.1:30000» (uno por NodePort), para los mensajes."""
         return ", ".join(f"{d.name}: http://{NODE_PORT_IP}:{port}" for port, d in self.node_ports())
@@ -106,24 +114,6 @@ class Topology:
 
 def pod_ip(service: Service, host: int) -> str:
     return f"127.0.{service.index}.{host}"
-
-
-def template_hash(deployment: str, env: tuple[EnvVar, ...], restarted_at: str | None) -> str:
-    """El «pod-template-hash»: 10 caracteres que solo dependen de la plantilla."""
-    canonical = json.dumps(
-        [deployment, [[e.name, e.value, e.field_path] for e in env], restarted_at], sort_keys=True
-    )
-    digest = int.from_bytes(hashlib.sha256(canonical.encode()).digest()[:16], "big")
-    chars = []
-    for _ in range(10):
-        digest, rest = divmod(digest, len(ALPHABET))
-        chars.append(ALPHABET[rest])
-    return "".join(chars)
-
-
-def pod_name(deployment: str, rs_hash: str, rng: random.Random | None = None) -> str:
-    rng = rng or random.SystemRandom()
-    return f"{deployment}-{rs_hash}-{''.join(rng.choice(ALPHABET) for _ in range(5))}"
 
 
 def load_topology(course_root: Path) -> Topology:
@@ -167,7 +157,7 @@ def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
     ports = container.get("ports")
     if not ports:
         raise LabError(f"{path}: el contenedor de {name} no declara su containerPort (ports).")
-    env = tuple(_env_var(path, item) for item in container.get("env") or [])
+    env = container_env(path, container)
     service = _service_for(path, name, labels, ports[0], services)
     return Deployment(
         name=name,
@@ -178,8 +168,17 @@ def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
         env=env,
         service=service,
         source=path,
-        readiness=_readiness(path, name, container, ports),
+        image=str(container.get("image", "")),
+        readiness=container_readiness(path, name, container),
     )
+
+
+def container_env(where: Path | str, container: dict) -> tuple[EnvVar, ...]:
+    return tuple(_env_var(Path(where), item) for item in container.get("env") or [])
+
+
+def container_readiness(where: Path | str, name: str, container: dict) -> Probe | None:
+    return _readiness(Path(where), name, container, container.get("ports") or [])
 
 
 def _readiness(path: Path, name: str, container: dict, ports: list[dict]) -> Probe | None:

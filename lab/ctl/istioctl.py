@@ -1,6 +1,8 @@
 """`lab istioctl proxy-config route deploy/X [--name R] [-o json]`: la configuración de rutas *real* del sidecar.
 
-Lee /config_dump del admin de Envoy del pod (como istioctl, que pide lo mismo a pilot-agent) y
+Busca el pod en el servidor de API del laboratorio (como istioctl: `deploy/X` → el selector del
+Deployment → el pod listo más antiguo, kubectl `polymorphichelpers.GetFirstPod`), lee /config_dump del
+admin de Envoy de ese pod (istioctl pide lo mismo a pilot-agent por un port-forward) y
 lo muestra con la forma de istioctl: tabla NAME/VHOST NAME/DOMAINS/MATCH/VIRTUAL SERVICE, o el
 JSON de las RouteConfiguration con los nombres de campo en camelCase (retryPolicy, numRetries...).
 `--name R` se queda con la RouteConfiguration que se llama R, en las dos formas (como `RouteFilter`
@@ -15,9 +17,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from lab.cluster.state import LabState, PodState, running_state
-from lab.ctl.kubeformat import table
+from lab.ctl.kubeapi import KubeApi
+from lab.ctl.shell import kubeconfig
 from lab.errors import LabError
+
+ADMIN_PORT = 15000  # el admin de Envoy en un sidecar de Istio
+MIN_WIDTH, PADDING = 6, 3  # el tabwriter de la tabla (minwidth 6, padding 3)
 
 SUPPORTED = "proxy-config route deploy/X|POD [--name R] [-o json]"
 
@@ -30,7 +35,7 @@ def _unsupported(argv: list[str]) -> LabError:
 
 
 def istioctl(course: Path, argv: list[str]) -> int:
-    words, output, name = [], "table", None
+    words, output, name, namespace = [], "table", None, None
     items = list(argv)
     while items:
         item = items.pop(0)
@@ -42,8 +47,8 @@ def istioctl(course: Path, argv: list[str]) -> int:
             name = items.pop(0)
         elif item.startswith("--name="):
             name = item.split("=", 1)[1]
-        elif item in ("-n", "--namespace") and items and items[0] == "default":
-            items.pop(0)
+        elif item in ("-n", "--namespace") and items:
+            namespace = items.pop(0)
         elif item.startswith("-"):
             raise _unsupported(argv)
         else:
@@ -52,8 +57,8 @@ def istioctl(course: Path, argv: list[str]) -> int:
         raise _unsupported(argv)
     if output not in ("json", "table", "short"):
         raise _unsupported(argv)
-    pod = _pod(running_state(course), words[2])
-    dump = _config_dump(pod)
+    api = KubeApi(kubeconfig(course))
+    dump = _config_dump(_pod_ip(api, namespace or api.namespace, words[2]))
     routes = [r for r in _route_configs(dump) if name is None or r.get("name") == name]
     if output == "json":
         print(json.dumps([camel(r) for r in routes], indent=4))
@@ -62,23 +67,31 @@ def istioctl(course: Path, argv: list[str]) -> int:
     return 0
 
 
-def _pod(state: LabState, target: str) -> PodState:
+def _pod_ip(api: KubeApi, namespace: str, target: str) -> str:
     kind, slash, name = target.partition("/")
     name = name if slash else target
     if slash and kind in ("deploy", "deployment", "deployments"):
-        pods = [p for p in state.live_pods(name) if p.ready]
+        deployment = api.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+        selector = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        pods = [p for p in api.pods(namespace, selector) if not p["metadata"].get("deletionTimestamp")]
     elif not slash or kind in ("pod", "pods", "po"):
-        name = name.split(".")[0]
-        pods = [p for p in state.pods if p.name == name]
+        name, _, namespace_part = name.partition(".")
+        pods = [api.get(f"/api/v1/namespaces/{namespace_part or namespace}/pods/{name}")]
     else:
         raise LabError(f"error: «{target}» no soportado por el laboratorio (not supported by the lab)")
+    pods = [p for p in pods if (p.get("status") or {}).get("podIP")]
     if not pods:
         raise LabError(f'Error: failed to get pod for "{target}": not found')
-    return min(pods, key=lambda p: p.created)
+    ready = [p for p in pods if _ready(p)] or pods
+    return min(ready, key=lambda p: p["metadata"].get("creationTimestamp", ""))["status"]["podIP"]
 
 
-def _config_dump(pod: PodState) -> dict[str, Any]:
-    address = f"{pod.ip}:{pod.admin_port}"
+def _ready(pod: dict[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (pod.get("status") or {}).get("conditions") or [])
+
+
+def _config_dump(ip: str) -> dict[str, Any]:
+    address = f"{ip}:{ADMIN_PORT}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(f"http://{address}/config_dump?resource=&mask=", timeout=5) as response:
@@ -125,3 +138,10 @@ def _table(routes: list[dict[str, Any]]) -> str:
                 vs = f"{parts[-1]}.{parts[-3]}" if config else ""
                 rows.append([route.get("name", ""), vhost.get("name", ""), shown, path, vs])
     return table(["NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"], rows)
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    """Columnas alineadas (la última sin relleno)."""
+    all_rows = [header, *rows]
+    widths = [max(MIN_WIDTH, max(len(r[i]) for r in all_rows) + PADDING) for i in range(len(header) - 1)]
+    return "\n".join("".join(c.ljust(widths[i]) for i, c in enumerate(row[:-1])) + row[-1] for row in all_rows)

