@@ -71,3 +71,24 @@ def test_observers_run_before_the_write_returns() -> None:
     assert seen == ["ADDED a"]
     store.mutate("pods", "default", "a", lambda obj: obj["spec"].update(image="y"))
     assert seen == ["ADDED a", "MODIFIED a"]
+
+
+def test_observers_of_a_mutate_run_without_the_store_lock() -> None:
+    """An observer may wait for another thread that writes to the store (the lab's endpoints observer
+    waits for the sidecars): with the lock held during the observers that would deadlock."""
+    import threading
+
+    store = Store()
+    store.create("pods", pod("a"))
+    store.create("pods", pod("b"))
+    wrote = threading.Event()
+
+    def observer(event: object) -> None:
+        if getattr(event, "name", "") == "a" and not wrote.is_set():
+            other = threading.Thread(target=lambda: (store.mutate("pods", "default", "b", lambda o: o["spec"].update(x=1)), wrote.set()))
+            other.start()
+            other.join(timeout=5)
+
+    store.observe(observer)
+    store.mutate("pods", "default", "a", lambda obj: obj["spec"].update(image="y"))
+    assert wrote.is_set() and store.get("pods", "default", "b")["spec"] == {"x": 1}

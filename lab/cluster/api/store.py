@@ -209,11 +209,16 @@ class Store:
         return copy.deepcopy(event.object)
 
     def mutate(self, resource: str, namespace: str, name: str, change: Callable[[Obj], None]) -> Obj:
-        """Read-modify-write under the lock (for controllers and the node): `change` edits the dict."""
-        with self._lock:
+        """Read-modify-write (for controllers and the node): `change` edits the dict. Optimistic, like
+        client-go's RetryOnConflict: read, change, write with the version read, again on Conflict.
+        The store's lock is never held while `change` or the observers run."""
+        while True:
             obj = self.get(resource, namespace, name)
             change(obj)
-            return self.update(resource, obj, check_version=False)
+            try:
+                return self.update(resource, obj)
+            except Conflict:
+                continue  # someone wrote in between: read the newer object and apply the change again
 
     def delete(self, resource: str, namespace: str, name: str) -> Obj:
         """Removes an object for good; returns it as it was (with a new resourceVersion, like etcd)."""
