@@ -11,7 +11,7 @@ from pathlib import Path
 from api_seed import KUBECTL
 
 from lab.cluster.api import discovery, schema
-from lab.cluster.api.version import kubernetes_version
+from lab.ctl.version import kubernetes_version
 
 ROOT = Path(__file__).resolve().parents[1]
 

