@@ -597,6 +597,28 @@ def test_traza_step4_tree_nests_each_app2_attempt_under_its_backend1_attempt(run
     assert "Total: bff 1 · backend1 3 · app2 9" in result.out
 
 
+def test_traza_nests_by_attempt_number_when_an_app2_line_is_stamped_before_its_backend1_line(run):
+    """El runtime anota cada línea al leerla de la tubería de su contenedor: puede leer la línea de
+    app2 del segundo intento de backend1 antes que la del primer intento de backend1, que se escribió
+    antes (visto en el laboratorio con la máquina cargada, y posible en un nodo). El árbol no cambia."""
+    cluster = step4_done(curls=0)
+    request_id = step4_request(cluster, backend_pods=[B[1], B[1], B[0]])
+    backend = cluster.logs["backend1"][B[1]]
+    first = next(i for i, (_, text) in enumerate(backend) if request_id in text and "attempt=1 " in text)
+    a1 = cluster.logs["app2"][A[1]]  # el intento 1 de app2 del segundo intento de backend1 (step4_request)
+    second = next(i for i, (_, text) in enumerate(a1) if request_id in text and "attempt=1 " in text)
+    (b_stamp, b_text), (a_stamp, a_text) = backend[first], a1[second]
+    assert a_stamp > b_stamp
+    backend[first], a1[second] = (a_stamp, b_text), (b_stamp, a_text)  # las dos marcas, cambiadas
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    assert tree_children(result.out) == {
+        f"1:{B[1]}": [f"1:{A[0]}", f"2:{A[1]}", f"3:{A[2]}"],
+        f"2:{B[1]}": [f"1:{A[1]}", f"2:{A[0]}", f"3:{A[2]}"],
+        f"3:{B[0]}": [f"1:{A[2]}", f"2:{A[1]}", f"3:{A[0]}"],
+    }
+
+
 def test_traza_reads_again_when_a_pod_vanishes_and_keeps_the_timestamps(run):
     """Tras un rollout, un pod que termina de apagarse entre la lista de `kubectl logs -l` y la lectura
     de su registro da NotFound: traza lee otra vez (y no cae al árbol aproximado sin marcas)."""
