@@ -26,9 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def first_verify() -> str:
-    """El primer verify.sh que lista index.json (sin suponer su número de paso)."""
+    """El primer verify.sh que lista index.json y cuenta con `traza --recuento` (sin suponer su
+    número de paso; los de antes miran Deployments y contadores de Envoy)."""
     steps = json.loads((ROOT / "index.json").read_text(encoding="utf-8"))["details"]["steps"]
-    return next(step["verify"] for step in steps if step.get("verify"))
+    return next(step["verify"] for step in steps
+                if step.get("verify") and "traza --recuento" in (ROOT / step["verify"]).read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
