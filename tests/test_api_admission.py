@@ -1,0 +1,55 @@
+"""Istio's validation as the API's admission (lab/cluster/api/admission.py), without HTTP: which writes
+it looks at, every http rule with its index, and the metav1.Status it hands back unchanged.
+
+The messages are Istio's (release-1.31 `pkg/config/validation/validation.go` validateHTTPRetry, the
+CRD's CEL rule for durations; held to Istio's own test data in tests/test_lab_istio_*.py); here they
+only show which layer answered and for which rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.cluster.api.admission import VIRTUAL_SERVICES, istio_validation
+from lab.cluster.api.errors import ApiError
+
+ROUTE = {"route": [{"destination": {"host": "backend1"}}]}
+WEBHOOK = 'admission webhook "validation.istio.io" denied the request: configuration is invalid: '
+
+
+def vs(*http: object, spec: dict | None = None) -> dict:
+    return {"apiVersion": "networking.istio.io/v1", "kind": "VirtualService", "metadata": {"name": "backend1"},
+            "spec": spec if spec is not None else {"hosts": ["backend1"], "http": list(http)}}
+
+
+def refusal(obj: dict, resource: str = VIRTUAL_SERVICES) -> dict:
+    with pytest.raises(ApiError) as refused:
+        istio_validation(resource, obj, None, False)
+    return refused.value.status
+
+
+def test_a_valid_virtual_service_and_other_kinds_pass() -> None:
+    istio_validation(VIRTUAL_SERVICES, vs({**ROUTE, "retries": {"attempts": 0}}), None, False)
+    istio_validation(VIRTUAL_SERVICES, vs(spec={}), None, False)  # sin http: nada que validar aquí
+    istio_validation(VIRTUAL_SERVICES, vs("no es un objeto", ROUTE), None, True)  # el CRD lo rechaza antes
+    # Lo mismo que Istio rechazaría, en otro tipo, no es cosa de su webhook.
+    istio_validation("deployments.apps", vs({**ROUTE, "retries": {"attempts": -1}}), None, False)
+
+
+def test_the_webhook_denial_is_a_400_without_reason() -> None:
+    status = refusal(vs({**ROUTE, "retries": {"attempts": 2, "retryOn": "5xx,bogus"}}))
+    assert status["message"] == WEBHOOK + '"bogus" is not a valid retryOn policy'
+    assert status["code"] == 400 and not status.get("reason") and status["status"] == "Failure"
+
+
+def test_every_rule_is_checked_with_its_index_and_the_crd_answers_invalid() -> None:
+    bad = {**ROUTE, "retries": {"attempts": 2, "perTryTimeout": "999us"}}
+    status = refusal(vs(ROUTE, bad))
+    assert status["code"] == 422 and status["reason"] == "Invalid"
+    assert status["message"] == ('VirtualService.networking.istio.io "backend1" is invalid: spec.http[1].retries.perTryTimeout: '
+                                 'Invalid value: "string": must be a valid duration greater than 1ms')
+    assert status["details"]["name"] == "backend1" and status["details"]["causes"][0]["field"] == "spec.http[1].retries.perTryTimeout"
+
+
+def test_the_first_refused_rule_answers() -> None:
+    status = refusal(vs({**ROUTE, "retries": {"attempts": -1}}, {**ROUTE, "retries": {"perTryTimeout": "0s"}}))
+    assert status["code"] == 400 and "attempts cannot be negative" in status["message"]
