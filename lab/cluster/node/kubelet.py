@@ -38,6 +38,7 @@ from lab.cluster.topology import Probe, Topology, container_env, container_readi
 from lab.errors import LabError
 
 TICK = 0.05  # s between probes of pods that are not ready yet
+RESYNC = 1.0  # s between full syncs without a pod event
 ENDPOINT_PROPAGATION = 0.2  # s between leaving the endpoints and stopping (like a preStop)
 PULL_BACKOFF = 2.0  # s from ErrImagePull to ImagePullBackOff
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
@@ -81,12 +82,18 @@ class Kubelet:
 
     def _loop(self) -> None:
         """A pod event → a full sync against the store; otherwise, every TICK, only a look at the
-        processes and the probes of pods not ready yet (cheap: the capture thread shares the GIL)."""
+        processes and the probes of pods not ready yet (cheap: the capture thread shares the GIL),
+        and a full sync every RESYNC anyway (the kubelet's periodic sync), in case a wake-up is lost."""
+        last_sync = 0.0
         while not self.stopping.is_set():
+            # Clear only after a wake-up, before the sync that answers it: an event that arrives
+            # once wait() has timed out stays set for the next turn (clearing it here lost new pods).
             woken = self.wake.wait(TICK)
-            self.wake.clear()
+            if woken:
+                self.wake.clear()
             try:
-                if woken:
+                if woken or time.monotonic() - last_sync > RESYNC:
+                    last_sync = time.monotonic()
                     self.sync()
                 else:
                     for run in self.pod_runs():
