@@ -34,6 +34,7 @@ from typing import Any
 Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (resource, namespace, name)
 HISTORY = 10_000  # events kept for watches that resume from a resourceVersion
+MUTATE_ATTEMPTS = 20  # read-change-write rounds before mutate() gives up on a Conflict
 
 
 class StoreError(Exception):
@@ -210,15 +211,16 @@ class Store:
 
     def mutate(self, resource: str, namespace: str, name: str, change: Callable[[Obj], None]) -> Obj:
         """Read-modify-write (for controllers and the node): `change` edits the dict. Optimistic, like
-        client-go's RetryOnConflict: read, change, write with the version read, again on Conflict.
-        The store's lock is never held while `change` or the observers run."""
-        while True:
+        client-go's RetryOnConflict: read, change, write with the version read, again on Conflict (a
+        bounded number of times). The store's lock is never held while `change` or the observers run."""
+        for _ in range(MUTATE_ATTEMPTS):
             obj = self.get(resource, namespace, name)
             change(obj)
             try:
                 return self.update(resource, obj)
             except Conflict:
                 continue  # someone wrote in between: read the newer object and apply the change again
+        raise Conflict(f'{resource} "{name}": still conflicting after {MUTATE_ATTEMPTS} attempts')
 
     def delete(self, resource: str, namespace: str, name: str) -> Obj:
         """Removes an object for good; returns it as it was (with a new resourceVersion, like etcd)."""

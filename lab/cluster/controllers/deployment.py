@@ -29,7 +29,7 @@ from typing import Any
 
 from lab.cluster.api.store import NotFound, Obj, now_rfc3339
 from lab.cluster.controllers.api import DEPLOYMENTS, PODS, REPLICASETS, Api
-from lab.cluster.controllers.objects import Recorder, condition, controller_uid, meta, modify, owner_ref, safe_encode
+from lab.cluster.controllers.objects import Recorder, condition, controller_uid, meta, owner_ref, safe_encode
 
 REVISION = "deployment.kubernetes.io/revision"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
@@ -162,12 +162,12 @@ class DeploymentController:
     def _annotate(self, rs: Obj, annotations: dict[str, str]) -> Obj:
         def change(obj: Obj) -> None:
             meta(obj).setdefault("annotations", {}).update(annotations)
-        return modify(self.store, REPLICASETS, meta(rs)["namespace"], meta(rs)["name"], change)
+        return self.store.mutate(REPLICASETS, meta(rs)["namespace"], meta(rs)["name"], change)
 
     def _set_revision(self, d: Obj, rev: str) -> Obj:
         if (meta(d).get("annotations") or {}).get(REVISION) == rev:
             return d
-        return modify(self.store, DEPLOYMENTS, meta(d)["namespace"], meta(d)["name"],
+        return self.store.mutate(DEPLOYMENTS, meta(d)["namespace"], meta(d)["name"],
                                  lambda obj: meta(obj).setdefault("annotations", {}).__setitem__(REVISION, rev))
 
     def _scale(self, d: Obj, rs: Obj, count: int) -> Obj:
@@ -180,7 +180,7 @@ class DeploymentController:
             obj["spec"]["replicas"] = count
             meta(obj).setdefault("annotations", {}).update(
                 {DESIRED: str(replicas_of(d)), MAX_REPLICAS: str(replicas_of(d) + surge)})
-        rs = modify(self.store, REPLICASETS, meta(rs)["namespace"], meta(rs)["name"], change)
+        rs = self.store.mutate(REPLICASETS, meta(rs)["namespace"], meta(rs)["name"], change)
         self._scaled_event(d, rs, before, count)
         return rs
 
@@ -296,7 +296,7 @@ class DeploymentController:
         def change(obj: Obj) -> None:
             obj["status"] = status
         if (d.get("status") or {}) != status:
-            modify(self.store, DEPLOYMENTS, ns, name, change)
+            self.store.mutate(DEPLOYMENTS, ns, name, change)
 
 
 def _progressed(old: dict[str, Any], new: dict[str, Any]) -> bool:

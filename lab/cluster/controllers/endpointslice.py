@@ -14,7 +14,7 @@ from typing import Any
 
 from lab.cluster.api.store import NotFound, Obj
 from lab.cluster.controllers.api import ENDPOINTSLICES, PODS, SERVICES, Api
-from lab.cluster.controllers.objects import controller_uid, meta, modify, owner_ref, pod_ready, random_suffix, service_selects, terminating
+from lab.cluster.controllers.objects import controller_uid, meta, owner_ref, pod_ready, random_suffix, service_selects, terminating
 
 SERVICE_NAME = "kubernetes.io/service-name"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
@@ -86,6 +86,6 @@ class EndpointSliceController:
             def change(obj: Obj) -> None:
                 obj["endpoints"] = endpoints
                 obj["ports"] = ports
-            modify(self.store, ENDPOINTSLICES, meta(current)["namespace"], meta(current)["name"], change)
+            self.store.mutate(ENDPOINTSLICES, meta(current)["namespace"], meta(current)["name"], change)
         for extra in slices[1:]:
             self.store.delete(ENDPOINTSLICES, meta(extra)["namespace"], meta(extra)["name"])

@@ -12,11 +12,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from lab.cluster.api.registry import GENERATE_ALPHABET
-from lab.cluster.api.store import Conflict, NotFound, Obj, Store, now_rfc3339
+from lab.cluster.api.store import NotFound, Obj, Store, now_rfc3339
 
 ALPHABET = GENERATE_ALPHABET  # apimachinery util/rand: no vowels, no confusing characters
 EVENTS = "events"
@@ -24,20 +23,6 @@ EVENTS = "events"
 
 def meta(obj: Obj) -> dict[str, Any]:
     return obj.setdefault("metadata", {})
-
-
-def modify(store: Store, resource: str, namespace: str, name: str, change: Callable[[Obj], None]) -> Obj:
-    """Read, change, write with the read resourceVersion, again on a Conflict (client-go's
-    RetryOnConflict). Unlike Store.mutate it holds no store lock while the store's synchronous
-    observers run (the EDS observer waits for the sidecars)."""
-    for _ in range(20):
-        obj = store.get(resource, namespace, name)
-        change(obj)
-        try:
-            return store.update(resource, obj)
-        except Conflict:
-            continue
-    raise Conflict(f'{resource} "{name}": too many conflicts')
 
 
 def random_suffix(length: int = 5) -> str:
@@ -134,7 +119,7 @@ class Recorder:
             known = self.seen.get(key)
             if known is not None:
                 try:
-                    modify(self.store, EVENTS, *known, lambda e: e.update(count=e.get("count", 1) + 1, lastTimestamp=stamp))
+                    self.store.mutate(EVENTS, *known, lambda e: e.update(count=e.get("count", 1) + 1, lastTimestamp=stamp))
                     return
                 except NotFound:
                     pass

@@ -20,7 +20,6 @@ from lab.cluster.controllers.objects import (
     controller_uid,
     matches,
     meta,
-    modify,
     owner_ref,
     pod_active,
     pod_ready,
@@ -109,5 +108,5 @@ class ReplicaSetController:
         if status["availableReplicas"] == 0:
             status.pop("availableReplicas")
         if (rs.get("status") or {}) != status:
-            modify(self.store, REPLICASETS, meta(rs)["namespace"], meta(rs)["name"],
+            self.store.mutate(REPLICASETS, meta(rs)["namespace"], meta(rs)["name"],
                               lambda obj: obj.__setitem__("status", status))

@@ -26,7 +26,7 @@ from typing import Any
 
 from lab.cluster.api.store import NotFound, Obj, now_rfc3339
 from lab.cluster.controllers.api import PODS, Api
-from lab.cluster.controllers.objects import Recorder, meta, modify, terminating
+from lab.cluster.controllers.objects import Recorder, meta, terminating
 from lab.cluster.envoyconfig import Workload
 from lab.cluster.istio.gotypes import parse_duration
 from lab.cluster.node.inject import INIT, PROXY
@@ -145,7 +145,7 @@ class Kubelet:
 
         def bind(pod: Obj) -> None:
             pod["spec"]["nodeName"] = NODE_NAME
-        obj = modify(self.store, PODS, run.namespace, run.name, bind)
+        obj = self.store.mutate(PODS, run.namespace, run.name, bind)
         self.scheduler.event(obj, "Pod", "v1", "Normal", "Scheduled",
                              f"Successfully assigned {run.namespace}/{run.name} to {NODE_NAME}")
         self.write_status(run)
@@ -292,7 +292,7 @@ class Kubelet:
             if run.stopping:
                 return
             with contextlib.suppress(NotFound):
-                modify(self.store, PODS, run.namespace, run.name,
+                self.store.mutate(PODS, run.namespace, run.name,
                                   lambda obj: obj.__setitem__("status", pod_status(run, obj.get("status") or {})))
 
     # ------------------------------------------------------------------ stop
