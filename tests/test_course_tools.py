@@ -583,17 +583,22 @@ def test_traza_step3_tree(run):
     assert ["logs", "-l", "app=app2", "--tail=-1", "--timestamps"] in result.calls
 
 
+# El árbol de step4_request(cluster, backend_pods=[B[1], B[1], B[0]]): cada intento de backend1 con sus
+# tres llamadas a app2 (las rondas de step4_request).
+STEP4_TREE = {
+    f"1:{B[1]}": [f"1:{A[0]}", f"2:{A[1]}", f"3:{A[2]}"],
+    f"2:{B[1]}": [f"1:{A[1]}", f"2:{A[0]}", f"3:{A[2]}"],
+    f"3:{B[0]}": [f"1:{A[2]}", f"2:{A[1]}", f"3:{A[0]}"],
+}
+
+
 def test_traza_step4_tree_nests_each_app2_attempt_under_its_backend1_attempt(run):
     cluster = step4_done(curls=2)
     request_id = step4_request(cluster, backend_pods=[B[1], B[1], B[0]])
     step4_request(cluster)  # una petición posterior no se mezcla
     result = traza(run, cluster, request_id)
     assert result.code == 0, result.err
-    assert tree_children(result.out) == {
-        f"1:{B[1]}": [f"1:{A[0]}", f"2:{A[1]}", f"3:{A[2]}"],
-        f"2:{B[1]}": [f"1:{A[1]}", f"2:{A[0]}", f"3:{A[2]}"],
-        f"3:{B[0]}": [f"1:{A[2]}", f"2:{A[1]}", f"3:{A[0]}"],
-    }
+    assert tree_children(result.out) == STEP4_TREE
     assert "Total: bff 1 · backend1 3 · app2 9" in result.out
 
 
@@ -612,11 +617,7 @@ def test_traza_nests_by_attempt_number_when_an_app2_line_is_stamped_before_its_b
     backend[first], a1[second] = (a_stamp, b_text), (b_stamp, a_text)  # las dos marcas, cambiadas
     result = traza(run, cluster, request_id)
     assert result.code == 0, result.err
-    assert tree_children(result.out) == {
-        f"1:{B[1]}": [f"1:{A[0]}", f"2:{A[1]}", f"3:{A[2]}"],
-        f"2:{B[1]}": [f"1:{A[1]}", f"2:{A[0]}", f"3:{A[2]}"],
-        f"3:{B[0]}": [f"1:{A[2]}", f"2:{A[1]}", f"3:{A[0]}"],
-    }
+    assert tree_children(result.out) == STEP4_TREE
 
 
 def test_traza_reads_again_when_a_pod_vanishes_and_keeps_the_timestamps(run):
