@@ -155,8 +155,9 @@ class DeploymentController:
                      "selector": selector, "template": template},
         }
         created = self.api.create(REPLICASETS, rs)
-        if replicas > 0:
-            self._scaled_event(d, created, 0, replicas)
+        if replicas > 0:  # sync.go getNewReplicaSet: no «from» for a ReplicaSet just created
+            self.recorder.event(d, "Deployment", "apps/v1", "Normal", "ScalingReplicaSet",
+                                f"Scaled up replica set {meta(created)['name']} to {replicas}")
         return created
 
     def _annotate(self, rs: Obj, annotations: dict[str, str]) -> Obj:
@@ -185,6 +186,7 @@ class DeploymentController:
         return rs
 
     def _scaled_event(self, d: Obj, rs: Obj, before: int, after: int) -> None:
+        """sync.go scaleReplicaSetAndRecordEvent: «Scaled up|down replica set X to N from M»."""
         way = "up" if after > before else "down"
         self.recorder.event(d, "Deployment", "apps/v1", "Normal", "ScalingReplicaSet",
                             f"Scaled {way} replica set {meta(rs)['name']} to {after} from {before}")
