@@ -80,8 +80,6 @@ ISTIO_HUB=
 
 # ---------------------------------------------------------------- registro y marcadores
 
-now() { printf '%s\n' "$EPOCHSECONDS"; }
-
 # El reloj de los plazos (epoch en segundos). Es `date +%s` y no $EPOCHSECONDS para que las pruebas
 # puedan darle un reloj que avanza con cada espera falsa (tests/setup_fakes/fake.sh).
 clock() { date +%s; }

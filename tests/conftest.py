@@ -31,7 +31,7 @@ SLOW_MODULES = {
     "test_api_kubectl", "test_api_client", "test_apps", "test_apps_harness", "test_check", "test_course_diagrams", "test_course_tools",
     "test_play", "test_play_cluster", "test_preview", "test_setup", "test_setup_bundle",
     "test_sandbox_play", "test_setup_faults", "test_setup_shellcheck", "test_static_apps", "test_workflow",
-    "test_guards_verify", "test_guards_setup", "test_guards_mutations",
+    "test_guards_verify", "test_guards_setup", "test_guards_mutations", "test_preview_terminal",
 }
 
 

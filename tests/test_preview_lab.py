@@ -4,7 +4,7 @@ Opens the preview, types `kubectl get pods` in its terminal and reads the table 
 `kubectl get pods -w` with Ctrl-C, runs step 1's blocks in order by clicking ▶ Ejecutar (each one is
 typed into the terminal) and sees their output, presses Comprobar and sees it pass, edits the
 Markdown and sees the page change; then stops the preview and checks that it took its lab down and
-left no process behind. Needs the lab: run it under `flock /tmp/lab.lock` (one lab per machine).
+left no process behind. Needs the lab: run it under `flock /work/lab.lock` (one lab per machine).
 Screenshot: artifacts/preview-step1.png.
 """
 
@@ -53,7 +53,7 @@ def test_preview_runs_step1_against_the_lab(tmp_path: Path) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
     require_chromium()
-    assert not _listening(30000), "ya hay un laboratorio en 127.0.0.1:30000 (¿falta flock /tmp/lab.lock?)"
+    assert not _listening(30000), "ya hay un laboratorio en 127.0.0.1:30000 (¿falta flock /work/lab.lock?)"
     course = tmp_path / "curso"
     shutil.copytree(REPO, course, ignore=COPY_IGNORE, symlinks=True)
     step1 = load_course(course).page("step1")
