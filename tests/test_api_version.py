@@ -31,3 +31,16 @@ def test_kubectl_pin_server_and_schemas_follow_setup_sh() -> None:
     assert re.search(rf"^Client Version: v{re.escape(pinned)}$", client, re.M), client
     assert discovery.version_info()["gitVersion"] == f"v{pinned}"
     assert minor(schema.SCHEMA_VERSION) == wanted, "los esquemas OpenAPI servidos son de otra versión de Kubernetes"
+
+
+def test_storage_version_hashes_are_the_ones_a_real_apiserver_serves() -> None:
+    """The values kube-apiserver puts in /api/v1 and /apis/apps/v1 discovery (the same on every cluster:
+    apiserver storageversionhash.go hashes group/version/kind), as `kubectl get --raw /api/v1` shows."""
+    from lab.cluster.api.discovery import storage_version_hash
+    from lab.cluster.api.resources import RESOURCES
+
+    seen = {r.kind: storage_version_hash(r) for r in RESOURCES}
+    assert {k: seen[k] for k in ("Pod", "Service", "ConfigMap", "Namespace", "Deployment")} == {
+        "Pod": "xPOwRZ+Yhw8=", "Service": "0/CO1lhkEBI=", "ConfigMap": "qFsyl6wFWjQ=",
+        "Namespace": "Q3oi5N2YM8M=", "Deployment": "8aSe+NMegvE=",
+    }

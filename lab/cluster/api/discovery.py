@@ -8,6 +8,7 @@ kind and verbs kube-apiserver gives them (`kubectl get --raw /api/v1` on a clust
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import platform
 from importlib.metadata import PackageNotFoundError
@@ -74,8 +75,15 @@ def _entry(res: Resource) -> Obj:
         entry["shortNames"] = list(res.short_names)
     if res.categories:
         entry["categories"] = list(res.categories)
-    entry["storageVersionHash"] = hashlib.sha256(f"{res.api_version()}/{res.kind}".encode()).hexdigest()[:11]
+    entry["storageVersionHash"] = storage_version_hash(res)
     return entry
+
+
+def storage_version_hash(res: Resource) -> str:
+    """apiserver pkg/endpoints/discovery/storageversionhash.go: base64 of the first 8 bytes of
+    sha256("group/version/kind") of the storage version ("" group for core: "/v1/Pod")."""
+    digest = hashlib.sha256(f"{res.group}/{res.version}/{res.kind}".encode()).digest()
+    return base64.b64encode(digest[:8]).decode()
 
 
 def _sub_entries(res: Resource) -> list[Obj]:
