@@ -1,6 +1,6 @@
 """app2: el final de la cadena. GET / responde STATUS_CODE_APP (200 si no se define).
 
-En el paso 2 pondrás STATUS_CODE_APP=503 y verás cuántas veces llega a app2 una sola
+En el paso 4 pondrás STATUS_CODE_APP=503 y verás cuántas veces llega a app2 una sola
 petición del cliente: los reintentos de cada sidecar se multiplican.
 """
 

@@ -1,9 +1,10 @@
 """backend1: el eslabón del medio. GET / llama a app2 y responde.
 
-- Sin STATUS_CODE_APP, pasa tal cual el estado y el cuerpo de app2 (paso 2: app2 da 503 y
+- Sin STATUS_CODE_APP, pasa tal cual el estado y el cuerpo de app2 (paso 4: app2 da 503 y
   backend1 lo propaga, así que reintentan los sidecars de backend1 y también el de bff).
 - Con STATUS_CODE_APP (por ejemplo 503), llama igualmente a app2 pero responde ese estado
-  (paso 1: app2 va bien, backend1 falla y reintenta solo el sidecar de bff).
+  (paso 3: app2 va bien, backend1 falla y reintenta solo el sidecar de bff; en el paso 1 solo
+  la tiene el pod de backend1-v2).
 """
 
 from fastapi import Request, Response
