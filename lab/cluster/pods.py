@@ -89,12 +89,6 @@ class Pod:
         return [p for p in (self.app, self.proxy) if p is not None]
 
 
-def start_pod(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
-    """Arranca el sidecar y la app del pod (sin esperar a que estén listos)."""
-    start_sidecar(runtime, pod, mesh)
-    start_app(runtime, pod)
-
-
 def start_sidecar(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
     (runtime.logs_dir / pod.name).mkdir(parents=True, exist_ok=True)
     bootstrap = runtime.xds_dir / f"{pod.name}.json"

@@ -68,7 +68,6 @@ class Deployment:
     container_port: int
     env: tuple[EnvVar, ...]
     service: Service
-    source: Path
     image: str = ""
     # Sin readinessProbe, Kubernetes da el contenedor por listo al arrancar; el laboratorio espera
     # al menos a que su puerto acepte conexiones (tcpSocket al containerPort).
@@ -76,9 +75,6 @@ class Deployment:
 
     def readiness_probe(self) -> Probe:
         return self.readiness or Probe(self.container_port, None)
-
-    def label_dict(self) -> dict[str, str]:
-        return dict(self.labels)
 
 
 @dataclass(frozen=True)
@@ -167,7 +163,6 @@ def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
         container_port=int(ports[0]["containerPort"]),
         env=env,
         service=service,
-        source=path,
         image=str(container.get("image", "")),
         readiness=container_readiness(path, name, container),
     )

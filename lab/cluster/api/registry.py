@@ -57,10 +57,6 @@ class Registry:
         except NotFound:
             raise errors.not_found(res.key, name) from None
 
-    def list(self, resource: str | Resource, namespace: str | None = None, label_selector: str | None = None,
-             field_selector: str | None = None) -> list[Obj]:
-        return self.list_page(resource, namespace, label_selector, field_selector)[0]
-
     def list_page(self, resource: str | Resource, namespace: str | None = None, label_selector: str | None = None,
                   field_selector: str | None = None, *, limit: int | None = None,
                   continue_: str | None = None) -> tuple[list[Obj], int, str]:

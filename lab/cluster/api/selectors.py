@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from lab.cluster.api.errors import bad_request, expired
+from lab.cluster.api.errors import bad_request
 
 Obj = dict[str, Any]
 Match = Callable[[Obj], bool]
@@ -111,8 +111,3 @@ def parse_continue(token: str) -> tuple[int, int]:
     except (ValueError, KeyError, TypeError):
         raise bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)") from None
 
-
-def continue_expired() -> Exception:
-    return expired("The provided continue parameter is too old to display a consistent list result. "
-                   "You can start a new list without the continue parameter, or use the continue token "
-                   "in this response to retrieve the remainder of the results.")

@@ -14,7 +14,7 @@ from typing import Any
 
 from lab.cluster.api.store import NotFound, Obj
 from lab.cluster.controllers.api import ENDPOINTSLICES, PODS, SERVICES, Api
-from lab.cluster.controllers.objects import controller_uid, meta, owner_ref, pod_ready, random_suffix, service_selects, terminating
+from lab.cluster.controllers.objects import controller_uid, meta, owner_ref, pod_ready, service_selects, terminating
 
 SERVICE_NAME = "kubernetes.io/service-name"
 MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
@@ -70,10 +70,10 @@ class EndpointSliceController:
         ]
         if not slices:
             name = meta(service)["name"]
-            self.store.create(ENDPOINTSLICES, {
+            self.api.create(ENDPOINTSLICES, {  # the registry names it from generateName, as the apiserver does
                 "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                 "metadata": {
-                    "name": f"{name}-{random_suffix()}", "generateName": f"{name}-",
+                    "generateName": f"{name}-",
                     "namespace": meta(service)["namespace"],
                     "labels": {SERVICE_NAME: name, MANAGED_BY: CONTROLLER},
                     "ownerReferences": [owner_ref(service, "Service", "v1")],

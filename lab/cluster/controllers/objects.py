@@ -9,7 +9,6 @@ for the same object, reason and message bumps `count` and `lastTimestamp` instea
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from typing import Any
@@ -23,11 +22,6 @@ EVENTS = "events"
 
 def meta(obj: Obj) -> dict[str, Any]:
     return obj.setdefault("metadata", {})
-
-
-def random_suffix(length: int = 5) -> str:
-    rng = random.SystemRandom()
-    return "".join(rng.choice(ALPHABET) for _ in range(length))
 
 
 def safe_encode(text: str) -> str:
