@@ -602,22 +602,69 @@ def test_traza_step4_tree_nests_each_app2_attempt_under_its_backend1_attempt(run
     assert "Total: bff 1 · backend1 3 · app2 9" in result.out
 
 
+def swap_stamps(cluster: Cluster, request_id: str, first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
+    """Cambia las marcas de dos líneas de la petición, cada una dada por (app, pod, intento)."""
+    where = []
+    for app, pod, attempt in (first, second):
+        lines = cluster.logs[app][pod]
+        where.append((lines, next(i for i, (_, text) in enumerate(lines)
+                                  if request_id in text and f"attempt={attempt} " in text)))
+    (la, ia), (lb, ib) = where
+    (sa, ta), (sb, tb) = la[ia], lb[ib]
+    la[ia], lb[ib] = (sb, ta), (sa, tb)
+
+
 def test_traza_nests_by_attempt_number_when_an_app2_line_is_stamped_before_its_backend1_line(run):
     """El runtime anota cada línea al leerla de la tubería de su contenedor: puede leer la línea de
     app2 del segundo intento de backend1 antes que la del primer intento de backend1, que se escribió
     antes (visto en el laboratorio con la máquina cargada, y posible en un nodo). El árbol no cambia."""
     cluster = step4_done(curls=0)
     request_id = step4_request(cluster, backend_pods=[B[1], B[1], B[0]])
-    backend = cluster.logs["backend1"][B[1]]
-    first = next(i for i, (_, text) in enumerate(backend) if request_id in text and "attempt=1 " in text)
-    a1 = cluster.logs["app2"][A[1]]  # el intento 1 de app2 del segundo intento de backend1 (step4_request)
-    second = next(i for i, (_, text) in enumerate(a1) if request_id in text and "attempt=1 " in text)
-    (b_stamp, b_text), (a_stamp, a_text) = backend[first], a1[second]
-    assert a_stamp > b_stamp
-    backend[first], a1[second] = (a_stamp, b_text), (b_stamp, a_text)  # las dos marcas, cambiadas
+    # la línea del intento 1 de backend1 y la del intento 1 de app2 de la segunda ronda (A[1])
+    swap_stamps(cluster, request_id, ("backend1", B[1], "1"), ("app2", A[1], "1"))
     result = traza(run, cluster, request_id)
     assert result.code == 0, result.err
     assert tree_children(result.out) == STEP4_TREE
+
+
+def test_traza_keeps_each_round_when_app2_attempt_2_is_stamped_before_attempt_1(run):
+    """Visto en CI (2 núcleos cargados): el runtime leyó tarde la tubería del pod de app2 que atendió
+    el intento 1 de la segunda ronda, y la línea del intento 2 de esa ronda, de otro pod, quedó
+    anotada antes. Cada ronda sigue siendo 1, 2, 3 bajo su intento de backend1."""
+    cluster = step4_done(curls=0)
+    request_id = step4_request(cluster, backend_pods=[B[1], B[1], B[0]])
+    # la segunda ronda: A[1] (intento 1), A[0] (intento 2), A[2] (intento 3); son las primeras
+    # líneas de intento 1 de A[1] y de intento 2 de A[0]
+    swap_stamps(cluster, request_id, ("app2", A[1], "1"), ("app2", A[0], "2"))
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    assert tree_children(result.out) == STEP4_TREE
+
+
+def test_traza_keeps_each_round_when_the_last_app2_attempt_is_stamped_after_the_next_round_began(run):
+    """Una marca aún más tarde: el intento 3 de la primera ronda anotado después del intento 1 de la
+    segunda (otro pod). Va con la ronda cuyo intento 2 lo precede."""
+    cluster = step4_done(curls=0)
+    request_id = step4_request(cluster, backend_pods=[B[1], B[1], B[0]])
+    swap_stamps(cluster, request_id, ("app2", A[2], "3"), ("app2", A[1], "1"))
+    swap_stamps(cluster, request_id, ("backend1", B[1], "1"), ("app2", A[2], "3"))
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    assert tree_children(result.out) == STEP4_TREE
+
+
+def test_traza_leaves_empty_the_backend1_attempt_that_never_reached_app2(run):
+    """Un intento de backend1 que responde sin llamar a app2 (se cae antes): su rama queda vacía y las
+    llamadas de los demás siguen con el suyo, aunque la marca de una llegue un poco tarde."""
+    cluster = step4_done(curls=0)
+    request_id = cluster.curl(B, [[A[0], A[1]], [], [A[2], A[0], A[1]]], None, 503)
+    swap_stamps(cluster, request_id, ("app2", A[1], "2"), ("backend1", B[0], "1"))
+    result = traza(run, cluster, request_id)
+    assert result.code == 0, result.err
+    assert tree_children(result.out) == {
+        f"1:{B[0]}": [f"1:{A[0]}", f"2:{A[1]}"], f"2:{B[1]}": [], f"3:{B[2]}": [f"1:{A[2]}", f"2:{A[0]}", f"3:{A[1]}"],
+    }
+    assert "Total: bff 1 · backend1 3 · app2 5" in result.out
 
 
 def test_traza_reads_again_when_a_pod_vanishes_and_keeps_the_timestamps(run):
