@@ -5,8 +5,8 @@
 - exec: the WebSocket protocol of client-go v0.36 `tools/remotecommand/websocket.go` (subprotocols
   `v5.channel.k8s.io`/`v4.channel.k8s.io`, binary frames whose first byte is the channel: 1 stdout,
   2 stderr, 3 the final metav1.Status — `NonZeroExitCode` with an `ExitCode` cause, as
-  apimachinery `pkg/util/remotecommand` and kubelet's cri streaming write it). The WebSocket
-  framing is RFC 6455 (websocket.py).
+  apimachinery `pkg/util/remotecommand` and kubelet's cri streaming write it). The WebSocket itself
+  (handshake, RFC 6455 frames) is the `websockets` package's protocol (websocket.py).
 - attach and port-forward: a clear Status in Spanish (the lab's containers are not attachable).
 """
 
@@ -136,7 +136,7 @@ def _exec(api: ApiServer, req: Request, t: Target, container: str, out: _Handler
     if protocol is None:
         raise errors.bad_request(f"El laboratorio solo habla {' o '.join(PROTOCOLS)} para exec (el cliente ofrece: {', '.join(offered)}).")
     command = req.query_lists.get("command") or []
-    conn = websocket.accept(out, req.header("Sec-WebSocket-Key"), protocol)
+    conn = websocket.accept(out, protocol)
     try:
         try:
             result = api.node.exec(t.namespace, t.name, container, command)

@@ -1,83 +1,99 @@
-"""The server side of a WebSocket (RFC 6455), enough for pods/exec: the handshake, unmasked binary
-frames to the client, and a close. What the client sends (stdin, resize, pings, close) is read and
-answered in a thread: pings get pongs (client-go sends one every 5 s), the rest is not used.
+"""The server side of a WebSocket for pods/exec, on the `websockets` package's sans-I/O protocol
+(`websockets.server.ServerProtocol`): it checks the handshake, frames, masks and answers pings
+(client-go sends one every 5 s); this module only moves its bytes over the request's socket.
+
+The API server's handler has already read the HTTP request, so the protocol is given the same
+request line and headers again; from then on the socket belongs to the WebSocket. What the client sends (stdin,
+resize) is read and discarded: the lab's exec runs no interactive process.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import struct
+import contextlib
+import socket
 import threading
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
+
+from websockets.frames import CloseCode
+from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+
+from lab.cluster.api import errors
 
 if TYPE_CHECKING:
     from lab.cluster.api.server import _Handler
 
-GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-BINARY, CLOSE, PING, PONG = 0x2, 0x8, 0x9, 0xA
+CLOSE_WAIT = 2.0  # seconds to wait for the client's close frame
 
 
-def accept(out: _Handler, key: str, protocol: str) -> Connection:
-    digest = base64.b64encode(hashlib.sha1((key + GUID).encode()).digest()).decode()
-    out.send_response(101, "Switching Protocols")
-    out.send_header("Upgrade", "websocket")
-    out.send_header("Connection", "Upgrade")
-    out.send_header("Sec-WebSocket-Accept", digest)
-    out.send_header("Sec-WebSocket-Protocol", protocol)
-    out.end_headers()
-    out.wfile.flush()
-    return Connection(out.rfile, out.wfile)
+def accept(out: _Handler, protocol: str) -> Connection:
+    """Completes the handshake with `protocol` as the subprotocol, or raises a 400 Status (before
+    anything is written) naming what the client's handshake lacked."""
+    ws = ServerProtocol(subprotocols=[protocol])
+    head = "".join(f"{name}: {value}\r\n" for name, value in out.headers.items())
+    ws.receive_data(f"{out.requestline}\r\n{head}\r\n".encode("latin-1"))  # the bytes http.server read
+    request = next((event for event in ws.events_received() if isinstance(event, Request)), None)
+    if request is None:
+        raise errors.bad_request(f"WebSocket handshake refused: {ws.handshake_exc}")
+    response = ws.accept(request)
+    if ws.handshake_exc is not None:
+        raise errors.bad_request(f"WebSocket handshake refused: {ws.handshake_exc}")
+    ws.send_response(response)
+    return Connection(ws, out)
 
 
 class Connection:
-    def __init__(self, reader: BinaryIO, writer: BinaryIO) -> None:
-        self._reader, self._writer = reader, writer
-        self._lock = threading.Lock()
+    """One open WebSocket: `send` from the handler's thread, reading in a thread of its own."""
+
+    def __init__(self, ws: ServerProtocol, out: _Handler) -> None:
+        self._ws, self._out = ws, out
+        self._lock = threading.Lock()  # the protocol object is not thread-safe
         self.closed = threading.Event()
+        self._flush()
         threading.Thread(target=self._read, daemon=True).start()
 
-    def send(self, payload: bytes, opcode: int = BINARY) -> None:
-        header = bytes([0x80 | opcode])
-        size = len(payload)
-        if size < 126:
-            header += bytes([size])
-        elif size < 1 << 16:
-            header += bytes([126]) + struct.pack("!H", size)
-        else:
-            header += bytes([127]) + struct.pack("!Q", size)
+    def send(self, payload: bytes) -> None:
         with self._lock:
-            self._writer.write(header + payload)
-            self._writer.flush()
+            self._ws.send_binary(payload)
+            self._flush()
 
-    def close(self, code: int = 1000) -> None:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE) -> None:
         """Sends the close frame and waits (briefly) for the client's."""
         try:
-            self.send(struct.pack("!H", code), CLOSE)
+            with self._lock:
+                if self._ws.state is State.OPEN:
+                    self._ws.send_close(code)
+                self._flush()
         except OSError:
             return
-        self.closed.wait(2)
+        if not self.closed.wait(CLOSE_WAIT):
+            # no close frame: end the socket so that the reading thread's read returns and the
+            # handler can close its buffered reader (closing it waits for a read in progress)
+            with contextlib.suppress(OSError):
+                self._out.connection.shutdown(socket.SHUT_RDWR)
+
+    def _flush(self) -> None:
+        """Writes what the protocol has queued (frames, pongs); call with the lock held."""
+        data = b"".join(self._ws.data_to_send())
+        if data:
+            self._out.wfile.write(data)
+            self._out.wfile.flush()
 
     def _read(self) -> None:
         try:
-            while True:
-                head = self._reader.read(2)
-                if len(head) < 2:
-                    break
-                opcode, size = head[0] & 0x0F, head[1] & 0x7F
-                if size == 126:
-                    size = struct.unpack("!H", self._reader.read(2))[0]
-                elif size == 127:
-                    size = struct.unpack("!Q", self._reader.read(8))[0]
-                mask = self._reader.read(4) if head[1] & 0x80 else b""
-                data = self._reader.read(size)
-                if mask:
-                    data = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
-                if opcode == PING:
-                    self.send(data, PONG)
-                elif opcode == CLOSE:
-                    break
-        except (OSError, struct.error):
+            while self._ws.state is not State.CLOSED:
+                data = self._out.rfile.read1(65536)
+                with self._lock:
+                    if data:
+                        self._ws.receive_data(data)
+                    else:
+                        self._ws.receive_eof()
+                    self._ws.events_received()  # stdin and resize frames: not used
+                    self._flush()
+                if not data or self._ws.close_rcvd is not None:
+                    break  # the close handshake is done: nothing more to read
+        except OSError:
             pass
         finally:
             self.closed.set()
