@@ -388,3 +388,18 @@ def test_the_crd_schema_checks_types_and_required_fields(api: ApiLab) -> None:
     assert done.stderr == ('The VirtualService "tipos" is invalid: \n'
                            '* spec.hosts: Invalid value: "string": spec.hosts in body must be of type array: "string"\n'
                            "* spec.http[0].route[0].destination.host: Required value\n")
+
+
+def test_delete_cascade_orphan_and_foreground_leave_the_owner_terminating_on_its_finalizer(api: ApiLab) -> None:
+    """--cascade=orphan|foreground send propagationPolicy; the object waits on the garbage collector's
+    finalizer (this API has no controllers: tests/test_controllers.py follows the collector)."""
+    for cascade, finalizer in (("orphan", "orphan"), ("foreground", "foregroundDeletion")):
+        name = f"cascade-{cascade}"
+        api.kubectl("create", "deployment", name, "--image=apps/k8s/backend:1.0")
+        done = api.kubectl("delete", "deployment", name, f"--cascade={cascade}", "--wait=false")
+        assert done.stdout == f'deployment.apps "{name}" deleted from default namespace\n'
+        meta = json.loads(api.kubectl("get", "deployment", name, "-o", "json").stdout)["metadata"]
+        assert (meta["finalizers"], meta["deletionGracePeriodSeconds"]) == ([finalizer], 0) and meta["deletionTimestamp"]
+        api.kubectl("patch", "deployment", name, "--type=json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+        gone = api.kubectl("get", "deployment", name, check=False)
+        assert gone.stderr == f'Error from server (NotFound): deployments.apps "{name}" not found\n'

@@ -40,8 +40,11 @@ class Api:
     def create(self, resource: str, obj: Obj) -> Obj:
         return self.registry.create(resource, obj)
 
-    def delete(self, resource: str, namespace: str, name: str) -> None:
-        self.registry.delete(resource, namespace, name)
+    def update(self, resource: str, obj: Obj) -> Obj:
+        return self.registry.update(resource, obj)
+
+    def delete(self, resource: str, namespace: str, name: str, propagation: str | None = None) -> None:
+        self.registry.delete(resource, namespace, name, propagation=propagation)
 
 
 class World:
@@ -168,3 +171,64 @@ def test_deleting_the_deployment_collects_its_replicasets_and_pods() -> None:
     assert world.pods() == []  # every pod has its deletionTimestamp (graceful): the node removes them
     world.node()
     assert world.store.list(PODS, "default")[0] == []
+
+
+def test_delete_with_orphan_keeps_the_replicaset_and_pods_without_their_owner() -> None:
+    """kubectl delete --cascade=orphan: the Deployment waits on the `orphan` finalizer, the garbage
+    collector removes its reference from the ReplicaSet, then the finalizer, and the Deployment goes."""
+    world = started()
+    world.node()
+    gone = world.api.registry.delete(DEPLOYMENTS, "default", "backend1", propagation="Orphan")[1]
+    assert gone is False
+    terminating = world.store.get(DEPLOYMENTS, "default", "backend1")["metadata"]
+    assert terminating["finalizers"] == ["orphan"] and terminating["deletionGracePeriodSeconds"] == 0
+    world.settle()
+    world.settle()
+    assert world.store.find(DEPLOYMENTS, "default", "backend1") is None
+    [rs] = world.store.list(REPLICASETS, "default")[0]
+    assert "ownerReferences" not in rs["metadata"] or rs["metadata"]["ownerReferences"] == []
+    assert not rs["metadata"].get("deletionTimestamp")
+    assert len(world.pods(ready=True)) == 3  # the pods keep their owner: the ReplicaSet still exists
+
+
+def test_delete_in_the_foreground_waits_for_pods_and_replicasets_before_the_deployment() -> None:
+    """kubectl delete --cascade=foreground: the Deployment and then its ReplicaSet wait on the
+    `foregroundDeletion` finalizer until their dependents are gone (pods on a node terminate gracefully)."""
+    world = started()
+    world.node()
+    for pod in world.pods():
+        world.store.mutate(PODS, "default", pod["metadata"]["name"], lambda p: p["spec"].update(nodeName="controlplane"))
+    world.api.registry.delete(DEPLOYMENTS, "default", "backend1", propagation="Foreground")
+    world.settle()
+    deployment = world.store.get(DEPLOYMENTS, "default", "backend1")["metadata"]
+    assert deployment["finalizers"] == ["foregroundDeletion"] and deployment["deletionTimestamp"]
+    [rs] = world.store.list(REPLICASETS, "default")[0]
+    assert rs["metadata"]["finalizers"] == ["foregroundDeletion"] and rs["metadata"]["deletionTimestamp"]
+    pods = world.store.list(PODS, "default")[0]
+    assert len(pods) == 3 and all(p["metadata"]["deletionGracePeriodSeconds"] == 30 for p in pods)
+    world.node()  # the kubelet ends the pods
+    world.settle()
+    assert world.store.list(REPLICASETS, "default")[0] == []
+    assert world.store.find(DEPLOYMENTS, "default", "backend1") is None
+
+
+def test_an_unknown_propagation_policy_is_refused_as_the_apiserver_does() -> None:
+    from lab.cluster.api.deletion import propagation  # noqa: PLC0415 - only this test reads DeleteOptions
+    from lab.cluster.api.errors import ApiError  # noqa: PLC0415
+
+    try:
+        propagation({"propagationPolicy": "Cascade"})
+    except ApiError as error:
+        assert (error.code, error.status["message"]) == (422, 'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: '
+                                                              'Unsupported value: "Cascade": supported values: '
+                                                              '"Foreground", "Background", "Orphan", "nil"')
+    else:
+        raise AssertionError("Cascade was accepted")
+    try:
+        propagation({"propagationPolicy": "Orphan", "orphanDependents": True})
+    except ApiError as error:
+        assert error.status["message"] == ('DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Invalid value: '
+                                           '"Orphan": orphanDependents and deletionPropagation cannot be both set')
+    else:
+        raise AssertionError("both options were accepted")
+    assert propagation({"orphanDependents": True}) == "Orphan" and propagation({}) is None

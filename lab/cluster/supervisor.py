@@ -84,8 +84,11 @@ class Supervisor:
     def create(self, resource: str, obj: Obj) -> Obj:
         return self.registry.create(resource, obj)
 
-    def delete(self, resource: str, namespace: str, name: str) -> None:
-        self.registry.delete(resource, namespace, name)
+    def update(self, resource: str, obj: Obj) -> Obj:
+        return self.registry.update(resource, obj)
+
+    def delete(self, resource: str, namespace: str, name: str, propagation: str | None = None) -> None:
+        self.registry.delete(resource, namespace, name, propagation=propagation)
 
     def _inject(self, resource: str, new: Obj, old: Obj | None, dry_run: bool) -> None:
         """Istio's injection webhook: pods of a namespace labelled istio-injection=enabled."""

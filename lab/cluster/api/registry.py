@@ -3,7 +3,7 @@
 Follows k8s.io/apiserver `pkg/registry/generic/registry/store.go` (Create, Update with
 GuaranteedUpdate's optimistic concurrency, Delete with graceful deletion and dry run) and
 `pkg/registry/rest/create.go`/`update.go` (BeforeCreate/BeforeUpdate: name generation, strategy,
-validation, then admission), with the per-kind strategies of strategy.py. Errors are ApiError
+validation, then admission; deletion.py for DeleteOptions and finalizers), with the per-kind strategies of strategy.py. Errors are ApiError
 carrying the metav1.Status kube-apiserver would send.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.cluster.api import defaults, errors, patch, schema, selectors, strategy
+from lab.cluster.api import defaults, deletion, errors, patch, schema, selectors, strategy
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.resources import Resource, resource_for
 from lab.cluster.api.store import AlreadyExists, Conflict, NotFound, Store, now_rfc3339
@@ -124,6 +124,8 @@ class Registry:
             return obj
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         try:
+            if deletion.finalized(obj):  # the last finalizer of a terminating object is gone
+                return self.store.delete(res.key, meta.get("namespace", ""), meta["name"])
             return self.store.update(res.key, obj)
         except Conflict:
             raise errors.conflict(res.key, meta["name"], strategy.MODIFIED) from None
@@ -169,10 +171,12 @@ class Registry:
         raise errors.unsupported_media_type(patch_type)
 
     def delete(self, resource: str | Resource, namespace: str, name: str, *, dry_run: bool = False,
-               propagation: str = "Background", grace_period: int | None = None,
+               propagation: str | None = None, grace_period: int | None = None,
                preconditions: Obj | None = None) -> tuple[Obj, bool]:
-        """(the object, deleted at once?). Pods go graceful: deletionTimestamp and
-        deletionGracePeriodSeconds are set and the kubelet removes them (pod strategy.go CheckGracefulDelete)."""
+        """(the object, deleted at once?). An object with finalizers to wait for (its own, or the
+        garbage collector's for Orphan and Foreground: deletion.py) or a pod's grace period stays,
+        terminating: deletionTimestamp and deletionGracePeriodSeconds are set, and the garbage
+        collector or the kubelet finish it (store.go updateForGracefulDeletionAndFinalizers)."""
         res = _resource(resource)
         ns = namespace if res.namespaced else ""
         old = self.get(res, ns, name)
@@ -182,9 +186,11 @@ class Registry:
                 raise errors.conflict(res.key, name, f"Precondition failed: {key.upper() if key == 'uid' else key} in precondition: "
                                       f"{wanted}, {key.upper() if key == 'uid' else key} in object meta: {old['metadata'].get(key)}")
         grace = strategy.grace_period(res, old, grace_period)
-        if grace and not dry_run:
+        finalizers = deletion.gc_finalizers(old["metadata"].get("finalizers") or [], propagation)
+        if (grace or finalizers) and not dry_run:
             def terminate(obj: Obj) -> None:
                 meta = obj["metadata"]
+                meta["finalizers"] = finalizers
                 if "deletionTimestamp" not in meta or grace < meta.get("deletionGracePeriodSeconds", grace + 1):
                     meta["deletionTimestamp"] = strategy.after(grace)
                     meta["deletionGracePeriodSeconds"] = grace

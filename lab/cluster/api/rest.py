@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lab.cluster.api import discovery, errors, openapi, patch, strategy, streams, tables, watch
+from lab.cluster.api import deletion, discovery, errors, openapi, patch, strategy, streams, tables, watch
 from lab.cluster.api.resources import Resource, by_path
 
 if TYPE_CHECKING:
@@ -227,8 +227,10 @@ def _delete(api: ApiServer, req: Request, t: Target, out: _Handler) -> None:
     options = req.read_body() or {}
     grace = options.get("gracePeriodSeconds", req.query.get("gracePeriodSeconds"))
     dry_run = req.dry_run or "All" in (options.get("dryRun") or [])
+    if "propagationPolicy" not in options and req.query.get("propagationPolicy"):
+        options["propagationPolicy"] = req.query["propagationPolicy"]
     obj, gone = api.registry.delete(res, t.namespace, t.name, dry_run=dry_run,
-                                    propagation=options.get("propagationPolicy") or req.query.get("propagationPolicy") or "Background",
+                                    propagation=deletion.propagation(options),
                                     grace_period=int(grace) if grace not in (None, "") else None,
                                     preconditions=options.get("preconditions"))
     if not gone:

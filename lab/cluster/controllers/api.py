@@ -1,5 +1,5 @@
 """What the controllers and the node need from the API: the store (reads, status writes) and the
-registry's create/delete (defaults, admission such as Istio's sidecar injection, graceful pod
+registry's create/update/delete (defaults, admission such as Istio's sidecar injection, graceful pod
 deletion), as kube-controller-manager and kubelet reach kube-apiserver."""
 
 from __future__ import annotations
@@ -21,4 +21,6 @@ class Api(Protocol):
 
     def create(self, resource: str, obj: Obj) -> Obj: ...
 
-    def delete(self, resource: str, namespace: str, name: str) -> None: ...
+    def update(self, resource: str, obj: Obj) -> Obj: ...
+
+    def delete(self, resource: str, namespace: str, name: str, propagation: str | None = None) -> None: ...

@@ -1,15 +1,25 @@
-"""The garbage collector: an object whose owners are all gone is deleted (propagation Background).
+"""The garbage collector: an object whose owners are all gone is deleted (propagation Background),
+and an owner deleted with Orphan or Foreground waits for it (its finalizer, lab/cluster/api/deletion.py).
 
-Follows kubernetes/kubernetes v1.36 `pkg/controller/garbagecollector/garbagecollector.go`
-(attemptToDeleteItem: dependents whose ownerReferences all point to absent uids are deleted through
-the API, so a pod still goes through its graceful termination).
+Follows kubernetes/kubernetes v1.36 `pkg/controller/garbagecollector/garbagecollector.go`:
+attemptToDeleteItem (dependents whose ownerReferences all point to absent uids are deleted through
+the API, so a pod still goes through its graceful termination), attemptToOrphan (the owner's
+reference is removed from each dependent, then the `orphan` finalizer from the owner) and
+processDeletingDependentsItem (with `foregroundDeletion`, the dependents are deleted — in the
+foreground themselves when they own something — and the finalizer goes when none is left).
 """
 
 from __future__ import annotations
 
-from lab.cluster.api.store import NotFound
+from typing import Any
+
+from lab.cluster.api.deletion import FOREGROUND, FOREGROUND_FINALIZER, ORPHAN_FINALIZER
+from lab.cluster.api.errors import ApiError
+from lab.cluster.api.store import Conflict, NotFound
 from lab.cluster.controllers.api import ENDPOINTSLICES, PODS, REPLICASETS, Api
 from lab.cluster.controllers.objects import meta
+
+Obj = dict[str, Any]
 
 OWNED = (REPLICASETS, PODS, ENDPOINTSLICES)
 OWNERS = ("deployments.apps", REPLICASETS, "services")
@@ -23,13 +33,59 @@ class GarbageCollector:
     def sync_all(self) -> None:
         # Dependents first, owners second: an owner created in between is then seen.
         owned = {resource: self.store.list(resource)[0] for resource in OWNED}
-        uids = {meta(obj)["uid"] for resource in OWNERS for obj in self.store.list(resource)[0]}
+        owners = {resource: self.store.list(resource)[0] for resource in OWNERS}
+        uids = {meta(obj)["uid"] for objects in owners.values() for obj in objects}
         for resource, objects in owned.items():
             for obj in objects:
                 refs = meta(obj).get("ownerReferences") or []
                 if not refs or meta(obj).get("deletionTimestamp") or any(r.get("uid") in uids for r in refs):
                     continue
-                try:
-                    self.api.delete(resource, meta(obj)["namespace"], meta(obj)["name"])
-                except NotFound:
+                self._delete(resource, obj)
+        for resource, objects in owners.items():
+            for owner in objects:
+                finalizers = meta(owner).get("finalizers") or []
+                if not meta(owner).get("deletionTimestamp"):
                     continue
+                dependents = [(r, obj) for r, objs in owned.items() for obj in objs
+                              if any(ref.get("uid") == meta(owner)["uid"] for ref in meta(obj).get("ownerReferences") or [])]
+                if ORPHAN_FINALIZER in finalizers:
+                    for dependent_resource, dependent in dependents:
+                        self._forget_owner(dependent_resource, dependent, meta(owner)["uid"])
+                    self._finish(resource, owner, ORPHAN_FINALIZER)
+                elif FOREGROUND_FINALIZER in finalizers:
+                    for dependent_resource, dependent in dependents:
+                        if not meta(dependent).get("deletionTimestamp"):
+                            self._delete(dependent_resource, dependent,
+                                         FOREGROUND if dependent_resource in OWNERS else None)
+                    if not dependents:
+                        self._finish(resource, owner, FOREGROUND_FINALIZER)
+
+    def _delete(self, resource: str, obj: Obj, propagation: str | None = None) -> None:
+        try:
+            self.api.delete(resource, meta(obj)["namespace"], meta(obj)["name"], propagation)
+        except NotFound:
+            pass
+        except ApiError as error:
+            if error.code != 404:
+                raise
+
+    def _forget_owner(self, resource: str, obj: Obj, uid: str) -> None:
+        """Orphans a dependent: its reference to the owner goes (the other references stay)."""
+        refs = [ref for ref in meta(obj).get("ownerReferences") or [] if ref.get("uid") != uid]
+        self._update(resource, {**obj, "metadata": {**meta(obj), "ownerReferences": refs}})
+
+    def _finish(self, resource: str, owner: Obj, finalizer: str) -> None:
+        """Removes the garbage collector's finalizer (the API deletes the owner when it was the last)."""
+        finalizers = [f for f in meta(owner).get("finalizers") or [] if f != finalizer]
+        self._update(resource, {**owner, "metadata": {**meta(owner), "finalizers": finalizers}})
+
+    def _update(self, resource: str, obj: Obj) -> None:
+        """Through the API, with the listed resourceVersion: if the object changed or went since the
+        list, nothing is written and the next sync sees it again."""
+        try:
+            self.api.update(resource, obj)
+        except (NotFound, Conflict):
+            pass
+        except ApiError as error:
+            if error.code not in (404, 409):
+                raise
