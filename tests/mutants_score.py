@@ -27,7 +27,10 @@ def score(mutants: Path) -> tuple[list[str], list[str]]:
     lines, survivors = [], []
     for meta in sorted(mutants.rglob("*.py.meta")):
         module = ".".join(meta.relative_to(mutants).with_suffix("").with_suffix("").parts)
-        codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+        # None: no ejecutado (un `mutmut run "lab.x*"` solo ejecuta los de ese módulo); no cuenta.
+        codes = {k: v for k, v in json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"].items() if v is not None}
+        if not codes:
+            continue
         wanted = ONLY.get(module)
         chosen = {k: v for k, v in codes.items() if not wanted or k.removeprefix(module + ".").startswith(wanted)}
         killed = [k for k, v in chosen.items() if killed_by(v)]

@@ -53,3 +53,15 @@ def test_every_rule_is_checked_with_its_index_and_the_crd_answers_invalid() -> N
 def test_the_first_refused_rule_answers() -> None:
     status = refusal(vs({**ROUTE, "retries": {"attempts": -1}}, {**ROUTE, "retries": {"perTryTimeout": "0s"}}))
     assert status["code"] == 400 and "attempts cannot be negative" in status["message"]
+
+
+def test_an_unknown_retries_field_names_the_version_the_object_was_sent_in() -> None:
+    # Kubernetes v1.36.3: k8s.io/apiserver pkg/endpoints/handlers/rest.go transformDecodeError, «%s in version %q
+    # cannot be handled as a %s: %v» with the kind and version of the body, as errors.NewBadRequest (400
+    # «BadRequest»); k8s.io/apimachinery pkg/runtime/error.go strictDecodingError: «strict decoding error: » + causes.
+    beta = {**vs({**ROUTE, "retries": {"attempts": 2, "retryOnn": "5xx"}}), "apiVersion": "networking.istio.io/v1beta1"}
+    status = refusal(beta)
+    assert status["message"] == ('VirtualService in version "v1beta1" cannot be handled as a VirtualService: '
+                                 'strict decoding error: unknown field "spec.http[0].retries.retryOnn"')
+    assert (status["code"], status["reason"]) == (400, "BadRequest")
+

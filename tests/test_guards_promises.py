@@ -16,7 +16,7 @@ import pytest
 
 from lab.course.model import Page
 from lab.course.player import Player
-from lab.course.promises import ObserveError, Observer, Promise, page_promises, parse_tally
+from lab.course.promises import ObserveError, Observer, Promise, Request, page_promises, parse_requests
 from lab.course.session import PlayFailure
 
 PROMISED = {"bff": 1, "backend1": 3, "app2": 3}  # la del paso 1: 1/3/3
@@ -39,8 +39,8 @@ def check(watcher: Observer, wanted: Promise, seen: set[str]) -> tuple[dict[str,
     """Observer.wait con una promesa → ({request_id nuevo: sus recuentos de los servicios prometidos},
     {request_id que la rompe: lo que dio})."""
     ids, failed = watcher.wait([wanted], seen)
-    tally = watcher.tally() if ids else {}
-    new = {rid: {s: tally[rid].get(s, 0) for s in wanted.counts} for rid in ids}
+    requests = watcher.requests() if ids else {}
+    new = {rid: {s: requests[rid].counts.get(s, 0) for s in wanted.counts} for rid in ids}
     return new, {rid: got for _, rid, got in failed}
 
 
@@ -85,7 +85,7 @@ def test_failing_traza_is_an_observe_error_with_its_output() -> None:
     with pytest.raises(ObserveError, match="no hay pods"):
         check(broken, promise(), set())
     with pytest.raises(ObserveError, match="código 3"):
-        Observer(lambda command: traza(code=3), "bff", settle=0).tally()
+        Observer(lambda command: traza(code=3), "bff", settle=0).requests()
 
 
 def test_wait_asks_traza_again_until_the_late_lines_arrive() -> None:
@@ -96,10 +96,11 @@ def test_wait_asks_traza_again_until_the_late_lines_arrive() -> None:
     assert check(late, promise(), set()) == ({"a": PROMISED}, {})
 
 
-def test_parse_tally_keeps_counts_and_drops_statuses_and_other_lines() -> None:
+def test_parse_requests_keeps_counts_and_last_statuses_and_drops_other_lines() -> None:
     text = ("request_id=a bff=1 backend1=3 estados_bff=200 estados_backend1=503,503,503\n"
             "nota: aproximado\nrequest_id=b bff=x app2=2\n")
-    assert parse_tally(text) == {"a": {"bff": 1, "backend1": 3}, "b": {"app2": 2}}
+    assert parse_requests(text) == {"a": Request({"bff": 1, "backend1": 3}, {"bff": 200, "backend1": 503}),
+                                    "b": Request({"app2": 2}, {})}
 
 
 def page(tmp_path: Path, text: str) -> Page:
@@ -160,8 +161,8 @@ def test_a_bad_marker_names_its_file_and_the_marker(tmp_path: Path) -> None:
     assert page_promises(page(tmp_path, "<!-- promesa: bff=1 -->"), "bff")[0].file == tmp_path / "text.md"
 
 
-def test_parse_tally_splits_each_field_at_its_first_equals_sign() -> None:
-    assert parse_tally("request_id=a bff=1 x=2=3\n") == {"a": {"bff": 1}}
+def test_parse_requests_splits_each_field_at_its_first_equals_sign() -> None:
+    assert parse_requests("request_id=a bff=1 x=2=3\n") == {"a": Request({"bff": 1}, {})}
 
 
 def test_the_observer_asks_traza_for_the_tally_and_keeps_only_requests_to_the_entry() -> None:
@@ -174,7 +175,7 @@ def test_the_observer_asks_traza_for_the_tally_and_keeps_only_requests_to_the_en
     watcher = Observer(tool, "bff", settle=0)
     assert watcher.request_ids() == {"a"} and asked == [["traza", "--recuento"]]
     with pytest.raises(ObserveError, match="^«traza --recuento» falló: adiós$"):
-        Observer(lambda command: traza(code=1, stderr="adiós\n"), "bff", settle=0).tally()
+        Observer(lambda command: traza(code=1, stderr="adiós\n"), "bff", settle=0).requests()
 
 
 def test_a_missing_service_counts_as_zero_lines() -> None:
@@ -201,3 +202,41 @@ def test_final_holds_only_if_every_request_ends_in_the_promised_status() -> None
     assert check(observer(ok), final, set())[1] == {}
     assert check(observer(ok, lost), final, set())[1] == {"b": {"backend1": 503}}
     assert check(observer("request_id=c bff=1"), final, set())[1] == {"c": {"backend1": 0}}  # no llegó a backend1
+
+
+def test_page_promises_reads_the_kind_word_and_says_it_back(tmp_path: Path) -> None:
+    text = ("# P\n\n<!-- promesa: alguna bff=1 backend1=2 app2=2 -->\n<!-- promesa: final backend1=200 -->\n"
+            "<!-- promesa: bff=1 backend1=3 app2=3 -->\n")
+    found = page_promises(page(tmp_path, text), "bff")  # «final» no necesita la entrada
+    assert [(p.line, p.kind, p.counts) for p in found] == [
+        (3, "alguna", {"bff": 1, "backend1": 2, "app2": 2}), (4, "final", {"backend1": 200}), (5, "cada", PROMISED)]
+    assert [str(p) for p in found] == ["alguna bff=1 backend1=2 app2=2", "final backend1=200", "bff=1 backend1=3 app2=3"]
+
+
+@pytest.mark.parametrize("marker", [
+    "<!-- promesa: alguna -->",  # la palabra sola
+    "<!-- promesa: cada bff=1 -->",  # «cada» no se escribe
+    "<!-- promesa: final -->",
+    "<!-- promesa: bff=1 alguna -->",  # la palabra va delante
+])
+def test_a_kind_word_without_counts_or_out_of_place_is_a_bad_marker(tmp_path: Path, marker: str) -> None:
+    with pytest.raises(PlayFailure) as failure:
+        page_promises(page(tmp_path, marker), "gateway")
+    assert failure.value.message == (
+        f"marca de promesa mal escrita: «{marker}» (se espera <!-- promesa: gateway=1 backend1=3 app2=3 -->, "
+        "<!-- promesa: alguna bff=1 backend1=2 app2=2 --> o <!-- promesa: final backend1=200 -->)")
+
+
+def test_alguna_with_no_new_request_yet_waits_for_one() -> None:
+    some = promise({"bff": 1, "backend1": 2, "app2": 2}, "alguna")
+    assert check(observer(), some, set()) == ({}, {})
+    answers = itertools.chain([traza()], itertools.repeat(traza("request_id=a bff=1 backend1=2 app2=2")))
+    late = Observer(lambda command: next(answers), "bff", settle=5)
+    assert check(late, some, set()) == ({"a": {"bff": 1, "backend1": 2, "app2": 2}}, {})
+
+
+def test_final_reads_the_status_field_whatever_the_order_of_the_fields() -> None:
+    final = promise({"backend1": 200}, "final")
+    line = "request_id=a estados_backend1=503,200 backend1=2 bff=1"  # «campo=valor»: el orden no importa
+    assert parse_requests(line)["a"] == Request({"backend1": 2, "bff": 1}, {"backend1": 200})
+    assert check(observer(line), final, set()) == ({"a": {"backend1": 2}}, {})

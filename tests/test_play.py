@@ -15,7 +15,7 @@ import pytest
 from lab.course.cluster import CourseApps, Snapshot, env_changes, read_apps, readiness_problems, restore
 from lab.course.model import Block
 from lab.course.play import play_course
-from lab.course.promises import Promise, broken, parse_requests, parse_tally
+from lab.course.promises import Promise, broken, parse_requests
 from lab.course.session import LabTarget
 from lab.course.terminal import BlockResult, CourseShell, ShellClosed, Timeouts
 
@@ -515,10 +515,11 @@ def test_env_changes_put_back_what_the_course_changed() -> None:
     assert env_changes(after, before) == ["APP2_URL=http://otro:8080", "STATUS_CODE_APP=503"]
 
 
-def test_parse_tally_reads_traza_recuento() -> None:
+def test_parse_requests_reads_traza_recuento() -> None:
     text = ("request_id=a bff=1 backend1=3 app2=9 estados_bff=200 estados_backend1=503,503,503 estados_app2=\n"
             "request_id=b bff=0 backend1=1 app2=3 estados_bff= estados_backend1=503 estados_app2=503,503,503\n")
-    assert parse_tally(text) == {"a": {"bff": 1, "backend1": 3, "app2": 9}, "b": {"bff": 0, "backend1": 1, "app2": 3}}
+    counts = {rid: request.counts for rid, request in parse_requests(text).items()}
+    assert counts == {"a": {"bff": 1, "backend1": 3, "app2": 9}, "b": {"bff": 0, "backend1": 1, "app2": 3}}
 
 
 def test_promise_kinds_every_some_and_final() -> None:

@@ -72,11 +72,6 @@ def page_promises(page: Page, entry: str) -> list[Promise]:
     return found
 
 
-def parse_tally(text: str) -> dict[str, Counts]:
-    """La salida de `traza --recuento` → {request_id: {servicio: líneas}}, en el orden de traza."""
-    return {rid: request.counts for rid, request in parse_requests(text).items()}
-
-
 @dataclass(frozen=True)
 class Request:
     """Una petición en `traza --recuento`: líneas por servicio y estado del último intento de cada uno."""
@@ -86,6 +81,7 @@ class Request:
 
 
 def parse_requests(text: str) -> dict[str, Request]:
+    """La salida de `traza --recuento` → {request_id: Request}, en el orden de traza."""
     requests: dict[str, Request] = {}
     for line in text.splitlines():
         fields = dict(token.split("=", 1) for token in line.split() if "=" in token)
@@ -135,9 +131,6 @@ class Observer:
             said = (done.stderr or done.stdout).strip() or f"código {done.returncode}"
             raise ObserveError(f"«{' '.join(TALLY_COMMAND)}» falló: {said}")
         return {rid: r for rid, r in parse_requests(done.stdout).items() if r.counts.get(self.entry, 0) > 0}
-
-    def tally(self) -> dict[str, Counts]:
-        return {rid: r.counts for rid, r in self.requests().items()}
 
     def request_ids(self) -> set[str]:
         return set(self.requests())

@@ -25,12 +25,14 @@ def istio_validation(resource: str, new: Obj, old: Obj | None, dry_run: bool) ->
     """Admission hook: raises ApiError (Invalid or the webhook's denial) for a VirtualService Istio refuses."""
     if resource != VIRTUAL_SERVICES:
         return
-    name = (new.get("metadata") or {}).get("name", "")
+    # The registry runs admission after strategy.prepare_for_create/update (which set apiVersion) and
+    # after validation (which requires metadata.name), as the apiserver does (rest.BeforeCreate first).
+    name, api_version = new["metadata"]["name"], new["apiVersion"]
     spec = new.get("spec") or {}
     try:
         for index, rule in enumerate(spec.get("http") or []):
             if isinstance(rule, dict):
-                check_http_route(name, str(new.get("apiVersion", "")), index, rule)
+                check_http_route(name, api_version, index, rule)
     except StatusError as refused:
         status = refused.status
         raise ApiError(status["message"], status["code"], status.get("reason") or "", status.get("details")) from None
