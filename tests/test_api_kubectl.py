@@ -403,3 +403,24 @@ def test_delete_cascade_orphan_and_foreground_leave_the_owner_terminating_on_its
         api.kubectl("patch", "deployment", name, "--type=json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
         gone = api.kubectl("get", "deployment", name, check=False)
         assert gone.stderr == f'Error from server (NotFound): deployments.apps "{name}" not found\n'
+
+
+def test_validate_warn_and_false_drop_unknown_fields_as_the_apiserver_does(api: ApiLab) -> None:
+    """fieldValidation Warn (kubectl --validate=warn, and the apiserver's default) and Ignore
+    (--validate=false): the object is stored without the unknown fields; Warn also says which, as a
+    `Warning` header that kubectl prints. Strict (kubectl's default) refuses it (tests above)."""
+    typo = virtual_service(name="typo", attempts=2, retryOnn="5xx")
+    warned = api.kubectl("apply", "--validate=warn", "-f", "-", stdin=typo)
+    assert (warned.stdout, warned.stderr) == ("virtualservice.networking.istio.io/typo created\n",
+                                              'Warning: unknown field "spec.http[0].retries.retryOnn"\n')
+    stored = json.loads(api.kubectl("get", "vs", "typo", "-o", "json").stdout)
+    assert stored["spec"]["http"][0]["retries"] == {"attempts": 2}
+    api.kubectl("delete", "vs", "typo")
+    ignored = api.kubectl("apply", "--validate=false", "-f", "-", stdin=deployment(name="quiet", imagee="x"))
+    assert (ignored.stdout, ignored.stderr) == ("deployment.apps/quiet created\n", "")
+    container = json.loads(api.kubectl("get", "deploy", "quiet", "-o", "json").stdout)["spec"]["template"]["spec"]["containers"][0]
+    assert "imagee" not in container and container["image"] == "apps/k8s/backend:1.0"
+    patched = api.kubectl("patch", "deploy", "quiet", "-p", '{"spec":{"paused":true,"pausd":true}}')  # no fieldValidation: Warn
+    assert patched.stderr == 'Warning: unknown field "spec.pausd"\n'
+    assert json.loads(api.kubectl("get", "deploy", "quiet", "-o", "json").stdout)["spec"]["paused"] is True
+    api.kubectl("delete", "deploy", "quiet")

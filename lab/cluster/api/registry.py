@@ -73,7 +73,7 @@ class Registry:
 
     # ------------------------------------------------------------------ writes
     def create(self, resource: str | Resource, obj: Obj, *, dry_run: bool = False, field_validation: str = "Ignore",
-               namespace: str | None = None) -> Obj:
+               namespace: str | None = None, warnings: list[str] | None = None) -> Obj:
         res = _resource(resource)
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
@@ -82,7 +82,7 @@ class Registry:
             self._namespace_exists(meta["namespace"])
         else:
             meta.pop("namespace", None)
-        self._check_fields(res, obj, field_validation)
+        self._check_fields(res, obj, field_validation, warnings)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(secrets.choice(GENERATE_ALPHABET) for _ in range(5))
         strategy.prepare_for_create(res, obj)
@@ -104,7 +104,7 @@ class Registry:
             raise errors.already_exists(res.key, meta["name"]) from None
 
     def update(self, resource: str | Resource, obj: Obj, *, dry_run: bool = False, subresource: str | None = None,
-               field_validation: str = "Ignore") -> Obj:
+               field_validation: str = "Ignore", warnings: list[str] | None = None) -> Obj:
         res = _resource(resource)
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
@@ -114,7 +114,7 @@ class Registry:
         sent = meta.get("resourceVersion")
         if sent and sent != old["metadata"]["resourceVersion"]:
             raise errors.conflict(res.key, meta["name"], strategy.MODIFIED)
-        self._check_fields(res, obj, field_validation)
+        self._check_fields(res, obj, field_validation, warnings)
         obj = strategy.prepare_for_update(res, obj, old, subresource)
         strategy.validate(res, obj, old)
         if subresource is None:
@@ -133,7 +133,8 @@ class Registry:
             raise errors.not_found(res.key, meta["name"]) from None
 
     def patch(self, resource: str | Resource, namespace: str, name: str, patch_type: str, body: Any, *,
-              dry_run: bool = False, subresource: str | None = None, field_validation: str = "Ignore") -> Obj:
+              dry_run: bool = False, subresource: str | None = None, field_validation: str = "Ignore",
+              warnings: list[str] | None = None) -> Obj:
         res = _resource(resource)
         if patch_type == patch.APPLY:  # before the read: server-side apply would also create
             self.apply_patch(res, {}, patch_type, body)
@@ -148,7 +149,9 @@ class Registry:
             if field_validation == "Strict":
                 self._check_patched_fields(res, new, patch_type, body)
             try:
-                return self.update(res, new, dry_run=dry_run, subresource=subresource)
+                return self.update(res, new, dry_run=dry_run, subresource=subresource,
+                                   field_validation="Ignore" if field_validation == "Strict" else field_validation,
+                                   warnings=warnings)
             except ApiError as error:
                 if error.status.get("reason") != "Conflict" or sent:
                     raise
@@ -218,14 +221,20 @@ class Registry:
             raise errors.invalid("", "", "", [errors.field_invalid("patch", shown, text)])
 
     @staticmethod
-    def _check_fields(res: Resource, obj: Obj, field_validation: str) -> None:
-        if field_validation != "Strict":
+    def _check_fields(res: Resource, obj: Obj, field_validation: str, warnings: list[str] | None = None) -> None:
+        """fieldValidation: Strict refuses unknown fields (400); Ignore drops them; Warn (the HTTP
+        default, "") drops them and says so in a warning (apiserver handlers: strict decoding
+        errors become `Warning` headers, and kubectl prints them)."""
+        if field_validation == "Strict":
+            unknown = schema.unknown_fields(schema.root(res), obj)
+            if unknown:
+                fields = ", ".join(f'unknown field "{f}"' for f in unknown)
+                version = str(obj.get("apiVersion", res.api_version())).rpartition("/")[2]
+                raise errors.bad_request(
+                    f'{res.kind} in version "{version}" cannot be handled as a {res.kind}: strict decoding error: {fields}'
+                )
             return
-        unknown = schema.unknown_fields(schema.root(res), obj)
-        if unknown:
-            fields = ", ".join(f'unknown field "{f}"' for f in unknown)
-            version = str(obj.get("apiVersion", res.api_version())).rpartition("/")[2]
-            raise errors.bad_request(
-                f'{res.kind} in version "{version}" cannot be handled as a {res.kind}: strict decoding error: {fields}'
-            )
+        dropped = schema.unknown_fields(schema.root(res), obj, drop=True)
+        if field_validation != "Ignore" and warnings is not None:
+            warnings += [f'unknown field "{f}"' for f in dropped]
 

@@ -152,9 +152,10 @@ def _verb(api: ApiServer, req: Request, t: Target, out: _Handler) -> None:
         return
     if not t.name and req.method == "POST":
         body = _object_body(req, t)
+        warnings: list[str] = []
         created = reg.create(res, body, dry_run=req.dry_run, field_validation=req.query.get("fieldValidation", ""),
-                             namespace=t.namespace or None)
-        out.send_json(res.present(created, t.version), 201)
+                             namespace=t.namespace or None, warnings=warnings)
+        out.send_json(res.present(created, t.version), 201, warnings=warnings)
         return
     if not t.name:
         raise errors.method_not_supported(res.key, "deletecollection" if req.method == "DELETE" else req.method.lower())
@@ -175,13 +176,16 @@ def _verb(api: ApiServer, req: Request, t: Target, out: _Handler) -> None:
             raise errors.bad_request(f"the name of the object ({body['metadata']['name']}) does not match the name on "
                                      f"the URL ({t.name})")
         body.setdefault("metadata", {}).update(name=t.name, **({"namespace": t.namespace} if t.namespace else {}))
-        out.send_json(res.present(reg.update(res, body, dry_run=req.dry_run, subresource=sub,
-                                              field_validation=req.query.get("fieldValidation", "")), t.version))
+        warnings = []
+        updated = reg.update(res, body, dry_run=req.dry_run, subresource=sub,
+                             field_validation=req.query.get("fieldValidation", ""), warnings=warnings)
+        out.send_json(res.present(updated, t.version), warnings=warnings)
     elif req.method == "PATCH":
         kind = req.header("Content-Type").split(";")[0].strip()
+        warnings = []
         patched = reg.patch(res, t.namespace, t.name, kind, req.read_body(), dry_run=req.dry_run, subresource=sub,
-                            field_validation=req.query.get("fieldValidation", ""))
-        out.send_json(res.present(patched, t.version))
+                            field_validation=req.query.get("fieldValidation", ""), warnings=warnings)
+        out.send_json(res.present(patched, t.version), warnings=warnings)
     elif req.method == "DELETE":
         _delete(api, req, t, out)
     else:

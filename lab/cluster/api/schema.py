@@ -108,22 +108,26 @@ def root(resource: Resource, version: str | None = None) -> Node:
     return Node(definitions()[name] if name else None)
 
 
-def unknown_fields(node: Node, value: Any, path: str = "") -> list[str]:
+def unknown_fields(node: Node, value: Any, path: str = "", *, drop: bool = False) -> list[str]:
     """Every field of `value` its schema does not declare, as the strict decoder names them
     (k8s.io/apimachinery pkg/runtime/serializer/json strict errors: `spec.template.spec.x`,
-    `spec.containers[0].y`)."""
+    `spec.containers[0].y`). With `drop`, they are also removed from `value`: what decoding into the
+    Go types (built-in kinds) or pruning (apiextensions-apiserver `pkg/apiserver/schema/pruning`)
+    does when fieldValidation is Ignore or Warn."""
     found: list[str] = []
     if isinstance(value, dict) and node.known:
-        for key, inner in value.items():
+        for key, inner in list(value.items()):
             where = f"{path}.{key}" if path else key
             if not path and key in ("apiVersion", "kind", "metadata") and not node.schema.get("properties", {}).get(key):
                 continue  # a CRD's schema leaves the object's envelope to the apiserver
             if not node.has_field(key):
                 found.append(where)
+                if drop:
+                    del value[key]
             else:
-                found += unknown_fields(node.field(key), inner, where)
+                found += unknown_fields(node.field(key), inner, where, drop=drop)
     elif isinstance(value, list) and node.is_list:
         items = node.items()
         for index, inner in enumerate(value):
-            found += unknown_fields(items, inner, f"{path}[{index}]")
+            found += unknown_fields(items, inner, f"{path}[{index}]", drop=drop)
     return found

@@ -95,6 +95,12 @@ def _warm_up() -> None:
     openapi.document(["v3"], {})
 
 
+def warning_header(text: str) -> str:
+    """RFC 7234 warn-code 299, agent "-", the text quoted with `\\` and `"` escaped (apimachinery
+    `pkg/util/net/http.go` NewWarningHeader), the header client-go's warning handler prints."""
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: ApiServer
     protocol_version = "HTTP/1.1"
@@ -167,10 +173,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     # ------------------------------------------------------------------ answers
-    def send_json(self, obj: Any, code: int = 200, content_type: str = "application/json") -> None:
+    def send_json(self, obj: Any, code: int = 200, content_type: str = "application/json",
+                  warnings: list[str] | None = None) -> None:
         body = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
+        for text in dict.fromkeys(warnings or []):  # once each (apiserver pkg/warning deduplicates)
+            self.send_header("Warning", warning_header(text).encode().decode("latin-1"))  # UTF-8 bytes, as Go writes them
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
