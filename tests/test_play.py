@@ -438,7 +438,20 @@ class FakeKubectl:
 
 
 MESH = "accessLogFile: /dev/stdout\ndefaultHttpRetryPolicy:\n  attempts: 2\n  retryOn: 5xx,503\n"
-SIDECARS = '{.items[*].spec.%s[?(@.name=="istio-proxy")].name}'
+PODS_JSON = ("get", "pods", "-o", "json")
+
+
+def pod_list(*pods: tuple[str, list[str]], native: tuple[str, ...] = (), terminating: tuple[str, ...] = ()) -> tuple[int, str]:
+    """The answer of `kubectl get pods -o json`: (name, container names); `native` pods carry
+    istio-proxy as an initContainer, `terminating` ones have a deletionTimestamp."""
+    items = []
+    for name, containers in pods:
+        spec: dict = {"containers": [{"name": c} for c in containers]}
+        if name in native:
+            spec["initContainers"] = [{"name": "istio-proxy"}]
+        meta: dict = {"name": name, **({"deletionTimestamp": "2026-12-04T17:00:00Z"} if name in terminating else {})}
+        items.append({"metadata": meta, "spec": spec})
+    return 0, json.dumps({"kind": "PodList", "items": items})
 
 
 def ready_cluster() -> dict[tuple[str, ...], tuple[int, str]]:
@@ -446,8 +459,8 @@ def ready_cluster() -> dict[tuple[str, ...], tuple[int, str]]:
         ("get", "deployment", "bff", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "1 1"),
         ("get", "deployment", "app2", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}"): (0, "3 3"),
         ("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}"): (0, "app2 bff"),
-        ("get", "pods", "-o", "jsonpath={.items[*].metadata.name}"): (0, "bff-1 app2-1 app2-2"),
-        ("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers"): (0, "istio-proxy istio-proxy istio-proxy"),
+        PODS_JSON: pod_list(("bff-1", ["bff", "istio-proxy"]), ("app2-1", ["app2", "istio-proxy"]),
+                            ("app2-2", ["app2", "istio-proxy"])),
         ("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}"): (0, MESH),
         ("get", "virtualservices"): (0, ""),
     }
@@ -464,10 +477,7 @@ def test_readiness_names_what_is_missing() -> None:
     answers = ready_cluster()
     answers[("get", "deployment", "app2", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}")] = (0, "3 ")
     del answers[("get", "deployment", "bff", "-o", "jsonpath={.spec.replicas} {.status.availableReplicas}")]
-    answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers")] = (0, "istio-proxy istio-proxy")
-    answers[("get", "pod", "app2-2", "-o", "jsonpath={.spec.containers[*].name}")] = (0, "app2")
-    for pod in ("bff-1", "app2-1"):
-        answers[("get", "pod", pod, "-o", "jsonpath={.spec.containers[*].name}")] = (0, "app istio-proxy")
+    answers[PODS_JSON] = pod_list(("bff-1", ["bff", "istio-proxy"]), ("app2-1", ["app2", "istio-proxy"]), ("app2-2", ["app2"]))
     answers[("-n", "istio-system", "get", "configmap", "istio", "-o", "jsonpath={.data.mesh}")] = (0, "accessLogFile: x\n")
     answers[("get", "virtualservices")] = (0, 'NAME       GATEWAYS   HOSTS          AGE\nbackend1              ["backend1"]   3s\n')
     answers[("get", "deployments", "-o", "jsonpath={.items[*].metadata.name}")] = (0, "app2 backend1-v2 bff")
@@ -486,9 +496,22 @@ def test_readiness_names_what_is_missing() -> None:
 def test_a_native_sidecar_in_init_containers_counts() -> None:
     """Istio >= 1.27 on Kubernetes >= 1.33 injects istio-proxy as a native sidecar (an initContainer)."""
     answers = ready_cluster()
-    answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "containers")] = (0, "")
-    answers[("get", "pods", "-o", "jsonpath=" + SIDECARS % "initContainers")] = (0, "istio-proxy istio-proxy istio-proxy")
+    answers[PODS_JSON] = pod_list(("bff-1", ["bff"]), ("app2-1", ["app2"]), native=("bff-1", "app2-1"))
     assert readiness_problems(FakeKubectl(answers), APPS_READY) == []
+
+
+def test_a_terminating_pod_without_sidecar_does_not_count_and_the_pods_are_listed_once() -> None:
+    """Right after a rollout (or after lab play restores a cluster) the pods of the old ReplicaSet are
+    still terminating: seen in CI, pods that went between two reads were reported as pods without
+    istio-proxy. One list, and what is terminating does not count."""
+    answers = ready_cluster()
+    answers[PODS_JSON] = pod_list(("bff-1", ["bff", "istio-proxy"]), ("backend1-v2-x", ["backend1"]),
+                                  terminating=("backend1-v2-x",))
+    fake = FakeKubectl(answers)
+    assert readiness_problems(fake, APPS_READY) == []
+    assert [call for call in fake.calls if "pods" in call or "pod" in call] == [("kubectl", *PODS_JSON)]
+    answers[PODS_JSON] = pod_list(("bff-1", ["bff", "istio-proxy"]), ("x", ["x"]), terminating=("bff-1", "x"))
+    assert readiness_problems(FakeKubectl(answers), APPS_READY) == ["no hay ningún pod en el namespace default"]
 
 
 def test_restore_deletes_the_deployments_the_text_created() -> None:

@@ -133,27 +133,29 @@ def readiness_problems(tool: Tool, apps: CourseApps) -> list[str]:
 
 
 def _sidecar_problems(tool: Tool) -> list[str]:
-    done = _kubectl(tool, "get", "pods", "-o", "jsonpath={.items[*].metadata.name}")
+    """Los pods sin sidecar, de una sola lista (un pod que termina de irse entre dos lecturas no
+    cuenta como pod sin sidecar); los que ya terminan (deletionTimestamp) no cuentan."""
+    done = _kubectl(tool, "get", "pods", "-o", "json")
     if done.returncode != 0:
         return [f"no se pueden listar los pods: {_said(done)}"]
-    pods = done.stdout.split()
+    try:
+        items = json.loads(done.stdout).get("items") or []
+    except (ValueError, AttributeError):
+        return [f"«kubectl get pods -o json» no devolvió JSON: {done.stdout[:200]!r}"]
+    pods = [pod for pod in items if not (pod.get("metadata") or {}).get("deletionTimestamp")]
     if not pods:
         return ["no hay ningún pod en el namespace default"]
-    where = f'{{.items[*].spec.%s[?(@.name=="{SIDECAR}")].name}}'
-    found = len(_kubectl(tool, "get", "pods", "-o", "jsonpath=" + where % "containers").stdout.split())
-    if found < len(pods):  # un sidecar nativo (Kubernetes >= 1.33 con Istio >= 1.27) va en initContainers
-        native = _kubectl(tool, "get", "pods", "-o", "jsonpath=" + where % "initContainers")
-        found += len(native.stdout.split()) if native.returncode == 0 else 0
-    if found >= len(pods):
+    missing = [pod["metadata"]["name"] for pod in pods if SIDECAR not in _container_names(pod)]
+    if not missing:
         return []
-    missing = []
-    for pod in pods:
-        names = " ".join(_kubectl(tool, "get", "pod", pod, "-o", "jsonpath=" + template).stdout
-                         for template in ("{.spec.containers[*].name}", "{.spec.initContainers[*].name}"))
-        if SIDECAR not in names.split():
-            missing.append(pod)
     return [f"{len(missing)} de {len(pods)} pods no llevan {SIDECAR} ({', '.join(missing)}): "
             "¿tiene el namespace default la etiqueta istio-injection=enabled? (luego, «kubectl rollout restart»)"]
+
+
+def _container_names(pod: dict[str, Any]) -> set[str]:
+    """Contenedores e initContainers: un sidecar nativo (Kubernetes >= 1.33 con Istio >= 1.27) va en initContainers."""
+    spec = pod.get("spec") or {}
+    return {c.get("name") for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])}
 
 
 # ============================================================================ dejarlo como estaba
