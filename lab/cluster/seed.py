@@ -20,10 +20,9 @@ import yaml
 
 from lab.cluster.api.store import Obj
 from lab.cluster.meshpolicy import mesh_configmap
-from lab.cluster.topology import K8S_DIR
+from lab.constants import K8S_DIR, KUBECONFIG_FILE
 
 NAMESPACES = {"default": {"istio-injection": "enabled"}, "istio-system": {}, "kube-system": {}}
-KUBECONFIG = "kubeconfig"
 CONTEXT = "lab"
 
 
@@ -66,7 +65,7 @@ def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
 
 
 def kubeconfig_path(state_dir: Path) -> Path:
-    return state_dir / KUBECONFIG
+    return state_dir / KUBECONFIG_FILE
 
 
 def write_kubeconfig(state_dir: Path, port: int) -> Path:
@@ -79,7 +78,7 @@ def write_kubeconfig(state_dir: Path, port: int) -> Path:
         "current-context": CONTEXT,
         "preferences": {},
     }
-    tmp = path.with_name(f".{KUBECONFIG}.{os.getpid()}")
+    tmp = path.with_name(f".{KUBECONFIG_FILE}.{os.getpid()}")
     tmp.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     os.replace(tmp, path)
     return path

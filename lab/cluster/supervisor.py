@@ -40,16 +40,17 @@ from lab.cluster.node.hooks import NodeHooks
 from lab.cluster.node.inject import INJECT_LABEL, inject
 from lab.cluster.node.kubelet import Kubelet
 from lab.cluster.node.podstatus import NODE_IP
-from lab.cluster.pods import ENVOY_FLAGS, PROXY_CONTAINER, Runtime, http_ok
+from lab.cluster.pods import ENVOY_FLAGS, Runtime, http_ok
 from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
-from lab.cluster.seed import seed, write_kubeconfig
-from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, write_state
-from lab.cluster.topology import FIRST_HOST, NODE_PORT_IP, load_topology, pod_ip
+from lab.cluster.seed import kubeconfig_path, seed, write_kubeconfig
+from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, state_file, write_state
+from lab.cluster.topology import FIRST_HOST, load_topology, pod_ip
 from lab.cluster.zygote import Zygote, preload_modules
+from lab.constants import ENVOY_ADMIN_PORT, KUBE_CACHE_DIR, NODE_PORT_IP, SIDECAR_CONTAINER
 from lab.errors import LabError
 
 READY_TIMEOUT = 30.0
-SIDECAR_PORTS = (xds.ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
+SIDECAR_PORTS = (ENVOY_ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
 ISTIO_HUB = "docker.io/istio"
 
 
@@ -121,11 +122,11 @@ class Supervisor:
             if not app.is_file():
                 raise LabError(f"Falta {app}: el pod {deployment.name} no tiene aplicación.")
         self._check_ports()
-        for sub in ("xds", "logs", "kube-cache"):
+        for sub in ("xds", "logs", KUBE_CACHE_DIR):
             shutil.rmtree(self.dir / sub, ignore_errors=True)
         for sub in ("xds", "logs"):
             (self.dir / sub).mkdir(parents=True)
-        (self.dir / "kubeconfig").unlink(missing_ok=True)
+        kubeconfig_path(self.dir).unlink(missing_ok=True)
         self.spawner = Spawner()
         self._start_zygote()  # the critical path (FastAPI's import): first
         self.output = OutputCollector()
@@ -137,7 +138,7 @@ class Supervisor:
     def _check_ports(self) -> None:
         for port, _ in self.topology.node_ports():
             check_port_free(NODE_PORT_IP, port)
-        check_port_free(NODE_IP, xds.ADMIN_PORT)
+        check_port_free(NODE_IP, ENVOY_ADMIN_PORT)
         for deployment in self.topology.deployments:
             for i in range(deployment.replicas):
                 for port in (deployment.container_port, *SIDECAR_PORTS):
@@ -223,14 +224,14 @@ class Supervisor:
         return bool(d) and status.get("availableReplicas") == want and status.get("updatedReplicas") == want
 
     def _kube_proxy_has(self, ips: list[str]) -> bool:
-        if not ips or not http_ok(NODE_IP, xds.ADMIN_PORT, "/ready"):
+        if not ips or not http_ok(NODE_IP, ENVOY_ADMIN_PORT, "/ready"):
             return False
         conn_ok = self._admin_text(NODE_IP, "/clusters")
         return all(f"{ip}:{xds.INBOUND_PORT}" in conn_ok for ip in ips)
 
     @staticmethod
     def _admin_text(ip: str, path: str) -> str:
-        conn = http.client.HTTPConnection(ip, xds.ADMIN_PORT, timeout=1)
+        conn = http.client.HTTPConnection(ip, ENVOY_ADMIN_PORT, timeout=1)
         try:
             conn.request("GET", path)
             return conn.getresponse().read().decode(errors="replace")
@@ -280,7 +281,7 @@ class Supervisor:
             self.spawner.close()
         if self.control:
             self.control.close()
-        (self.dir / "state.json").unlink(missing_ok=True)
+        state_file(self.root).unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- estado publicado
     def publish(self) -> None:
@@ -294,7 +295,7 @@ class Supervisor:
                     continue
                 containers = [ContainerState(run.app, str(pod.log_path(logs, run.app)), Process.of(pod.app.pid) if pod.app else None)]
                 if run.proxy_image:
-                    containers.append(ContainerState(PROXY_CONTAINER, str(pod.log_path(logs, PROXY_CONTAINER)),
+                    containers.append(ContainerState(SIDECAR_CONTAINER, str(pod.log_path(logs, SIDECAR_CONTAINER)),
                                                      Process.of(pod.proxy.pid) if pod.proxy else None))
                 pods.append(PodState(pod.name, pod.namespace, pod.deployment, pod.ip, tuple(containers), run.stopping))
             state = LabState(
@@ -307,7 +308,7 @@ class Supervisor:
                 ready_seconds=self.ready_seconds,
                 course=str(self.root),
                 node_urls=self.topology.node_urls(),
-                kubeconfig=str(self.dir / "kubeconfig") if self.api_server else None,
+                kubeconfig=str(kubeconfig_path(self.dir)) if self.api_server else None,
                 pods=tuple(pods),
                 kube_proxy=Process.of(self.kube_proxy.pid if self.kube_proxy else None),
                 launcher=Process.of(self.zygote.proc.pid if self.zygote else None),

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import yaml
 
+from lab.constants import K8S_DIR, NODE_PORT_IP
 from lab.errors import LabError
 
-K8S_DIR = Path("apps") / "k8s"
 NAMESPACE = "default"
-NODE_PORT_IP = "127.0.0.1"  # donde escuchan los NodePort (el «nodo» visto desde quien aprende)
 FIRST_HOST = 10  # cuarto octeto de las IP de pod: de FIRST_HOST a LAST_HOST (y vuelta)
 LAST_HOST = 250
 

@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 import yaml
 
+from lab.constants import ISTIO_DIR, K8S_DIR, SIDECAR_CONTAINER
 from lab.course.session import Output
 
-SIDECAR = "istio-proxy"
 ENV_JSONPATH = "jsonpath={.spec.template.spec.containers[0].env}"
 NAMES_JSONPATH = "jsonpath={.items[*].metadata.name}"
 MESH_JSONPATH = "jsonpath={.data.mesh}"
@@ -56,7 +56,7 @@ class AppsError(Exception):
 
 
 def read_apps(root: Path) -> CourseApps:
-    folder = root / "apps" / "k8s"
+    folder = root / K8S_DIR
     docs: list[dict[str, Any]] = []
     for path in sorted(folder.glob("*.yaml")):
         docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
@@ -68,7 +68,7 @@ def read_apps(root: Path) -> CourseApps:
     selector = nodeports[0]["spec"].get("selector") or {}
     if "app" not in selector:
         raise AppsError(f"{folder}: el Service NodePort {nodeports[0]['metadata']['name']} no selecciona por «app»")
-    operator = root / "apps" / "istio" / "istio-operator.yaml"
+    operator = root / ISTIO_DIR / "istio-operator.yaml"
     mesh = {}
     if operator.is_file():
         mesh = ((yaml.safe_load(operator.read_text(encoding="utf-8")) or {}).get("spec") or {}).get("meshConfig") or {}
@@ -139,7 +139,7 @@ def _sidecar_problems(tool: Tool) -> list[str]:
     pods = done.stdout.split()
     if not pods:
         return ["no hay ningún pod en el namespace default"]
-    where = f'{{.items[*].spec.%s[?(@.name=="{SIDECAR}")].name}}'
+    where = f'{{.items[*].spec.%s[?(@.name=="{SIDECAR_CONTAINER}")].name}}'
     found = len(_kubectl(tool, "get", "pods", "-o", "jsonpath=" + where % "containers").stdout.split())
     if found < len(pods):  # un sidecar nativo (Kubernetes >= 1.33 con Istio >= 1.27) va en initContainers
         native = _kubectl(tool, "get", "pods", "-o", "jsonpath=" + where % "initContainers")
@@ -150,9 +150,9 @@ def _sidecar_problems(tool: Tool) -> list[str]:
     for pod in pods:
         names = " ".join(_kubectl(tool, "get", "pod", pod, "-o", "jsonpath=" + template).stdout
                          for template in ("{.spec.containers[*].name}", "{.spec.initContainers[*].name}"))
-        if SIDECAR not in names.split():
+        if SIDECAR_CONTAINER not in names.split():
             missing.append(pod)
-    return [f"{len(missing)} de {len(pods)} pods no llevan {SIDECAR} ({', '.join(missing)}): "
+    return [f"{len(missing)} de {len(pods)} pods no llevan {SIDECAR_CONTAINER} ({', '.join(missing)}): "
             "¿tiene el namespace default la etiqueta istio-injection=enabled? (luego, «kubectl rollout restart»)"]
 
 

@@ -18,8 +18,8 @@ import json
 from typing import Any
 
 from lab.cluster.istio import istio_data
+from lab.constants import SIDECAR_CONTAINER
 
-PROXY = "istio-proxy"
 INIT = "istio-init"
 STATUS_ANNOTATION = "sidecar.istio.io/status"
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
@@ -61,7 +61,7 @@ def inject(pod: dict[str, Any], hub: str) -> None:
         "terminationMessagePolicy": "File",
     }
     proxy = {
-        "name": PROXY, "image": image, "restartPolicy": "Always",
+        "name": SIDECAR_CONTAINER, "image": image, "restartPolicy": "Always",
         "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local", "--proxyLogLevel=warning",
                  "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info"],
         "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
@@ -78,7 +78,7 @@ def inject(pod: dict[str, Any], hub: str) -> None:
     }
     spec["initContainers"] = [init, proxy, *copy.deepcopy(spec.get("initContainers") or [])]
     annotations[STATUS_ANNOTATION] = json.dumps({
-        "initContainers": [INIT, PROXY], "containers": None, "volumes": VOLUMES,
+        "initContainers": [INIT, SIDECAR_CONTAINER], "containers": None, "volumes": VOLUMES,
         "imagePullSecrets": None, "revision": "default",
     }, separators=(",", ":"))
     annotations.setdefault(DEFAULT_CONTAINER, app)

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.constants import STATE_DIR
+
 TOOLS_ROOT = Path(__file__).resolve().parents[3]  # donde viven node_modules/ y la configuración de cspell
-IGNORED_DIRS = {".git", ".venv", "node_modules", ".lab", "__pycache__", ".pytest_cache", "artifacts"}
+IGNORED_DIRS = {".git", ".venv", "node_modules", STATE_DIR, "__pycache__", ".pytest_cache", "artifacts"}
 BLOCK_SHELLCHECK_EXCLUDES = ("SC2164", "SC2034", "SC2154")
 TOOL_TIMEOUT = 60  # segundos por herramienta externa
 
