@@ -15,6 +15,10 @@ from pathlib import Path
 
 SIDECAR_CONTAINER = "istio-proxy"
 ENVOY_ADMIN_PORT = 15000
+# Kubernetes's namespace for what names none (k8s.io/apimachinery pkg/apis/meta/v1/types.go
+# NamespaceDefault): an object created without one, a kubeconfig context without one. The course's
+# own namespace is topology.NAMESPACE (its manifests say it).
+DEFAULT_NAMESPACE = "default"
 
 # The course's layout (the same files the Killercoda scenario uses).
 K8S_DIR = Path("apps") / "k8s"  # the Deployments and Services

@@ -27,7 +27,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "lab.cluster": ("lab.cluster", "lab.errors", "lab.constants"),
     # The API server knows kinds, not the twin: the store lives in its package, Istio's validation in
     # lab.cluster.istio; controllers and the node plug into it (admission, NodeHooks), never the reverse.
-    "lab.cluster.api": ("lab.cluster.api", "lab.cluster.istio", "lab.errors"),
+    "lab.cluster.api": ("lab.cluster.api", "lab.cluster.istio", "lab.errors", "lab.constants"),
     # The learner's tools reach the twin like a client reaches a cluster: over HTTP (the API server,
     # Envoy's admin), never by importing it.
     "lab.ctl": ("lab.ctl", "lab.errors", "lab.constants"),

@@ -20,9 +20,11 @@ import yaml
 
 from lab.cluster.api.store import Obj
 from lab.cluster.meshpolicy import mesh_configmap
-from lab.constants import K8S_DIR, KUBECONFIG_FILE
+from lab.cluster.node.inject import INJECT_LABEL
+from lab.cluster.topology import NAMESPACE
+from lab.constants import DEFAULT_NAMESPACE, K8S_DIR, KUBECONFIG_FILE
 
-NAMESPACES = {"default": {"istio-injection": "enabled"}, "istio-system": {}, "kube-system": {}}
+NAMESPACES = {NAMESPACE: {INJECT_LABEL: "enabled"}, "istio-system": {}, "kube-system": {}}
 CONTEXT = "lab"
 
 
@@ -45,7 +47,7 @@ def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
                                        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **labels}}})
     registry.create("services", {
         "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "kubernetes", "namespace": "default",
+        "metadata": {"name": "kubernetes", "namespace": DEFAULT_NAMESPACE,
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
                  "type": "ClusterIP", "sessionAffinity": "None"},
@@ -74,7 +76,7 @@ def write_kubeconfig(state_dir: Path, port: int) -> Path:
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": CONTEXT, "cluster": {"server": f"http://127.0.0.1:{port}"}}],
         "users": [{"name": CONTEXT, "user": {}}],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": "default"}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": NAMESPACE}}],
         "current-context": CONTEXT,
         "preferences": {},
     }

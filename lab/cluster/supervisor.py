@@ -44,9 +44,9 @@ from lab.cluster.pods import ENVOY_FLAGS, Runtime, http_ok
 from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
 from lab.cluster.seed import kubeconfig_path, seed, write_kubeconfig
 from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, state_file, write_state
-from lab.cluster.topology import FIRST_HOST, load_topology, pod_ip
+from lab.cluster.topology import FIRST_HOST, NAMESPACE, load_topology, pod_ip
 from lab.cluster.zygote import Zygote, preload_modules
-from lab.constants import ENVOY_ADMIN_PORT, KUBE_CACHE_DIR, NODE_PORT_IP, SIDECAR_CONTAINER
+from lab.constants import DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, KUBE_CACHE_DIR, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR
 from lab.errors import LabError
 
 READY_TIMEOUT = 30.0
@@ -92,7 +92,7 @@ class Supervisor:
         """Istio's injection webhook: pods of a namespace labelled istio-injection=enabled."""
         if resource != PODS or old is not None:
             return
-        namespace = self.store.find("namespaces", "", new["metadata"].get("namespace", "default"))
+        namespace = self.store.find("namespaces", "", new["metadata"].get("namespace", DEFAULT_NAMESPACE))
         if namespace and (namespace["metadata"].get("labels") or {}).get(INJECT_LABEL) == "enabled":
             inject(new, ISTIO_HUB)
 
@@ -214,11 +214,12 @@ class Supervisor:
                 tail = (self.dir / "logs" / "kube-proxy.log").read_text(errors="replace")[-800:]
                 raise LabError(f"El kube-proxy (Envoy de {self.topology.node_urls()}) no arrancó:\n{tail}")
             if time.monotonic() > deadline:
-                raise LabError(f"Los Deployments {', '.join(names)} no estuvieron listos en {READY_TIMEOUT:.0f} s (mira .lab/logs/).")
+                raise LabError(f"Los Deployments {', '.join(names)} no estuvieron listos en {READY_TIMEOUT:.0f} s "
+                               f"(mira {STATE_DIR}/logs/).")
             time.sleep(0.02)
 
     def _available(self, name: str) -> bool:
-        d = self.store.find(DEPLOYMENTS, "default", name)
+        d = self.store.find(DEPLOYMENTS, NAMESPACE, name)
         status = (d or {}).get("status") or {}
         want = (d or {}).get("spec", {}).get("replicas", 1)
         return bool(d) and status.get("availableReplicas") == want and status.get("updatedReplicas") == want

@@ -17,6 +17,7 @@ import copy
 import json
 from typing import Any
 
+from lab.cluster.envoyconfig import INBOUND_PORT, OUTBOUND_PORT
 from lab.cluster.istio import istio_data
 from lab.constants import SIDECAR_CONTAINER
 
@@ -51,7 +52,7 @@ def inject(pod: dict[str, Any], hub: str) -> None:
     image = proxy_image(hub)
     init = {
         "name": INIT, "image": image,
-        "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
+        "args": ["istio-iptables", "-p", str(OUTBOUND_PORT), "-z", str(INBOUND_PORT), "-u", "1337", "-m", "REDIRECT", "-i", "*",
                  "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"],
         "resources": {"requests": {"cpu": "10m", "memory": "40Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}},
         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": False,
