@@ -19,11 +19,16 @@ ENVOY_ADMIN_PORT = 15000
 # NamespaceDefault): an object created without one, a kubeconfig context without one. The course's
 # own namespace is topology.NAMESPACE (its manifests say it).
 DEFAULT_NAMESPACE = "default"
+# Where `istioctl install` leaves the mesh config: the ConfigMap `istio` of istio-system (key `mesh`).
+ISTIO_NAMESPACE = "istio-system"
+MESH_CONFIGMAP = "istio"
 
 # The course's layout (the same files the Killercoda scenario uses).
 K8S_DIR = Path("apps") / "k8s"  # the Deployments and Services
 ISTIO_DIR = Path("apps") / "istio"  # the IstioOperator
 DOCKERFILE = Path("apps") / "Dockerfile"  # the apps' image: its CMD is how the lab starts an app
+
+COURSE_ENV = "LAB_COURSE"  # the course folder when --course is not given (`lab shell` sets it)
 
 # The running lab's files, in <course>/STATE_DIR.
 STATE_DIR = ".lab"

@@ -34,7 +34,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "lab.course": ("lab.course", "lab.errors", "lab.constants", "lab.ctl"),
     "lab.preview": ("lab.preview", "lab.course", "lab.errors", "lab.constants", "lab.ctl"),
     "lab.testing": ("lab",),
-    "lab.cli": ("lab.errors",),
+    "lab.cli": ("lab.errors", "lab.constants"),
     "lab.__main__": ("lab.cli",),
     "lab.errors": (),
     "lab.constants": (),

@@ -19,12 +19,13 @@ from typing import Any, Protocol
 import yaml
 
 from lab.cluster.api.store import Obj
+from lab.cluster.controllers.api import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, SERVICES
 from lab.cluster.meshpolicy import mesh_configmap
 from lab.cluster.node.inject import INJECT_LABEL
 from lab.cluster.topology import NAMESPACE
-from lab.constants import DEFAULT_NAMESPACE, K8S_DIR, KUBECONFIG_FILE
+from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, K8S_DIR, KUBECONFIG_FILE, MESH_CONFIGMAP
 
-NAMESPACES = {NAMESPACE: {INJECT_LABEL: "enabled"}, "istio-system": {}, "kube-system": {}}
+NAMESPACE_LABELS = {NAMESPACE: {INJECT_LABEL: "enabled"}, ISTIO_NAMESPACE: {}, "kube-system": {}}
 CONTEXT = "lab"
 
 
@@ -42,25 +43,25 @@ def manifests(course_root: Path) -> list[Obj]:
 
 
 def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
-    for name, labels in NAMESPACES.items():
-        registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
+    for name, labels in NAMESPACE_LABELS.items():
+        registry.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **labels}}})
-    registry.create("services", {
+    registry.create(SERVICES, {
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "kubernetes", "namespace": DEFAULT_NAMESPACE,
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
                  "type": "ClusterIP", "sessionAffinity": "None"},
     })
-    registry.create("configmaps", {
+    registry.create(CONFIGMAPS, {
         "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "istio", "namespace": "istio-system",
+        "metadata": {"name": MESH_CONFIGMAP, "namespace": ISTIO_NAMESPACE,
                      "labels": {"app.kubernetes.io/name": "istiod", "install.operator.istio.io/owning-resource": "unknown",
                                 "istio.io/rev": "default", "operator.istio.io/component": "Pilot", "release": "istio"}},
         "data": {"mesh": mesh_configmap(mesh), "meshNetworks": "networks: {}"},
     })
     docs = manifests(course_root)
-    for kind, resource in (("Service", "services"), ("Deployment", "deployments.apps")):
+    for kind, resource in (("Service", SERVICES), ("Deployment", DEPLOYMENTS)):
         for doc in docs:
             if doc.get("kind") == kind:
                 registry.create(resource, doc)

@@ -32,7 +32,7 @@ from lab.cluster.api.store import Obj, Store
 from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies
 from lab.cluster.capture import OutputCollector
 from lab.cluster.control import ControlServer, Op
-from lab.cluster.controllers.api import DEPLOYMENTS, PODS
+from lab.cluster.controllers.api import DEPLOYMENTS, NAMESPACES, PODS
 from lab.cluster.controllers.manager import ControllerManager
 from lab.cluster.meshpolicy import load_mesh_config
 from lab.cluster.meshsync import MeshSync
@@ -46,7 +46,7 @@ from lab.cluster.seed import kubeconfig_path, seed, write_kubeconfig
 from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, state_file, write_state
 from lab.cluster.topology import FIRST_HOST, NAMESPACE, load_topology, pod_ip
 from lab.cluster.zygote import Zygote, preload_modules
-from lab.constants import DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, KUBE_CACHE_DIR, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR
+from lab.constants import COURSE_ENV, DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, KUBE_CACHE_DIR, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR
 from lab.errors import LabError
 
 READY_TIMEOUT = 30.0
@@ -92,7 +92,7 @@ class Supervisor:
         """Istio's injection webhook: pods of a namespace labelled istio-injection=enabled."""
         if resource != PODS or old is not None:
             return
-        namespace = self.store.find("namespaces", "", new["metadata"].get("namespace", DEFAULT_NAMESPACE))
+        namespace = self.store.find(NAMESPACES, "", new["metadata"].get("namespace", DEFAULT_NAMESPACE))
         if namespace and (namespace["metadata"].get("labels") or {}).get(INJECT_LABEL) == "enabled":
             inject(new, ISTIO_HUB)
 
@@ -162,7 +162,7 @@ class Supervisor:
         proc = self.spawner.spawn(
             [sys.executable, "-m", "lab.cluster.zygote", *preload_modules(self.root)],
             self.dir / "logs" / "launcher.log",
-            env=without_proxies(dict(os.environ)) | {"LAB_COURSE": str(self.root)},
+            env=without_proxies(dict(os.environ)) | {COURSE_ENV: str(self.root)},
             cwd=self.dir,
             pipes=True,
         )

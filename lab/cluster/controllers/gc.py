@@ -8,11 +8,11 @@ the API, so a pod still goes through its graceful termination).
 from __future__ import annotations
 
 from lab.cluster.api.store import NotFound
-from lab.cluster.controllers.api import ENDPOINTSLICES, PODS, REPLICASETS, Api
+from lab.cluster.controllers.api import DEPLOYMENTS, ENDPOINTSLICES, PODS, REPLICASETS, SERVICES, Api
 from lab.cluster.controllers.objects import meta
 
 OWNED = (REPLICASETS, PODS, ENDPOINTSLICES)
-OWNERS = ("deployments.apps", REPLICASETS, "services")
+OWNERS = (DEPLOYMENTS, REPLICASETS, SERVICES)
 
 
 class GarbageCollector:

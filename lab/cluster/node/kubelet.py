@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.cluster.api.store import NotFound, Obj, now_rfc3339
-from lab.cluster.controllers.api import PODS, Api
+from lab.cluster.controllers.api import PODS, REPLICASETS, Api
 from lab.cluster.controllers.objects import Recorder, meta, terminating
 from lab.cluster.envoyconfig import Workload
 from lab.cluster.istio.gotypes import parse_duration
@@ -329,7 +329,7 @@ class Kubelet:
         """The Deployment behind a pod (its ReplicaSet's owner), else its `app` label or its name."""
         for ref in meta(obj).get("ownerReferences") or []:
             if ref.get("kind") == "ReplicaSet":
-                rs = self.store.find("replicasets.apps", meta(obj)["namespace"], ref["name"])
+                rs = self.store.find(REPLICASETS, meta(obj)["namespace"], ref["name"])
                 for owner in (meta(rs).get("ownerReferences") or []) if rs else []:
                     if owner.get("kind") == "Deployment":
                         return owner["name"]
