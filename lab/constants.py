@@ -41,3 +41,9 @@ NODE_PORT_IP = "127.0.0.1"  # where the NodePorts listen (the «node» as the le
 # Proxy variables (any case) taken out of the environment of the apps and of the learner's tools: the
 # lab's traffic is all on loopback and goes through the sidecars, never through a proxy of the host.
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy", "grpc_proxy")
+
+
+def manifest_files(course_root: Path) -> list[Path]:
+    """The course's manifests: K8S_DIR/*.yaml, then *.yml (`kubectl apply -f apps/k8s/` reads both)."""
+    folder = course_root / K8S_DIR
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))

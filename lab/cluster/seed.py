@@ -23,7 +23,7 @@ from lab.cluster.controllers.api import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, SER
 from lab.cluster.meshpolicy import mesh_configmap
 from lab.cluster.node.inject import INJECT_LABEL
 from lab.cluster.topology import NAMESPACE
-from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, K8S_DIR, KUBECONFIG_FILE, MESH_CONFIGMAP
+from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, KUBECONFIG_FILE, MESH_CONFIGMAP, manifest_files
 
 NAMESPACE_LABELS = {NAMESPACE: {INJECT_LABEL: "enabled"}, ISTIO_NAMESPACE: {}, "kube-system": {}}
 CONTEXT = "lab"
@@ -34,10 +34,9 @@ class Creator(Protocol):
 
 
 def manifests(course_root: Path) -> list[Obj]:
-    """Every document of apps/k8s/*.yaml, in file order."""
-    folder = course_root / K8S_DIR
+    """Every document of the course's manifests (apps/k8s/*.yaml), in file order."""
     docs: list[Obj] = []
-    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+    for path in manifest_files(course_root):
         docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
     return docs
 

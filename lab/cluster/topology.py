@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from lab.constants import K8S_DIR, NODE_PORT_IP
+from lab.constants import K8S_DIR, NODE_PORT_IP, manifest_files
 from lab.errors import LabError
 
 NAMESPACE = "default"
@@ -114,7 +114,7 @@ def pod_ip(service: Service, host: int) -> str:
 def load_topology(course_root: Path) -> Topology:
     """Lee apps/k8s/*.yaml (solo Deployment y Service) y los empareja por selector."""
     folder = course_root / K8S_DIR
-    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    files = manifest_files(course_root)
     if not files:
         raise LabError(f"No encuentro manifiestos en {folder}.")
     raw_deployments: list[tuple[Path, dict]] = []

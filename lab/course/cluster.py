@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from lab.constants import ISTIO_DIR, ISTIO_NAMESPACE, K8S_DIR, MESH_CONFIGMAP, SIDECAR_CONTAINER
+from lab.constants import ISTIO_DIR, ISTIO_NAMESPACE, K8S_DIR, MESH_CONFIGMAP, SIDECAR_CONTAINER, manifest_files
 from lab.course.session import Output
 
 OPERATOR = ISTIO_DIR / "istio-operator.yaml"  # el IstioOperator que instala setup.sh
@@ -59,7 +59,7 @@ class AppsError(Exception):
 def read_apps(root: Path) -> CourseApps:
     folder = root / K8S_DIR
     docs: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in manifest_files(root):
         docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
     deployments = [d for d in docs if d.get("kind") == "Deployment"]
     nodeports = [d for d in docs if d.get("kind") == "Service" and (d.get("spec") or {}).get("type") == "NodePort"]

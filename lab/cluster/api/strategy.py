@@ -19,6 +19,7 @@ from typing import Any
 from lab.cluster.api import crdvalidation, defaults, errors
 from lab.cluster.api.resources import Resource
 from lab.cluster.api.schema import crd_schema
+from lab.cluster.api.store import RFC3339
 from lab.cluster.istio import VIRTUALSERVICES
 
 Obj = dict[str, Any]
@@ -38,7 +39,7 @@ SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePe
 
 
 def after(seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime(RFC3339)
 
 
 def prepare_for_create(res: Resource, obj: Obj) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from lab.constants import DOCKERFILE, K8S_DIR
+from lab.constants import DOCKERFILE, K8S_DIR, manifest_files
 from lab.course.bundle import BUNDLE_PATH, bundle_is_current
 from lab.course.check.base import (
     BLOCK_SHELLCHECK_EXCLUDES,
@@ -163,7 +163,7 @@ def _yaml_line(node: Any, path: Iterable[Any], unexpected: str | None = None) ->
 
 
 def check_manifests(ctx: Ctx) -> list[Problem]:
-    files = sorted((ctx.root / K8S_DIR).glob("*.yaml")) + sorted((ctx.root / K8S_DIR).glob("*.yml"))
+    files = manifest_files(ctx.root)
     if not files:
         return [Problem(ctx.root / K8S_DIR, 1, f"no hay manifiestos en {K8S_DIR}/*.yaml")]
     version = f"{kubernetes_version(ctx.root)}.0"  # el Kubernetes del sandbox (setup.sh)
