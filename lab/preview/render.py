@@ -128,7 +128,7 @@ class _Renderer:
         if block.runs:
             block_id = f"{self.page.slug}:{index}"
             self.out.runnable.append(block_id)
-            extra = ' data-interrupt="1"' if block.action == "exec interrupt" else ""
+            extra = ' data-interrupt="1"' if block.interrupts else ""
             return (
                 f'<div class="kc-block kc-exec" id="b-{block_id.replace(":", "-")}"{extra}>{pre}'
                 f'<div class="kc-actions">{self._buttons(block_id, block, True, True)}</div></div>\n'
