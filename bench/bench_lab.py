@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies  # noqa: E402
 from lab.cluster.envoyconfig import INBOUND_PORT  # noqa: E402
 from lab.cluster.pods import http_ok, tcp_ok  # noqa: E402
-from lab.cluster.topology import NAMESPACE, NODE_PORT_IP, Deployment, Topology, load_topology  # noqa: E402
+from lab.cluster.topology import NAMESPACE, Deployment, Topology, load_topology  # noqa: E402
+from lab.constants import NODE_PORT_IP  # noqa: E402
 from lab.ctl.shell import course_environment, kubectl_binary  # noqa: E402
 from lab.testing.driver import LabDriver  # noqa: E402
 

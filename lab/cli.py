@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from lab.constants import COURSE_ENV
 from lab.errors import LabError
 
 USAGE = """uso: lab [--course DIR] ORDEN [...]
@@ -32,7 +33,7 @@ PASSTHROUGH = ("kubectl", "istioctl")
 
 
 def _split(argv: list[str]) -> tuple[Path, str | None, list[str]]:
-    course = os.environ.get("LAB_COURSE") or "."
+    course = os.environ.get(COURSE_ENV) or "."
     args = list(argv)
     command: str | None = None
     rest: list[str] = []

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from lab.cluster.api.admission import VIRTUAL_SERVICES, istio_validation
+from lab.cluster.api.admission import istio_validation
 from lab.cluster.api.errors import ApiError
+from lab.cluster.istio import VIRTUALSERVICES
 
 ROUTE = {"route": [{"destination": {"host": "backend1"}}]}
 WEBHOOK = 'admission webhook "validation.istio.io" denied the request: configuration is invalid: '
@@ -21,16 +22,16 @@ def vs(*http: object, spec: dict | None = None) -> dict:
             "spec": spec if spec is not None else {"hosts": ["backend1"], "http": list(http)}}
 
 
-def refusal(obj: dict, resource: str = VIRTUAL_SERVICES) -> dict:
+def refusal(obj: dict, resource: str = VIRTUALSERVICES) -> dict:
     with pytest.raises(ApiError) as refused:
         istio_validation(resource, obj, None, False)
     return refused.value.status
 
 
 def test_a_valid_virtual_service_and_other_kinds_pass() -> None:
-    istio_validation(VIRTUAL_SERVICES, vs({**ROUTE, "retries": {"attempts": 0}}), None, False)
-    istio_validation(VIRTUAL_SERVICES, vs(spec={}), None, False)  # sin http: nada que validar aquí
-    istio_validation(VIRTUAL_SERVICES, vs("no es un objeto", ROUTE), None, True)  # el CRD lo rechaza antes
+    istio_validation(VIRTUALSERVICES, vs({**ROUTE, "retries": {"attempts": 0}}), None, False)
+    istio_validation(VIRTUALSERVICES, vs(spec={}), None, False)  # sin http: nada que validar aquí
+    istio_validation(VIRTUALSERVICES, vs("no es un objeto", ROUTE), None, True)  # el CRD lo rechaza antes
     # Lo mismo que Istio rechazaría, en otro tipo, no es cosa de su webhook.
     istio_validation("deployments.apps", vs({**ROUTE, "retries": {"attempts": -1}}), None, False)
 

@@ -1,7 +1,8 @@
 """La comprobación previa de setup.sh por los dos lados, con la lista sacada del propio setup.sh:
 
 - cada orden de `required_commands` (para cada IMAGE_TARGET y modo), si falta, hace fallar setup.sh
-  en la etapa «comprobaciones» nombrándola a ella sola, sin haber llamado a nada;
+  en la etapa «comprobaciones» nombrándola a ella sola, sin haber llamado a nada (y foreground.sh
+  lo muestra);
 - y al revés: cada orden externa que setup.sh ejecuta de verdad en una preparación completa (se
   ve con un PATH de envoltorios que apuntan cada orden que lanza setup.sh) está en esa lista, así
   que quitar una de la lista no pasa inadvertido. Fuera quedan, con su motivo, las de UNCHECKED.
@@ -11,8 +12,6 @@ Con las falsificaciones de tests/setup_fakes/ (el mismo banco que tests/test_set
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,15 @@ from setup_fakes.harness import (
     BASH,
     FAKED,
     SETUP,
+    SYSTEM_DIRS,
     Sandbox,
     assert_success,
+    failure,
+    path_without,
+    required_commands,
     sandbox_fixture,  # noqa: F401 - registra el fixture «sandbox»
 )
 
-SYSTEM_DIRS = ("/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 TARGETS = ("containerd", "kind", "ssh:nodo")
 # Órdenes que setup.sh ejecuta y que la comprobación previa no puede comprobar, con el motivo.
 UNCHECKED = {
@@ -35,36 +37,9 @@ UNCHECKED = {
 }
 
 
-def required_commands(target: str, mode: str) -> list[str]:
-    """La lista de setup.sh: su función required_commands, ejecutada tal cual con IMAGE_TARGET."""
-    function = re.search(r"^required_commands\(\) \{\n.*?^\}\n", SETUP.read_text(encoding="utf-8"), re.M | re.S)
-    assert function, "setup.sh ya no tiene la función required_commands(): actualiza esta prueba"
-    done = subprocess.run([BASH, "-c", f'{function[0]}\nIMAGE_TARGET="$1" required_commands "$2"', "-", target, mode],
-                          capture_output=True, text=True, check=True)
-    return done.stdout.split()
-
-
 CASES = sorted({(command, target) for target in reversed(TARGETS) for mode in ("todo", "imagenes")
                 for command in required_commands(target, mode)}, key=lambda c: (c[0], TARGETS.index(c[1])))
 CASES = [case for i, case in enumerate(CASES) if case[0] not in [c for c, _ in CASES[:i]]]  # un destino por orden
-
-
-def failure(sb: Sandbox) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in (sb.state / "fallo").read_text().splitlines())
-
-
-def path_without(sb: Sandbox, missing: str) -> str:
-    """Las falsificaciones y todo ejecutable del sistema, salvo `missing`."""
-    fakebin, system = sb.tmp / "fakebin-sin", sb.tmp / "sistema-sin"
-    fakebin.mkdir()
-    system.mkdir()
-    for tool in FAKED:
-        if tool != missing:
-            (fakebin / tool).symlink_to(Path(sb.env["PATH"].split(os.pathsep)[0]) / tool)
-    for entry in (e for folder in map(Path, SYSTEM_DIRS) if folder.is_dir() for e in sorted(folder.iterdir())):
-        if entry.name not in (missing, *FAKED) and not (system / entry.name).exists() and os.access(entry, os.X_OK):
-            (system / entry.name).symlink_to(entry)
-    return f"{fakebin}{os.pathsep}{system}"
 
 
 def test_the_list_is_read_from_setup_sh() -> None:
@@ -81,6 +56,9 @@ def test_each_command_of_the_list_when_missing_fails_naming_it(sandbox: Sandbox,
     assert marker["etapa"] == "comprobaciones", marker
     assert marker["mensaje"].split(":", 1)[1].split("(")[0].split() == [command], marker
     assert not sandbox.calls()  # ni docker, ni kubectl…: nada se intentó
+    shown = sandbox.foreground()  # y quien aprende lo ve en la terminal
+    assert "falló en la etapa «Comprobando las herramientas del sistema»" in shown.stdout
+    assert command in shown.stdout
 
 
 def tracing_path(sb: Sandbox, log: Path) -> str:

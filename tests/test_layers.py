@@ -21,21 +21,23 @@ import pytest
 LAB = Path(__file__).resolve().parents[1] / "lab"
 MAX_LINES = 400
 
-# What each layer may import from lab (a prefix match on the dotted name). lab.errors is shared.
+# What each layer may import from lab (a prefix match on the dotted name). lab.errors is shared, and so
+# is lab.constants (the facts more than one layer needs: the sidecar's name, the .lab folder...).
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "lab.cluster": ("lab.cluster", "lab.errors"),
+    "lab.cluster": ("lab.cluster", "lab.errors", "lab.constants"),
     # The API server knows kinds, not the twin: the store lives in its package, Istio's validation in
     # lab.cluster.istio; controllers and the node plug into it (admission, NodeHooks), never the reverse.
-    "lab.cluster.api": ("lab.cluster.api", "lab.cluster.istio", "lab.errors"),
+    "lab.cluster.api": ("lab.cluster.api", "lab.cluster.istio", "lab.errors", "lab.constants"),
     # The learner's tools reach the twin like a client reaches a cluster: over HTTP (the API server,
     # Envoy's admin), never by importing it.
-    "lab.ctl": ("lab.ctl", "lab.errors"),
-    "lab.course": ("lab.course", "lab.errors", "lab.ctl"),
-    "lab.preview": ("lab.preview", "lab.course", "lab.errors", "lab.ctl"),
+    "lab.ctl": ("lab.ctl", "lab.errors", "lab.constants"),
+    "lab.course": ("lab.course", "lab.errors", "lab.constants", "lab.ctl"),
+    "lab.preview": ("lab.preview", "lab.course", "lab.errors", "lab.constants", "lab.ctl"),
     "lab.testing": ("lab",),
-    "lab.cli": ("lab.errors",),
+    "lab.cli": ("lab.errors", "lab.constants"),
     "lab.__main__": ("lab.cli",),
     "lab.errors": (),
+    "lab.constants": (),
     "lab": (),
 }
 

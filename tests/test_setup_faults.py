@@ -3,7 +3,8 @@ falsificaciones de tests/setup_fakes/: una prueba por fallo.
 
 - el hub de Istio sale del IstioOperator, y de ahí las dos imágenes que se descargan de antemano:
   por dockerd (sus espejos) y, si falla, directamente con containerd; el registro dice qué camino;
-- la comprobación previa nombra cada orden que falta, en segundos y con marcador de fallo;
+- la comprobación previa nombra a la vez las órdenes que faltan, con marcador de fallo (cada orden de
+  su lista, una a una: tests/test_guards_setup.py);
 - docker build: reintentos ante un corte de red y el constructor clásico si no hay buildx;
 - una imagen que no quedó en containerd tras importarla se dice al momento, por su nombre;
 - Cilium: se decide con los valores vivos de cilium-config y solo se reinicia si hubo que cambiar;
@@ -26,8 +27,6 @@ from pathlib import Path
 import pytest
 from setup_fakes.harness import (
     BASH,
-    FAKE,
-    FAKED,
     ISTIO_VERSION,
     KUBERNETES_VERSION,
     REPO,
@@ -35,15 +34,13 @@ from setup_fakes.harness import (
     Sandbox,
     assert_success,
     checkout,
+    failure,
     manifest_images,
     operator_hub,
+    path_without,
+    required_commands,
     sandbox_fixture,  # noqa: F401 - registra el fixture «sandbox»
 )
-
-
-def failure(sb: Sandbox) -> dict[str, str]:
-    text = (sb.state / "fallo").read_text()
-    return dict(line.split("=", 1) for line in text.splitlines())
 
 
 def pulled(sb: Sandbox) -> list[str]:
@@ -147,62 +144,13 @@ def test_an_operator_without_hub_fails_before_any_image_work(sandbox: Sandbox, t
 
 # ---------------------------------------------------------------- comprobación previa
 
-def required_commands(image_target: str = "containerd", mode: str = "todo") -> list[str]:
-    """La lista de la comprobación previa, sacada del propio setup.sh: su función required_commands,
-    ejecutada tal cual (no una copia a mano que se quede atrás)."""
-    body = re.search(r"^required_commands\(\) \{\n.*?^\}\n", SETUP.read_text(), re.M | re.S)
-    assert body, "setup.sh sin la función required_commands"
-    script = f'{body.group(0)}\nIMAGE_TARGET={image_target} required_commands {mode}\n'
-    out = subprocess.run([BASH, "-c", script], capture_output=True, text=True, check=True).stdout
-    return out.split()
-
-
-REQUIRED = required_commands()
-SYSTEM_DIRS = ("/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
-
-
 def test_the_preflight_list_covers_what_the_issues_named() -> None:
     # python3: cada verify.sh lo necesita (a través de tools/traza), aunque setup.sh no lo ejecute.
     assert {"docker", "ctr", "crictl", "kubectl", "curl", "flock", "tar", "gzip", "sha256sum", "awk", "ps",
-            "python3", "date"} <= set(REQUIRED)
+            "python3", "date"} <= set(required_commands())
     assert (REPO / "tools" / "traza").read_text().startswith("#!/usr/bin/env python3")
     assert "kind" in required_commands("kind:curso") and "crictl" not in required_commands("kind:curso")
     assert "python3" not in required_commands(mode="imagenes")
-
-
-def path_without(sb: Sandbox, *missing: str) -> str:
-    """Un PATH con las falsificaciones y todo el sistema salvo las órdenes `missing`."""
-    fakebin = sb.tmp / "fakebin-incompleto"
-    system = sb.tmp / "sistema-incompleto"
-    fakebin.mkdir()
-    system.mkdir()
-    for tool in FAKED:
-        if tool not in missing:
-            (fakebin / tool).symlink_to(FAKE)
-    for folder in map(Path, SYSTEM_DIRS):
-        for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
-            name = entry.name
-            if name in missing or name in FAKED or (system / name).exists() or not os.access(entry, os.X_OK):
-                continue
-            (system / name).symlink_to(entry)
-    return f"{fakebin}:{system}"
-
-
-@pytest.mark.parametrize("command", REQUIRED)
-def test_a_missing_command_fails_in_seconds_naming_it(sandbox: Sandbox, command: str) -> None:
-    started = time.monotonic()
-    result = sandbox.run(PATH=path_without(sandbox, command))
-    elapsed = time.monotonic() - started
-    assert result.returncode != 0
-    assert elapsed < 10, elapsed
-    marker = failure(sandbox)
-    assert marker["etapa"] == "comprobaciones"
-    named = marker["mensaje"].split(":", 1)[1].split("(")[0].split()
-    assert named == [command], marker
-    assert not sandbox.calls()  # ni una llamada a docker, kubectl…: nada se intentó
-    shown = sandbox.foreground()
-    assert "falló en la etapa «Comprobando las herramientas del sistema»" in shown.stdout
-    assert command in shown.stdout
 
 
 def test_every_missing_command_is_named_at_once(sandbox: Sandbox) -> None:

@@ -10,14 +10,14 @@ import json
 import time
 import urllib.request
 
-from lab.cluster.envoyconfig import ADMIN_PORT
+from lab.constants import ENVOY_ADMIN_PORT
 
 POLL = 0.02
 
 
 def routes_version(ip: str) -> int:
     """La versión de rutas que tiene cargada el sidecar de `ip` (muy grande si no contesta)."""
-    url = f"http://{ip}:{ADMIN_PORT}/config_dump?resource=dynamic_route_configs"
+    url = f"http://{ip}:{ENVOY_ADMIN_PORT}/config_dump?resource=dynamic_route_configs"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(url, timeout=1) as response:
@@ -38,7 +38,7 @@ def cluster_hosts(ip: str, cluster: str) -> set[str] | None:
     """The hosts (`ip:port`) Envoy at `ip` has in `cluster` (its admin's /clusters), or None if it does not answer."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(f"http://{ip}:{ADMIN_PORT}/clusters", timeout=1) as response:
+        with opener.open(f"http://{ip}:{ENVOY_ADMIN_PORT}/clusters", timeout=1) as response:
             text = response.read().decode(errors="replace")
     except OSError:
         return None

@@ -16,10 +16,8 @@ import sys
 from pathlib import Path
 
 from lab.cluster.topology import NAMESPACE, EnvVar
+from lab.constants import DOCKERFILE, PROXY_VARS
 from lab.errors import LabError
-
-DOCKERFILE = Path("apps") / "Dockerfile"
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy", "grpc_proxy")
 
 
 def without_proxies(env: dict[str, str]) -> dict[str, str]:

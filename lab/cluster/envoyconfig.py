@@ -24,7 +24,8 @@ from typing import Any
 
 from lab.cluster.meshpolicy import VirtualService, access_log_enabled, inbound_policy, route_action
 from lab.cluster.statsmatcher import stats_config
-from lab.cluster.topology import NAMESPACE, NODE_PORT_IP, Deployment, Service, Topology
+from lab.cluster.topology import NAMESPACE, Deployment, Service, Topology
+from lab.constants import ENVOY_ADMIN_PORT, NODE_PORT_IP
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,6 @@ class Workload:
     container_port: int
     service: Service | None
 
-ADMIN_PORT = 15000
 OUTBOUND_PORT = 15001
 INBOUND_PORT = 15006
 # pilot/pkg/model/telemetry_logging.go#EnvoyTextLogFormat (formato TEXT por defecto de Istio).
@@ -227,7 +227,7 @@ def sidecar_bootstrap(
             "id": f"sidecar~{ip}~{pod}.{NAMESPACE}~{NAMESPACE}.svc.cluster.local",
             "cluster": f"{workload.name}.{NAMESPACE}",
         },
-        "admin": {"address": _address(ip, ADMIN_PORT)},
+        "admin": {"address": _address(ip, ENVOY_ADMIN_PORT)},
         "stats_config": stats_config(mesh, ip),  # las estadísticas que guarda el bootstrap de Istio
         "overload_manager": OVERLOAD_MANAGER,
         "static_resources": {
@@ -257,7 +257,7 @@ def kube_proxy_bootstrap(node_ports: list[tuple[int, Deployment]], xds_dir: Path
         clusters.append(_eds_cluster(deployment.service, xds_dir, "RANDOM", name=name))
     return {
         "node": {"id": "kube-proxy", "cluster": "kube-proxy"},
-        "admin": {"address": _address(admin_ip, ADMIN_PORT)},
+        "admin": {"address": _address(admin_ip, ENVOY_ADMIN_PORT)},
         "overload_manager": OVERLOAD_MANAGER,
         "static_resources": {"listeners": listeners, "clusters": clusters},
     }

@@ -30,9 +30,9 @@ from lab.cluster.istio import facts
 from lab.cluster.istio.gotypes import atoi, duration_json, is_status_code, parse_duration
 from lab.cluster.istio.validation import check_http_route
 from lab.cluster.topology import NAMESPACE, Topology
+from lab.constants import ISTIO_DIR
 from lab.errors import LabError
 
-ISTIO_DIR = Path("apps") / "istio"
 CODES_TOKEN = "retriable-status-codes"
 VS_API_VERSIONS = ("networking.istio.io/v1", "networking.istio.io/v1beta1", "networking.istio.io/v1alpha3")
 

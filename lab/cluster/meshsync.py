@@ -22,8 +22,9 @@ from lab.cluster import envoyconfig as xds
 from lab.cluster.acks import wait_endpoints, wait_routes
 from lab.cluster.api.errors import ApiError, lab_cannot
 from lab.cluster.api.store import Event, Obj, Store
-from lab.cluster.controllers.api import ENDPOINTSLICES, VIRTUALSERVICES
+from lab.cluster.controllers.api import ENDPOINTSLICES
 from lab.cluster.controllers.endpointslice import SERVICE_NAME
+from lab.cluster.istio import VIRTUALSERVICES
 from lab.cluster.meshpolicy import VirtualService, parse_virtual_service
 from lab.cluster.topology import NAMESPACE, Topology
 from lab.errors import LabError, StatusError

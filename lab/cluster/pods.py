@@ -19,11 +19,11 @@ from typing import Any
 
 from lab.cluster.appcmd import app_argv, app_env
 from lab.cluster.capture import OutputCollector
-from lab.cluster.envoyconfig import ADMIN_PORT, OUTBOUND_PORT, Workload, sidecar_bootstrap, write_json
+from lab.cluster.envoyconfig import OUTBOUND_PORT, Workload, sidecar_bootstrap, write_json
 from lab.cluster.procs import Spawner
 from lab.cluster.topology import EnvVar, Probe, Topology
+from lab.constants import ENVOY_ADMIN_PORT, SIDECAR_CONTAINER
 
-PROXY_CONTAINER = "istio-proxy"
 ENVOY_FLAGS = [
     "--concurrency", "1",               # un hilo de trabajo: siete Envoys caben en 2 núcleos
     "--disable-hot-restart",            # como pilot-agent: sin memoria compartida ni base-id
@@ -95,7 +95,7 @@ def start_sidecar(runtime: Runtime, pod: Pod, mesh: dict[str, Any]) -> None:
     write_json(bootstrap, sidecar_bootstrap(pod.name, pod.ip, pod.workload, runtime.topology, mesh, runtime.xds_dir))
     pod.proxy = runtime.spawner.spawn(
         [runtime.envoy, "-c", str(bootstrap), *ENVOY_FLAGS],
-        runtime.container_output(pod.log_path(runtime.logs_dir, PROXY_CONTAINER)),
+        runtime.container_output(pod.log_path(runtime.logs_dir, SIDECAR_CONTAINER)),
         env={"PATH": "/usr/bin:/bin"},
         cwd=runtime.state_dir,
     )
@@ -136,12 +136,12 @@ def probe(pod: Pod, app: bool = True) -> None:
         check = pod.readiness
         pod.app_ready = http_ok(pod.ip, check.port, check.path) if check.path else tcp_ok(pod.ip, check.port)
     if not pod.proxy_ready:
-        pod.proxy_ready = http_ok(pod.ip, ADMIN_PORT, "/ready")
+        pod.proxy_ready = http_ok(pod.ip, ENVOY_ADMIN_PORT, "/ready")
 
 
 def exited(pod: Pod) -> tuple[str, int] | None:
     """(contenedor, código) del primer proceso del pod que haya terminado, o None."""
-    for name, proc in ((pod.container, pod.app), (PROXY_CONTAINER, pod.proxy)):
+    for name, proc in ((pod.container, pod.app), (SIDECAR_CONTAINER, pod.proxy)):
         if proc is not None and proc.poll() is not None:
             return name, proc.returncode
     return None

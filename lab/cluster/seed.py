@@ -19,11 +19,13 @@ from typing import Any, Protocol
 import yaml
 
 from lab.cluster.api.store import Obj
+from lab.cluster.controllers.api import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, SERVICES
 from lab.cluster.meshpolicy import mesh_configmap
-from lab.cluster.topology import K8S_DIR
+from lab.cluster.node.inject import INJECT_LABEL
+from lab.cluster.topology import NAMESPACE
+from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, KUBECONFIG_FILE, MESH_CONFIGMAP, manifest_files
 
-NAMESPACES = {"default": {"istio-injection": "enabled"}, "istio-system": {}, "kube-system": {}}
-KUBECONFIG = "kubeconfig"
+NAMESPACE_LABELS = {NAMESPACE: {INJECT_LABEL: "enabled"}, ISTIO_NAMESPACE: {}, "kube-system": {}}
 CONTEXT = "lab"
 
 
@@ -32,41 +34,40 @@ class Creator(Protocol):
 
 
 def manifests(course_root: Path) -> list[Obj]:
-    """Every document of apps/k8s/*.yaml, in file order."""
-    folder = course_root / K8S_DIR
+    """Every document of the course's manifests (apps/k8s/*.yaml), in file order."""
     docs: list[Obj] = []
-    for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
+    for path in manifest_files(course_root):
         docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
     return docs
 
 
 def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
-    for name, labels in NAMESPACES.items():
-        registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace",
+    for name, labels in NAMESPACE_LABELS.items():
+        registry.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **labels}}})
-    registry.create("services", {
+    registry.create(SERVICES, {
         "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": "kubernetes", "namespace": "default",
+        "metadata": {"name": "kubernetes", "namespace": DEFAULT_NAMESPACE,
                      "labels": {"component": "apiserver", "provider": "kubernetes"}},
         "spec": {"clusterIP": "10.96.0.1", "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
                  "type": "ClusterIP", "sessionAffinity": "None"},
     })
-    registry.create("configmaps", {
+    registry.create(CONFIGMAPS, {
         "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "istio", "namespace": "istio-system",
+        "metadata": {"name": MESH_CONFIGMAP, "namespace": ISTIO_NAMESPACE,
                      "labels": {"app.kubernetes.io/name": "istiod", "install.operator.istio.io/owning-resource": "unknown",
                                 "istio.io/rev": "default", "operator.istio.io/component": "Pilot", "release": "istio"}},
         "data": {"mesh": mesh_configmap(mesh), "meshNetworks": "networks: {}"},
     })
     docs = manifests(course_root)
-    for kind, resource in (("Service", "services"), ("Deployment", "deployments.apps")):
+    for kind, resource in (("Service", SERVICES), ("Deployment", DEPLOYMENTS)):
         for doc in docs:
             if doc.get("kind") == kind:
                 registry.create(resource, doc)
 
 
 def kubeconfig_path(state_dir: Path) -> Path:
-    return state_dir / KUBECONFIG
+    return state_dir / KUBECONFIG_FILE
 
 
 def write_kubeconfig(state_dir: Path, port: int) -> Path:
@@ -75,11 +76,11 @@ def write_kubeconfig(state_dir: Path, port: int) -> Path:
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": CONTEXT, "cluster": {"server": f"http://127.0.0.1:{port}"}}],
         "users": [{"name": CONTEXT, "user": {}}],
-        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": "default"}}],
+        "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": NAMESPACE}}],
         "current-context": CONTEXT,
         "preferences": {},
     }
-    tmp = path.with_name(f".{KUBECONFIG}.{os.getpid()}")
+    tmp = path.with_name(f".{KUBECONFIG_FILE}.{os.getpid()}")
     tmp.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from lab.cluster.procs import alive, start_time
+from lab.constants import NOT_RUNNING, STATE_DIR
 from lab.errors import LabError
-
-STATE_DIR = ".lab"
-NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."
 
 
 @dataclass(frozen=True)

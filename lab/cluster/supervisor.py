@@ -32,7 +32,7 @@ from lab.cluster.api.store import Obj, Store
 from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies
 from lab.cluster.capture import OutputCollector
 from lab.cluster.control import ControlServer, Op
-from lab.cluster.controllers.api import DEPLOYMENTS, PODS
+from lab.cluster.controllers.api import DEPLOYMENTS, NAMESPACES, PODS
 from lab.cluster.controllers.manager import ControllerManager
 from lab.cluster.meshpolicy import load_mesh_config
 from lab.cluster.meshsync import MeshSync
@@ -40,16 +40,17 @@ from lab.cluster.node.hooks import NodeHooks
 from lab.cluster.node.inject import INJECT_LABEL, inject
 from lab.cluster.node.kubelet import Kubelet
 from lab.cluster.node.podstatus import NODE_IP
-from lab.cluster.pods import ENVOY_FLAGS, PROXY_CONTAINER, Runtime, http_ok
+from lab.cluster.pods import ENVOY_FLAGS, Runtime, http_ok
 from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
-from lab.cluster.seed import seed, write_kubeconfig
-from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, write_state
-from lab.cluster.topology import FIRST_HOST, NODE_PORT_IP, load_topology, pod_ip
+from lab.cluster.seed import kubeconfig_path, seed, write_kubeconfig
+from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, state_file, write_state
+from lab.cluster.topology import FIRST_HOST, NAMESPACE, load_topology, pod_ip
 from lab.cluster.zygote import Zygote, preload_modules
+from lab.constants import COURSE_ENV, DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, KUBE_CACHE_DIR, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR
 from lab.errors import LabError
 
 READY_TIMEOUT = 30.0
-SIDECAR_PORTS = (xds.ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
+SIDECAR_PORTS = (ENVOY_ADMIN_PORT, xds.OUTBOUND_PORT, xds.INBOUND_PORT)
 ISTIO_HUB = "docker.io/istio"
 
 
@@ -94,7 +95,7 @@ class Supervisor:
         """Istio's injection webhook: pods of a namespace labelled istio-injection=enabled."""
         if resource != PODS or old is not None:
             return
-        namespace = self.store.find("namespaces", "", new["metadata"].get("namespace", "default"))
+        namespace = self.store.find(NAMESPACES, "", new["metadata"].get("namespace", DEFAULT_NAMESPACE))
         if namespace and (namespace["metadata"].get("labels") or {}).get(INJECT_LABEL) == "enabled":
             inject(new, ISTIO_HUB)
 
@@ -124,11 +125,11 @@ class Supervisor:
             if not app.is_file():
                 raise LabError(f"Falta {app}: el pod {deployment.name} no tiene aplicación.")
         self._check_ports()
-        for sub in ("xds", "logs", "kube-cache"):
+        for sub in ("xds", "logs", KUBE_CACHE_DIR):
             shutil.rmtree(self.dir / sub, ignore_errors=True)
         for sub in ("xds", "logs"):
             (self.dir / sub).mkdir(parents=True)
-        (self.dir / "kubeconfig").unlink(missing_ok=True)
+        kubeconfig_path(self.dir).unlink(missing_ok=True)
         self.spawner = Spawner()
         self._start_zygote()  # the critical path (FastAPI's import): first
         self.output = OutputCollector()
@@ -140,7 +141,7 @@ class Supervisor:
     def _check_ports(self) -> None:
         for port, _ in self.topology.node_ports():
             check_port_free(NODE_PORT_IP, port)
-        check_port_free(NODE_IP, xds.ADMIN_PORT)
+        check_port_free(NODE_IP, ENVOY_ADMIN_PORT)
         for deployment in self.topology.deployments:
             for i in range(deployment.replicas):
                 for port in (deployment.container_port, *SIDECAR_PORTS):
@@ -164,7 +165,7 @@ class Supervisor:
         proc = self.spawner.spawn(
             [sys.executable, "-m", "lab.cluster.zygote", *preload_modules(self.root)],
             self.dir / "logs" / "launcher.log",
-            env=without_proxies(dict(os.environ)) | {"LAB_COURSE": str(self.root)},
+            env=without_proxies(dict(os.environ)) | {COURSE_ENV: str(self.root)},
             cwd=self.dir,
             pipes=True,
         )
@@ -216,24 +217,25 @@ class Supervisor:
                 tail = (self.dir / "logs" / "kube-proxy.log").read_text(errors="replace")[-800:]
                 raise LabError(f"El kube-proxy (Envoy de {self.topology.node_urls()}) no arrancó:\n{tail}")
             if time.monotonic() > deadline:
-                raise LabError(f"Los Deployments {', '.join(names)} no estuvieron listos en {READY_TIMEOUT:.0f} s (mira .lab/logs/).")
+                raise LabError(f"Los Deployments {', '.join(names)} no estuvieron listos en {READY_TIMEOUT:.0f} s "
+                               f"(mira {STATE_DIR}/logs/).")
             time.sleep(0.02)
 
     def _available(self, name: str) -> bool:
-        d = self.store.find(DEPLOYMENTS, "default", name)
+        d = self.store.find(DEPLOYMENTS, NAMESPACE, name)
         status = (d or {}).get("status") or {}
         want = (d or {}).get("spec", {}).get("replicas", 1)
         return bool(d) and status.get("availableReplicas") == want and status.get("updatedReplicas") == want
 
     def _kube_proxy_has(self, ips: list[str]) -> bool:
-        if not ips or not http_ok(NODE_IP, xds.ADMIN_PORT, "/ready"):
+        if not ips or not http_ok(NODE_IP, ENVOY_ADMIN_PORT, "/ready"):
             return False
         conn_ok = self._admin_text(NODE_IP, "/clusters")
         return all(f"{ip}:{xds.INBOUND_PORT}" in conn_ok for ip in ips)
 
     @staticmethod
     def _admin_text(ip: str, path: str) -> str:
-        conn = http.client.HTTPConnection(ip, xds.ADMIN_PORT, timeout=1)
+        conn = http.client.HTTPConnection(ip, ENVOY_ADMIN_PORT, timeout=1)
         try:
             conn.request("GET", path)
             return conn.getresponse().read().decode(errors="replace")
@@ -283,7 +285,7 @@ class Supervisor:
             self.spawner.close()
         if self.control:
             self.control.close()
-        (self.dir / "state.json").unlink(missing_ok=True)
+        state_file(self.root).unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- estado publicado
     def publish(self) -> None:
@@ -297,7 +299,7 @@ class Supervisor:
                     continue
                 containers = [ContainerState(run.app, str(pod.log_path(logs, run.app)), Process.of(pod.app.pid) if pod.app else None)]
                 if run.proxy_image:
-                    containers.append(ContainerState(PROXY_CONTAINER, str(pod.log_path(logs, PROXY_CONTAINER)),
+                    containers.append(ContainerState(SIDECAR_CONTAINER, str(pod.log_path(logs, SIDECAR_CONTAINER)),
                                                      Process.of(pod.proxy.pid) if pod.proxy else None))
                 pods.append(PodState(pod.name, pod.namespace, pod.deployment, pod.ip, tuple(containers), run.stopping))
             state = LabState(
@@ -310,7 +312,7 @@ class Supervisor:
                 ready_seconds=self.ready_seconds,
                 course=str(self.root),
                 node_urls=self.topology.node_urls(),
-                kubeconfig=str(self.dir / "kubeconfig") if self.api_server else None,
+                kubeconfig=str(kubeconfig_path(self.dir)) if self.api_server else None,
                 pods=tuple(pods),
                 kube_proxy=Process.of(self.kube_proxy.pid if self.kube_proxy else None),
                 launcher=Process.of(self.zygote.proc.pid if self.zygote else None),

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import yaml
 
+from lab.constants import K8S_DIR, NODE_PORT_IP, manifest_files
 from lab.errors import LabError
 
-K8S_DIR = Path("apps") / "k8s"
 NAMESPACE = "default"
-NODE_PORT_IP = "127.0.0.1"  # donde escuchan los NodePort (el «nodo» visto desde quien aprende)
 FIRST_HOST = 10  # cuarto octeto de las IP de pod: de FIRST_HOST a LAST_HOST (y vuelta)
 LAST_HOST = 250
 
@@ -115,7 +114,7 @@ def pod_ip(service: Service, host: int) -> str:
 def load_topology(course_root: Path) -> Topology:
     """Lee apps/k8s/*.yaml (solo Deployment y Service) y los empareja por selector."""
     folder = course_root / K8S_DIR
-    files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    files = manifest_files(course_root)
     if not files:
         raise LabError(f"No encuentro manifiestos en {folder}.")
     raw_deployments: list[tuple[Path, dict]] = []

@@ -24,6 +24,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from lab.course.model import INDEX
+
 ASSET_NAME = "curso.tar.gz"
 ASSET_TARGET = "/root"
 BUNDLE_PATH = Path("assets") / ASSET_NAME
@@ -156,7 +158,7 @@ def _members(tar_bytes: bytes) -> dict[str, tuple[int, bytes]]:
 
 
 def _index_problems(root: Path) -> list[str]:
-    index = root / "index.json"
+    index = root / INDEX
     try:
         data = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -176,7 +178,7 @@ def bundle_is_current(course_root: Path) -> list[str]:
     root = Path(course_root)
     bundle = root / BUNDLE_PATH
     hint = "ejecuta `make bundle` (python -m lab.course.bundle)"
-    problems = _index_problems(root) if (root / "index.json").exists() else []
+    problems = _index_problems(root) if (root / INDEX).exists() else []
     if not bundle.is_file():
         return problems + [f"{BUNDLE_PATH}: no existe; {hint}"]
     try:

@@ -26,9 +26,10 @@ from typing import Any, Protocol
 
 import yaml
 
+from lab.constants import ISTIO_DIR, ISTIO_NAMESPACE, K8S_DIR, MESH_CONFIGMAP, SIDECAR_CONTAINER, manifest_files
 from lab.course.session import Output
 
-SIDECAR = "istio-proxy"
+OPERATOR = ISTIO_DIR / "istio-operator.yaml"  # el IstioOperator que instala setup.sh
 ENV_JSONPATH = "jsonpath={.spec.template.spec.containers[0].env}"
 NAMES_JSONPATH = "jsonpath={.items[*].metadata.name}"
 MESH_JSONPATH = "jsonpath={.data.mesh}"
@@ -56,9 +57,9 @@ class AppsError(Exception):
 
 
 def read_apps(root: Path) -> CourseApps:
-    folder = root / "apps" / "k8s"
+    folder = root / K8S_DIR
     docs: list[dict[str, Any]] = []
-    for path in sorted(folder.glob("*.yaml")):
+    for path in manifest_files(root):
         docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict)]
     deployments = [d for d in docs if d.get("kind") == "Deployment"]
     nodeports = [d for d in docs if d.get("kind") == "Service" and (d.get("spec") or {}).get("type") == "NodePort"]
@@ -68,7 +69,7 @@ def read_apps(root: Path) -> CourseApps:
     selector = nodeports[0]["spec"].get("selector") or {}
     if "app" not in selector:
         raise AppsError(f"{folder}: el Service NodePort {nodeports[0]['metadata']['name']} no selecciona por «app»")
-    operator = root / "apps" / "istio" / "istio-operator.yaml"
+    operator = root / OPERATOR
     mesh = {}
     if operator.is_file():
         mesh = ((yaml.safe_load(operator.read_text(encoding="utf-8")) or {}).get("spec") or {}).get("meshConfig") or {}
@@ -110,18 +111,18 @@ def readiness_problems(tool: Tool, apps: CourseApps) -> list[str]:
     if done.returncode != 0:
         problems.append(f"no se pueden listar los Deployments: {_said(done)}")
     elif extra:
-        problems.append(f"hay Deployments que no son de apps/k8s ({', '.join(extra)}): el curso empieza sin ellos "
+        problems.append(f"hay Deployments que no son de {K8S_DIR} ({', '.join(extra)}): el curso empieza sin ellos "
                         f"(bórralos con «kubectl delete deployment {extra[0]}»)")
     problems += _sidecar_problems(tool)
     if apps.retry_policy is not None:
-        done = _kubectl(tool, "-n", "istio-system", "get", "configmap", "istio", "-o", MESH_JSONPATH)
+        done = _kubectl(tool, "-n", ISTIO_NAMESPACE, "get", "configmap", MESH_CONFIGMAP, "-o", MESH_JSONPATH)
         mesh = yaml.safe_load(done.stdout) if done.returncode == 0 else None
         got = mesh.get("defaultHttpRetryPolicy") if isinstance(mesh, dict) else None
         if done.returncode != 0:
-            problems.append(f"no se puede leer la configuración de la malla (ConfigMap istio-system/istio): {_said(done)}")
+            problems.append(f"no se puede leer la configuración de la malla (ConfigMap {ISTIO_NAMESPACE}/{MESH_CONFIGMAP}): {_said(done)}")
         elif got != apps.retry_policy:
             problems.append(f"la malla no tiene la política de reintentos del curso: defaultHttpRetryPolicy es {got}, "
-                            f"apps/istio/istio-operator.yaml dice {apps.retry_policy} (¿se instaló Istio con ese archivo?)")
+                            f"{OPERATOR} dice {apps.retry_policy} (¿se instaló Istio con ese archivo?)")
     done = _kubectl(tool, "get", "virtualservices")
     if done.returncode != 0:
         problems.append(f"no se pueden listar los VirtualService (¿está instalado Istio?): {_said(done)}")
@@ -145,10 +146,10 @@ def _sidecar_problems(tool: Tool) -> list[str]:
     pods = [pod for pod in items if not (pod.get("metadata") or {}).get("deletionTimestamp")]
     if not pods:
         return ["no hay ningún pod en el namespace default"]
-    missing = [pod["metadata"]["name"] for pod in pods if SIDECAR not in _container_names(pod)]
+    missing = [pod["metadata"]["name"] for pod in pods if SIDECAR_CONTAINER not in _container_names(pod)]
     if not missing:
         return []
-    return [f"{len(missing)} de {len(pods)} pods no llevan {SIDECAR} ({', '.join(missing)}): "
+    return [f"{len(missing)} de {len(pods)} pods no llevan {SIDECAR_CONTAINER} ({', '.join(missing)}): "
             "¿tiene el namespace default la etiqueta istio-injection=enabled? (luego, «kubectl rollout restart»)"]
 
 

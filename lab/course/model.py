@@ -37,7 +37,9 @@ __all__ = [
     "json_line",
 ]
 
+INDEX = "index.json"  # el escenario de Killercoda: título, pasos y sus textos
 ACTIONS = ("exec", "exec interrupt", "copy")
+INTERRUPT = ACTIONS[1]  # antes de teclearlo, Ctrl-C a lo que corra
 # `código`{{}} desactiva la copia en Killercoda: válido, pero no es un bloque con acción.
 _INLINE_ONLY = ("",)
 
@@ -69,6 +71,11 @@ class Block:
     def runs(self) -> bool:
         """¿Lo ejecuta un clic del alumno? ({{exec}} o {{exec interrupt}})."""
         return self.action.startswith("exec")
+
+    @property
+    def interrupts(self) -> bool:
+        """¿Manda Ctrl-C antes de teclearse? ({{exec interrupt}})."""
+        return self.action == INTERRUPT
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,7 @@ def json_line(raw: str, value: str, key: str | None = None) -> int:
 
 
 def _read_index(root: Path) -> tuple[dict[str, Any], str, Path]:
-    path = root / "index.json"
+    path = root / INDEX
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from lab.constants import COURSE_ENV
 from lab.course.cluster import AppsError, ClusterError, CourseApps, read_apps, readiness_problems, restore, snapshot
 from lab.course.expected import expected_outputs
 from lab.course.model import CourseError, load_course
@@ -156,7 +157,7 @@ def _play_on(target: Target, session: Session, apps: CourseApps, player: Player,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lab play", description="Juega el curso entero como quien aprende.")
-    parser.add_argument("--course", type=Path, default=Path(os.environ.get("LAB_COURSE", ".")),
+    parser.add_argument("--course", type=Path, default=Path(os.environ.get(COURSE_ENV, ".")),
                         help="carpeta del curso (por defecto, la actual)")
     parser.add_argument("--cluster", action="store_true",
                         help="contra el clúster del kubeconfig actual, con kubectl, istioctl y traza del PATH")

@@ -71,7 +71,7 @@ class Player:
                 seen = self.keep(due, seen)
                 caller = None
             nxt = runs[i + 1] if i + 1 < len(runs) else None
-            self.run_block(block, nxt is not None and nxt.action == "exec interrupt", outputs.get(block.line))
+            self.run_block(block, nxt is not None and nxt.interrupts, outputs.get(block.line))
             # Tras la última marca de la página, cada bloque se mira: una petición nueva ahí no la
             # promete nadie. Antes de una marca, esa marca las cuenta todas.
             if self.observer and not promises and caller is None and self._request_ids(page, block.line) - seen:

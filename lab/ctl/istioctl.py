@@ -17,11 +17,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from lab.constants import ENVOY_ADMIN_PORT
 from lab.ctl.kubeapi import KubeApi
 from lab.ctl.shell import kubeconfig
 from lab.errors import LabError
 
-ADMIN_PORT = 15000  # el admin de Envoy en un sidecar de Istio
 MIN_WIDTH, PADDING = 6, 3  # el tabwriter de la tabla (minwidth 6, padding 3)
 
 SUPPORTED = "proxy-config route deploy/X|POD [--name R] [-o json]"
@@ -91,7 +91,7 @@ def _ready(pod: dict[str, Any]) -> bool:
 
 
 def _config_dump(ip: str) -> dict[str, Any]:
-    address = f"{ip}:{ADMIN_PORT}"
+    address = f"{ip}:{ENVOY_ADMIN_PORT}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(f"http://{address}/config_dump?resource=&mask=", timeout=5) as response:

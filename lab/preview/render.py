@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from markdown_it import MarkdownIt
 
+from lab.constants import NODE_PORT_IP
 from lab.course.model import Block, Course, Page
 
 IMAGE_TYPES = {
@@ -127,7 +128,7 @@ class _Renderer:
         if block.runs:
             block_id = f"{self.page.slug}:{index}"
             self.out.runnable.append(block_id)
-            extra = ' data-interrupt="1"' if block.action == "exec interrupt" else ""
+            extra = ' data-interrupt="1"' if block.interrupts else ""
             return (
                 f'<div class="kc-block kc-exec" id="b-{block_id.replace(":", "-")}"{extra}>{pre}'
                 f'<div class="kc-actions">{self._buttons(block_id, block, True, True)}</div></div>\n'
@@ -196,7 +197,7 @@ class _Renderer:
     def _link_open(self, tokens, idx, options, env) -> str:
         token = tokens[idx]
         href = token.attrGet("href") or ""
-        href = _TRAFFIC.sub(lambda m: f"http://127.0.0.1:{m['port']}", unquote(href) if "%7B" in href else href)
+        href = _TRAFFIC.sub(lambda m: f"http://{NODE_PORT_IP}:{m['port']}", unquote(href) if "%7B" in href else href)
         token.attrSet("href", href)
         if urlsplit(href).scheme in ("http", "https"):
             token.attrSet("target", "_blank")

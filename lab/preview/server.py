@@ -30,7 +30,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.responses import FileResponse
 
-from lab.course.model import Course, CourseError, Page, load_course
+from lab.course.model import INDEX, Course, CourseError, Page, load_course
 from lab.preview import vendor
 from lab.preview.render import IMAGE_TYPES, Rendered, digest, render_page
 from lab.preview.runtime import FAILED, NO_LAB, READY, STARTING, Lab, Learner, Log
@@ -61,7 +61,7 @@ class Preview:
 
     def watched(self) -> set[Path]:
         with self._lock:
-            return {self.root / "index.json", *self._files}
+            return {self.root / INDEX, *self._files}
 
     def remember(self, paths: set[Path]) -> None:
         with self._lock:
@@ -256,7 +256,7 @@ def create_app(preview: Preview) -> FastAPI:
         busy = _lab_busy()
         if busy:
             return busy
-        if not await preview.terminal.type_block(block.code, interrupt=block.action == "exec interrupt"):
+        if not await preview.terminal.type_block(block.code, interrupt=block.interrupts):
             return _deny(409, "La terminal no está abierta: pulsa Intro en ella o recarga la página")
         return JSONResponse({"typed": data["block"]})
 

@@ -22,7 +22,8 @@ from typing import Any
 from lab.cluster.appcmd import without_proxies
 from lab.cluster.client import LabClient
 from lab.cluster.state import LabState, load_state
-from lab.cluster.topology import NODE_PORT_IP, load_topology
+from lab.cluster.topology import load_topology
+from lab.constants import NODE_PORT_IP
 from lab.testing.counting import counts, hits
 
 

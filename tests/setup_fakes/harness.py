@@ -1,7 +1,7 @@
 """El banco de pruebas de setup.sh: un sandbox temporal con las falsificaciones de fake.sh al
 principio del PATH, y lo que grabaron (cada llamada, con su número de orden de inicio y de fin).
 
-Lo usan tests/test_setup.py y tests/test_setup_faults.py.
+Lo usan tests/test_setup.py, tests/test_setup_faults.py y tests/test_guards_setup.py.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ FOREGROUND = REPO / "foreground.sh"
 FAKE = REPO / "tests" / "setup_fakes" / "fake.sh"
 FAKED = ("kubectl", "docker", "ctr", "crictl", "curl", "kind", "sleep", "date")
 BASH = shutil.which("bash") or "/bin/bash"
+SYSTEM_DIRS = ("/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 
 
 def setup_value(name: str) -> str:
@@ -172,3 +173,30 @@ def assert_success(sb: Sandbox, result: subprocess.CompletedProcess) -> None:
     assert not unknown, f"llamadas que las falsificaciones no contemplan: {unknown}"
 
 
+def failure(sb: Sandbox) -> dict[str, str]:
+    """El marcador de fallo de setup.sh (etapa=…, mensaje=…) como diccionario."""
+    return dict(line.split("=", 1) for line in (sb.state / "fallo").read_text().splitlines())
+
+
+def required_commands(target: str = "containerd", mode: str = "todo") -> list[str]:
+    """La lista de la comprobación previa, sacada del propio setup.sh: su función required_commands,
+    ejecutada tal cual con IMAGE_TARGET (no una copia a mano que se quede atrás)."""
+    function = re.search(r"^required_commands\(\) \{\n.*?^\}\n", SETUP.read_text(encoding="utf-8"), re.M | re.S)
+    assert function, "setup.sh ya no tiene la función required_commands(): actualiza esta prueba"
+    done = subprocess.run([BASH, "-c", f'{function[0]}\nIMAGE_TARGET="$1" required_commands "$2"', "-", target, mode],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def path_without(sb: Sandbox, *missing: str) -> str:
+    """Un PATH con las falsificaciones y todo ejecutable del sistema salvo las órdenes `missing`."""
+    fakebin, system = sb.tmp / "fakebin-sin", sb.tmp / "sistema-sin"
+    fakebin.mkdir()
+    system.mkdir()
+    for tool in FAKED:
+        if tool not in missing:
+            (fakebin / tool).symlink_to(FAKE)
+    for entry in (e for folder in map(Path, SYSTEM_DIRS) if folder.is_dir() for e in sorted(folder.iterdir())):
+        if entry.name not in (*missing, *FAKED) and not (system / entry.name).exists() and os.access(entry, os.X_OK):
+            (system / entry.name).symlink_to(entry)
+    return f"{fakebin}{os.pathsep}{system}"

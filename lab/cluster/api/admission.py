@@ -14,16 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 from lab.cluster.api.errors import ApiError
+from lab.cluster.istio import VIRTUALSERVICES
 from lab.cluster.istio.validation import check_http_route
 from lab.errors import StatusError
 
 Obj = dict[str, Any]
-VIRTUAL_SERVICES = "virtualservices.networking.istio.io"
 
 
 def istio_validation(resource: str, new: Obj, old: Obj | None, dry_run: bool) -> None:
     """Admission hook: raises ApiError (Invalid or the webhook's denial) for a VirtualService Istio refuses."""
-    if resource != VIRTUAL_SERVICES:
+    if resource != VIRTUALSERVICES:
         return
     # The registry runs admission after strategy.prepare_for_create/update (which set apiVersion) and
     # after validation (which requires metadata.name), as the apiserver does (rest.BeforeCreate first).

@@ -13,11 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from lab.cluster.istio import istio_data
-
-CRDS = "manifests/charts/base/files/crd-all.gen.yaml"
-NAME = "virtualservices.networking.istio.io"
-CRD_FILE = Path(__file__).resolve().parent / "virtualservice-crd.json"  # resources.py reads it
+from lab.cluster.api.resources import CRD_FILE
+from lab.cluster.istio import VIRTUALSERVICES, istio_data
+from lab.cluster.istio.sources import CRDS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,11 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     git = ["git", "-C", str(Path(args[0]))]
     text = subprocess.run([*git, "show", f"{commit}:{CRDS}"], check=True, capture_output=True, text=True).stdout
     blob = subprocess.run([*git, "rev-parse", f"{commit}:{CRDS}"], check=True, capture_output=True, text=True).stdout.strip()
-    crd = next(d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == NAME)
+    crd = next(d for d in yaml.safe_load_all(text) if d and d["metadata"]["name"] == VIRTUALSERVICES)
     crd["x-lab-source"] = {"repo": "istio/istio", "commit": commit, "path": CRDS, "blob": blob,
                            "version": istio_data()["istio"]["version"]}
     CRD_FILE.write_text(json.dumps(crd, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    print(f"{CRD_FILE}: {NAME} de {CRDS}@{commit[:12]}")
+    print(f"{CRD_FILE}: {VIRTUALSERVICES} de {CRDS}@{commit[:12]}")
     return 0
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from lab.cluster.api.store import RFC3339
+
 Obj = dict[str, Any]
 TERMINAL = ("Succeeded", "Failed")
 NODE_UNREACHABLE = "NodeLost"  # pkg/util/node NodeUnreachablePodReason
@@ -141,7 +143,7 @@ def pod_row(pod: Obj, now: datetime | None = None) -> list[Any]:
         reason = "Terminating"
     shown = str(restarts)
     if restarts and last is not None:
-        shown = f"{restarts} ({since(last.strftime('%Y-%m-%dT%H:%M:%SZ'), now)} ago)"
+        shown = f"{restarts} ({since(last.strftime(RFC3339), now)} ago)"
     ips = status.get("podIPs") or []
     ip = ips[0].get("ip") if ips else ""
     gates = spec.get("readinessGates") or []

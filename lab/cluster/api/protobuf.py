@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cluster.api.errors import bad_request
+from lab.cluster.api.store import RFC3339
 
 Obj = dict[str, Any]
 DATA = Path(__file__).resolve().parent / "k8s-proto.json"
@@ -101,7 +102,7 @@ def decode_message(name: str, data: bytes) -> Any:
         when = datetime.fromtimestamp(seconds, UTC)
         if name.endswith("MicroTime"):
             return when.replace(microsecond=parts.get(2, 0) // 1000).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return when.strftime(RFC3339)
     if name == INT_OR_STRING:
         parts = {n: v for n, _, v in fields}
         return parts.get(3, b"").decode() if parts.get(1) == 1 else _scalar("int32", 0, parts.get(2, 0))

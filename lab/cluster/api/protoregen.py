@@ -12,13 +12,12 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from lab.cluster.api.discovery import server_version
+from lab.cluster.api.protobuf import DATA as OUT
 from lab.cluster.api.resources import RESOURCES
 
-OUT = Path(__file__).resolve().parent / "k8s-proto.json"
 API_FILES = ["core/v1/generated.proto", "apps/v1/generated.proto", "discovery/v1/generated.proto",
              "autoscaling/v1/generated.proto"]
 MACHINERY_FILES = ["pkg/apis/meta/v1/generated.proto", "pkg/runtime/generated.proto", "pkg/util/intstr/generated.proto",

@@ -20,6 +20,7 @@ from lab.cluster.api import defaults, deletion, errors, patch, schema, selectors
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.resources import Resource, resource_for
 from lab.cluster.api.store import AlreadyExists, Conflict, NotFound, Store, now_rfc3339
+from lab.constants import DEFAULT_NAMESPACE
 
 __all__ = ["Admission", "ApiError", "Registry"]
 
@@ -78,7 +79,7 @@ class Registry:
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         if res.namespaced:
-            meta["namespace"] = namespace or meta.get("namespace") or "default"
+            meta["namespace"] = namespace or meta.get("namespace") or DEFAULT_NAMESPACE
             self._namespace_exists(meta["namespace"])
         else:
             meta.pop("namespace", None)

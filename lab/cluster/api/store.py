@@ -35,6 +35,7 @@ Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (resource, namespace, name)
 HISTORY = 10_000  # events kept for watches that resume from a resourceVersion
 MUTATE_ATTEMPTS = 20  # read-change-write rounds before mutate() gives up on a Conflict
+RFC3339 = "%Y-%m-%dT%H:%M:%SZ"  # a Kubernetes timestamp (metav1.Time: RFC 3339, seconds, UTC)
 
 
 class StoreError(Exception):
@@ -75,7 +76,7 @@ class Event:
 
 def now_rfc3339() -> str:
     """A Kubernetes timestamp (metav1.Time: RFC 3339, seconds, UTC)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime(RFC3339)
 
 
 def key_of(resource: str, obj: Obj) -> Key:

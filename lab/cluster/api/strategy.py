@@ -19,9 +19,10 @@ from typing import Any
 from lab.cluster.api import crdvalidation, defaults, errors
 from lab.cluster.api.resources import Resource
 from lab.cluster.api.schema import crd_schema
+from lab.cluster.api.store import RFC3339
+from lab.cluster.istio import VIRTUALSERVICES
 
 Obj = dict[str, Any]
-CRD_KEY = "virtualservices.networking.istio.io"
 MODIFIED = "the object has been modified; please apply your changes to the latest version and try again"
 SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
 LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -38,7 +39,7 @@ SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePe
 
 
 def after(seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime(RFC3339)
 
 
 def prepare_for_create(res: Resource, obj: Obj) -> None:
@@ -112,7 +113,7 @@ def validate(res: Resource, obj: Obj, old: Obj | None) -> None:
             causes.append(errors.field_invalid("spec.selector", None, "field is immutable", go_value=_go_selector(selector or {})))
     elif res.key == "pods":
         causes += _containers(obj.get("spec") or {}, "spec")
-    elif res.key == CRD_KEY:
+    elif res.key == VIRTUALSERVICES:
         causes += crdvalidation.causes({"properties": {"spec": crd_schema(res.version)["properties"]["spec"]}},
                                        {"spec": obj.get("spec")})
     if causes:

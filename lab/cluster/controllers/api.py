@@ -12,8 +12,9 @@ DEPLOYMENTS = "deployments.apps"
 REPLICASETS = "replicasets.apps"
 PODS = "pods"
 SERVICES = "services"
+NAMESPACES = "namespaces"
+CONFIGMAPS = "configmaps"
 ENDPOINTSLICES = "endpointslices.discovery.k8s.io"
-VIRTUALSERVICES = "virtualservices.networking.istio.io"
 
 
 class Api(Protocol):

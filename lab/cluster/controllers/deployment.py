@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from lab.cluster.api.store import NotFound, Obj, now_rfc3339
+from lab.cluster.api.store import RFC3339, NotFound, Obj, now_rfc3339
 from lab.cluster.controllers.api import DEPLOYMENTS, PODS, REPLICASETS, Api
 from lab.cluster.controllers.objects import Recorder, condition, controller_uid, meta, owner_ref, safe_encode
 
@@ -314,7 +314,7 @@ def _timed_out(d: Obj, progressing: dict[str, Any]) -> bool:
     deadline = d["spec"].get("progressDeadlineSeconds", 600)
     if progressing.get("reason") == "NewReplicaSetAvailable" or deadline is None:
         return False
-    updated = datetime.strptime(progressing["lastUpdateTime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    updated = datetime.strptime(progressing["lastUpdateTime"], RFC3339).replace(tzinfo=UTC)
     return time.time() - updated.timestamp() > int(deadline)
 
 

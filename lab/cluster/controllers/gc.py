@@ -16,13 +16,13 @@ from typing import Any
 from lab.cluster.api.deletion import FOREGROUND, FOREGROUND_FINALIZER, ORPHAN_FINALIZER
 from lab.cluster.api.errors import ApiError
 from lab.cluster.api.store import Conflict, NotFound
-from lab.cluster.controllers.api import ENDPOINTSLICES, PODS, REPLICASETS, Api
+from lab.cluster.controllers.api import DEPLOYMENTS, ENDPOINTSLICES, PODS, REPLICASETS, SERVICES, Api
 from lab.cluster.controllers.objects import meta
 
 Obj = dict[str, Any]
 
 OWNED = (REPLICASETS, PODS, ENDPOINTSLICES)
-OWNERS = ("deployments.apps", REPLICASETS, "services")
+OWNERS = (DEPLOYMENTS, REPLICASETS, SERVICES)
 
 
 class GarbageCollector:

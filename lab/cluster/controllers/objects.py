@@ -15,6 +15,7 @@ from typing import Any
 
 from lab.cluster.api.registry import GENERATE_ALPHABET
 from lab.cluster.api.store import NotFound, Obj, Store, now_rfc3339
+from lab.constants import DEFAULT_NAMESPACE
 
 ALPHABET = GENERATE_ALPHABET  # apimachinery util/rand: no vowels, no confusing characters
 EVENTS = "events"
@@ -106,7 +107,7 @@ class Recorder:
     def event(self, obj: Obj, kind: str, api_version: str, type_: str, reason: str, message: str,
               field_path: str | None = None) -> None:
         m = meta(obj)
-        namespace = m.get("namespace") or "default"
+        namespace = m.get("namespace") or DEFAULT_NAMESPACE
         key = (m.get("uid", ""), field_path or "", reason, message)
         stamp = now_rfc3339()
         with self.lock:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).resolve().parent / "retries.json"
+# The name of Istio's VirtualService CRD, which is also the key the API serves it under (plural.group).
+VIRTUALSERVICES = "virtualservices.networking.istio.io"
 
 
 @cache

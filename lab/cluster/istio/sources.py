@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from lab.cluster.istio import VIRTUALSERVICES
 from lab.cluster.istio.golit import Duration, GoDataError, Ref, Struct, var_block
 
 SETUP = Path(__file__).resolve().parents[3] / "setup.sh"
@@ -195,14 +196,14 @@ def webhook_name(src: Source) -> str:
 
 def crd_facts(src: Source) -> dict[str, Any]:
     for doc in yaml.safe_load_all(src.read(CRDS)):
-        if doc and doc["metadata"]["name"] == "virtualservices.networking.istio.io":
+        if doc and doc["metadata"]["name"] == VIRTUALSERVICES:
             versions = {v["name"]: v for v in doc["spec"]["versions"]}
             http = versions["v1"]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["http"]["items"]
             schemas = {v: _http(s) for v, s in versions.items()}
             if any(s != schemas["v1"] for s in schemas.values()):
                 raise GoDataError("el esquema de http.retries/timeout difiere entre versiones del CRD")
             return {"kind": doc["spec"]["names"]["kind"], "versions": sorted(versions), "http": _http(http)}
-    raise GoDataError("no encuentro el CRD virtualservices.networking.istio.io")
+    raise GoDataError(f"no encuentro el CRD {VIRTUALSERVICES}")
 
 
 def _http(version_or_http: dict[str, Any]) -> dict[str, Any]:

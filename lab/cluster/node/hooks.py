@@ -21,18 +21,18 @@ from collections.abc import Callable, Iterator
 from lab.cluster.api.errors import ApiError, bad_request, lab_cannot, not_found
 from lab.cluster.api.node import ExecResult
 from lab.cluster.capture import format_stamp
-from lab.cluster.envoyconfig import ADMIN_PORT
 from lab.cluster.logs import read_entries
-from lab.cluster.node.inject import INIT, PROXY
+from lab.cluster.node.inject import INIT
 from lab.cluster.node.kubelet import Kubelet
 from lab.cluster.node.podstatus import Run
+from lab.constants import ENVOY_ADMIN_PORT, SIDECAR_CONTAINER
 
 FOLLOW_POLL = 0.1  # s between looks at a followed log
 EXEC_TIMEOUT = 10.0
 CANNOT_EXEC = (
     "El laboratorio no ejecuta órdenes en los contenedores: solo «pilot-agent request GET|POST <ruta>» "
-    "en el contenedor istio-proxy (lee el admin de Envoy del sidecar, p. ej. "
-    "«kubectl exec deploy/bff -c istio-proxy -- pilot-agent request GET stats»)."
+    f"en el contenedor {SIDECAR_CONTAINER} (lee el admin de Envoy del sidecar, p. ej. "
+    f"«kubectl exec deploy/bff -c {SIDECAR_CONTAINER} -- pilot-agent request GET stats»)."
 )
 
 
@@ -48,7 +48,7 @@ class NodeHooks:
         raise not_found("pods", pod)
 
     def _containers(self, run: Run) -> list[str]:
-        return [run.app] + ([INIT, PROXY] if run.proxy_image else [])
+        return [run.app] + ([INIT, SIDECAR_CONTAINER] if run.proxy_image else [])
 
     # ------------------------------------------------------------------ logs
     def read_log(self, namespace: str, pod: str, container: str, *, tail_lines: int | None, timestamps: bool,
@@ -91,7 +91,7 @@ class NodeHooks:
         run = self._run(namespace, pod)
         if container not in self._containers(run):
             raise bad_request(f"container {container} is not valid for pod {pod}")
-        ok = (container == PROXY and len(command) in (3, 4) and command[0] == "pilot-agent"
+        ok = (container == SIDECAR_CONTAINER and len(command) in (3, 4) and command[0] == "pilot-agent"
               and command[1] == "request" and command[2].upper() in ("GET", "POST"))
         if not ok:
             raise lab_cannot(CANNOT_EXEC)
@@ -104,7 +104,7 @@ class NodeHooks:
 
 def envoy_admin(ip: str, method: str, path: str) -> ExecResult:
     """pilot-agent request: the admin's answer on stdout; a non-200 answer is an error (exit 1)."""
-    conn = http.client.HTTPConnection(ip, ADMIN_PORT, timeout=EXEC_TIMEOUT)
+    conn = http.client.HTTPConnection(ip, ENVOY_ADMIN_PORT, timeout=EXEC_TIMEOUT)
     try:
         conn.request(method, "/" + path.lstrip("/"))
         response = conn.getresponse()

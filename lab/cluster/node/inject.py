@@ -17,9 +17,10 @@ import copy
 import json
 from typing import Any
 
+from lab.cluster.envoyconfig import INBOUND_PORT, OUTBOUND_PORT
 from lab.cluster.istio import istio_data
+from lab.constants import SIDECAR_CONTAINER
 
-PROXY = "istio-proxy"
 INIT = "istio-init"
 STATUS_ANNOTATION = "sidecar.istio.io/status"
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
@@ -51,7 +52,7 @@ def inject(pod: dict[str, Any], hub: str) -> None:
     image = proxy_image(hub)
     init = {
         "name": INIT, "image": image,
-        "args": ["istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
+        "args": ["istio-iptables", "-p", str(OUTBOUND_PORT), "-z", str(INBOUND_PORT), "-u", "1337", "-m", "REDIRECT", "-i", "*",
                  "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info"],
         "resources": {"requests": {"cpu": "10m", "memory": "40Mi"}, "limits": {"cpu": "2", "memory": "1Gi"}},
         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": False,
@@ -61,7 +62,7 @@ def inject(pod: dict[str, Any], hub: str) -> None:
         "terminationMessagePolicy": "File",
     }
     proxy = {
-        "name": PROXY, "image": image, "restartPolicy": "Always",
+        "name": SIDECAR_CONTAINER, "image": image, "restartPolicy": "Always",
         "args": ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local", "--proxyLogLevel=warning",
                  "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info"],
         "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
@@ -78,7 +79,7 @@ def inject(pod: dict[str, Any], hub: str) -> None:
     }
     spec["initContainers"] = [init, proxy, *copy.deepcopy(spec.get("initContainers") or [])]
     annotations[STATUS_ANNOTATION] = json.dumps({
-        "initContainers": [INIT, PROXY], "containers": None, "volumes": VOLUMES,
+        "initContainers": [INIT, SIDECAR_CONTAINER], "containers": None, "volumes": VOLUMES,
         "imagePullSecrets": None, "revision": "default",
     }, separators=(",", ":"))
     annotations.setdefault(DEFAULT_CONTAINER, app)

@@ -25,16 +25,17 @@ from collections.abc import Callable
 from typing import Any
 
 from lab.cluster.api.store import NotFound, Obj, now_rfc3339
-from lab.cluster.controllers.api import PODS, Api
+from lab.cluster.controllers.api import PODS, REPLICASETS, Api
 from lab.cluster.controllers.objects import Recorder, meta, terminating
 from lab.cluster.envoyconfig import Workload
 from lab.cluster.istio.gotypes import parse_duration
-from lab.cluster.node.inject import INIT, PROXY
+from lab.cluster.node.inject import INIT
 from lab.cluster.node.ipam import Ipam
 from lab.cluster.node.podstatus import NODE_NAME, Run, container_id, pod_status
 from lab.cluster.pods import Pod, Runtime, crash_message, exited, probe, start_app, start_sidecar
 from lab.cluster.procs import stop_all
 from lab.cluster.topology import Probe, Topology, container_env, container_readiness
+from lab.constants import SIDECAR_CONTAINER
 from lab.errors import LabError
 
 TICK = 0.05  # s between probes of pods that are not ready yet
@@ -137,7 +138,7 @@ class Kubelet:
         spec = obj.get("spec") or {}
         containers = spec.get("containers") or [{}]
         app = containers[0]
-        proxy = next((c for c in spec.get("initContainers") or [] if c.get("name") == PROXY), None)
+        proxy = next((c for c in spec.get("initContainers") or [] if c.get("name") == SIDECAR_CONTAINER), None)
         run = Run(meta(obj)["namespace"], meta(obj)["name"], meta(obj)["uid"], app.get("name", ""),
                   str(app.get("image", "")), proxy.get("image") if proxy else None)
         with self.lock:
@@ -179,7 +180,7 @@ class Kubelet:
         run.pod = Pod(run.name, run.namespace, run.uid, workload, run.app, self.images.get(run.image, ""),
                       ip, env, readiness, deployment=self._owner_deployment(obj))
         if run.proxy_image:
-            for container in (INIT, PROXY):
+            for container in (INIT, SIDECAR_CONTAINER):
                 self._container_events(obj, container, run.proxy_image, init=True)
             run.init_done = now_rfc3339()
             start_sidecar(self.runtime, run.pod, self.mesh)
@@ -241,7 +242,7 @@ class Kubelet:
             return
         changed = False
         dead = exited(pod)
-        if dead is not None and dead[0] == PROXY and not run.waiting:  # a native sidecar restarts at once
+        if dead is not None and dead[0] == SIDECAR_CONTAINER and not run.waiting:  # a native sidecar restarts at once
             pod.proxy, pod.proxy_ready, run.proxy_started = None, False, None
             start_sidecar(self.runtime, pod, self.mesh)
             changed = True
@@ -303,10 +304,10 @@ class Kubelet:
         obj = self.store.find(PODS, run.namespace, run.name)
         pod = run.pod
         if graceful and obj is not None:
-            containers = [run.app] + ([PROXY] if run.proxy_image else [])
+            containers = [run.app] + ([SIDECAR_CONTAINER] if run.proxy_image else [])
             for container in containers:
                 self.events.event(obj, "Pod", "v1", "Normal", "Killing", f"Stopping container {container}",
-                                  _path(container, container == PROXY))
+                                  _path(container, container == SIDECAR_CONTAINER))
             time.sleep(ENDPOINT_PROPAGATION)  # the endpoints drop it first (EndpointSlice: ready false)
             if pod is not None and pod.app is not None:
                 stop_all([pod.app])
@@ -328,7 +329,7 @@ class Kubelet:
         """The Deployment behind a pod (its ReplicaSet's owner), else its `app` label or its name."""
         for ref in meta(obj).get("ownerReferences") or []:
             if ref.get("kind") == "ReplicaSet":
-                rs = self.store.find("replicasets.apps", meta(obj)["namespace"], ref["name"])
+                rs = self.store.find(REPLICASETS, meta(obj)["namespace"], ref["name"])
                 for owner in (meta(rs).get("ownerReferences") or []) if rs else []:
                     if owner.get("kind") == "Deployment":
                         return owner["name"]

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.cluster.api.store import now_rfc3339
-from lab.cluster.node.inject import INIT, PROXY
+from lab.cluster.node.inject import INIT
 from lab.cluster.pods import Pod
+from lab.constants import SIDECAR_CONTAINER
 
 NODE_NAME = "controlplane"  # como el nodo del sandbox de Killercoda
 NODE_IP = "127.0.0.2"  # la dirección del «nodo»: el admin del kube-proxy
@@ -70,9 +71,9 @@ def container_statuses(run: Run) -> tuple[list[dict[str, Any]], list[dict[str, A
                      "ready": bool(run.init_done), "restartCount": 0, "started": False, "state": state,
                      "lastState": {}, **({"containerID": container_id(run, INIT)} if run.init_done else {})})
         state = {"running": {"startedAt": run.proxy_started}} if run.proxy_started else {"waiting": {"reason": "PodInitializing"}}
-        init.append({"name": PROXY, "image": run.proxy_image, "imageID": proxy_id if run.proxy_started else "",
+        init.append({"name": SIDECAR_CONTAINER, "image": run.proxy_image, "imageID": proxy_id if run.proxy_started else "",
                      "ready": run.proxy_ready, "restartCount": 0, "started": run.proxy_ready, "state": state,
-                     "lastState": {}, **({"containerID": container_id(run, PROXY)} if run.proxy_started else {})})
+                     "lastState": {}, **({"containerID": container_id(run, SIDECAR_CONTAINER)} if run.proxy_started else {})})
     app: dict[str, Any] = {"name": run.app, "image": run.image, "imageID": "", "ready": run.app_ready,
                            "restartCount": run.restarts, "started": False, "lastState": {}}
     if run.last_exit:

@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from lab.constants import COURSE_ENV
 from lab.course.check.base import Ctx, Problem, make_ctx
 from lab.course.check.index import check_index
 from lab.course.check.markdown import check_foreground, check_markdown
@@ -82,7 +83,7 @@ def run_checks(root: Path, only: Iterable[str] | None = None) -> list[Problem]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lab check", description="Comprobaciones estáticas del curso (sin clúster).")
     parser.add_argument(
-        "--course", type=Path, default=Path(os.environ.get("LAB_COURSE", ".")), help="carpeta del curso (por defecto, la actual)"
+        "--course", type=Path, default=Path(os.environ.get(COURSE_ENV, ".")), help="carpeta del curso (por defecto, la actual)"
     )
     parser.add_argument("--only", default="", help=f"solo estas comprobaciones, separadas por comas ({', '.join(CHECKS)})")
     parser.add_argument("--skip", default="", help="omite estas comprobaciones, separadas por comas")

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.constants import STATE_DIR
+from lab.course.model import INDEX
+
 TOOLS_ROOT = Path(__file__).resolve().parents[3]  # donde viven node_modules/ y la configuración de cspell
-IGNORED_DIRS = {".git", ".venv", "node_modules", ".lab", "__pycache__", ".pytest_cache", "artifacts"}
+IGNORED_DIRS = {".git", ".venv", "node_modules", STATE_DIR, "__pycache__", ".pytest_cache", "artifacts"}
 BLOCK_SHELLCHECK_EXCLUDES = ("SC2164", "SC2034", "SC2154")
 TOOL_TIMEOUT = 60  # segundos por herramienta externa
 
@@ -43,7 +46,7 @@ class Ctx:
 
     @property
     def index_path(self) -> Path:
-        return self.root / "index.json"
+        return self.root / INDEX
 
 
 # --------------------------------------------------------------------------- contexto
@@ -68,7 +71,7 @@ def make_ctx(root: Path) -> Ctx:
     root = Path(root).resolve()
     raw, index = "", None
     try:
-        raw = (root / "index.json").read_text(encoding="utf-8")
+        raw = (root / INDEX).read_text(encoding="utf-8")
         loaded = json.loads(raw)
         index = loaded if isinstance(loaded, dict) else None
     except (OSError, ValueError):

@@ -12,6 +12,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
+from lab.constants import DOCKERFILE, K8S_DIR, manifest_files
 from lab.course.bundle import BUNDLE_PATH, bundle_is_current
 from lab.course.check.base import (
     BLOCK_SHELLCHECK_EXCLUDES,
@@ -112,8 +113,8 @@ def check_shellcheck(ctx: Ctx) -> list[Problem]:
 
 def check_hadolint(ctx: Ctx) -> list[Problem]:
     dockerfiles = [p for p in walk(ctx.root / "apps", "Dockerfile*")] if (ctx.root / "apps").is_dir() else []
-    if not (ctx.root / "apps" / "Dockerfile").is_file():
-        return [Problem(ctx.root / "apps" / "Dockerfile", 1, "no existe apps/Dockerfile (el Dockerfile común de los servicios)")]
+    if not (ctx.root / DOCKERFILE).is_file():
+        return [Problem(ctx.root / DOCKERFILE, 1, f"no existe {DOCKERFILE} (el Dockerfile común de los servicios)")]
     binary = tool("hadolint")
     if binary is None:
         return [Problem(ctx.root / "pyproject.toml", 1, "falta hadolint: instala las dependencias de desarrollo (pip install -e '.[dev]')")]
@@ -162,9 +163,9 @@ def _yaml_line(node: Any, path: Iterable[Any], unexpected: str | None = None) ->
 
 
 def check_manifests(ctx: Ctx) -> list[Problem]:
-    files = sorted((ctx.root / "apps" / "k8s").glob("*.yaml")) + sorted((ctx.root / "apps" / "k8s").glob("*.yml"))
+    files = manifest_files(ctx.root)
     if not files:
-        return [Problem(ctx.root / "apps" / "k8s", 1, "no hay manifiestos en apps/k8s/*.yaml")]
+        return [Problem(ctx.root / K8S_DIR, 1, f"no hay manifiestos en {K8S_DIR}/*.yaml")]
     version = f"{kubernetes_version(ctx.root)}.0"  # el Kubernetes del sandbox (setup.sh)
     out: list[Problem] = []
     for file in files:
