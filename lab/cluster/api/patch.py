@@ -58,10 +58,13 @@ def json_patch(original: Obj, operations: Any) -> Obj:
         raise ApiError(str(error), 422, "Invalid") from None
 
 
-def strategic_merge(original: Obj, patch: Obj, node: Node) -> Obj:
-    if not isinstance(patch, dict):
-        raise bad_request("unable to find api field in struct for the patch: the patch is not an object")
-    merged = _merge_map(copy.deepcopy(original), copy.deepcopy(patch), node)
+def strategic_merge(original: Obj, patch: Any, node: Node) -> Obj:
+    """A body that is not an object is the API server's BadRequest from decoding it into a map
+    (handlers/patch.go strategicPatchObject); `null` decodes to no map at all: nothing changes."""
+    if not isinstance(patch, dict | None):
+        kind = {"list": "array", "str": "string"}.get(_kind(patch), _kind(patch))
+        raise bad_request(f"json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}")
+    merged = _merge_map(copy.deepcopy(original), copy.deepcopy(patch or {}), node)
     # patch.go copies some values whole (a new field, a replaced list) with directives inside; the
     # typed object the API server decodes the result into has no such field, so they never reach it.
     return _strip(merged)
@@ -73,9 +76,9 @@ def _failed(message: str) -> ApiError:
     return ApiError(message, 500)
 
 
-def _strategy(node: Node) -> str:
-    """The strategy besides `retainKeys` (the only one that combines with another)."""
-    return ",".join(s for s in node.strategy.split(",") if s and s != "retainKeys")
+def _has(node: Node, strategy: str) -> bool:
+    """`merge` or `replace`, alone or with `retainKeys` (x-kubernetes-patch-strategy: merge,retainKeys)."""
+    return strategy in node.strategy.split(",")
 
 
 GO_TYPES = {"dict": "map[string]interface {}", "list": "[]interface {}", "str": "string", "number": "float64", "bool": "bool"}
@@ -115,10 +118,10 @@ def _merge_map(original: Obj, patch: Obj, node: Node) -> Obj:
                     original[field] = kept
         elif isinstance(value, dict):
             child = node.field(field)
-            original[field] = value if _strategy(child) == "replace" else _merge_map(original[field], value, child)
+            original[field] = value if _has(child, "replace") else _merge_map(original[field], value, child)
         elif isinstance(value, list):
             child = node.field(field)
-            if deletions or _strategy(child) == "merge":
+            if deletions or _has(child, "merge"):
                 original[field] = _merge_list(original[field], value, child, deletions)
             else:
                 original[field] = value
@@ -154,17 +157,18 @@ def _set_element_order(original: Obj, patch: Obj, key: str, node: Node) -> None:
     _check_order(change or [], order, child.merge_key)
     if live is None and change is None:
         return
-    live_order = list(live or [])  # what the merge leaves in the live list's storage (see _merge_list)
-    if live is None:
-        merged = _without_directives(change)
-    elif change is None:
+    if live is None and change is None:
+        return
+    if change is None:
         merged = live
-    elif _strategy(child) == "merge":
-        merged = _merge_list(live_order, change, child, False, in_place=True)
+    elif live is None:
+        merged = _without_directives(change)
+    elif _has(child, "merge"):
+        merged = _merge_list(live, change, child, False)  # `live`: now as the merge leaves its storage
     else:
         merged = change
-    by = child.merge_key if _element_kind(live or [], change or []) == "dict" else ""
-    original[field] = _place(merged, order, live_order, by)
+    _element_kind(live or [], change or [])  # one element type, as patch.go checks before ordering
+    original[field] = _place(merged, order, live or [], child.merge_key)
 
 
 def _check_order(change: list[Any], order: list[Any], key: str) -> None:
@@ -203,12 +207,11 @@ def _element_kind(*lists: list[Any]) -> str:
     return _kind(values[0])
 
 
-def _merge_list(original: list[Any], patch: list[Any], node: Node, deletions: bool, *, in_place: bool = False) -> list[Any]:
+def _merge_list(original: list[Any], patch: list[Any], node: Node, deletions: bool) -> list[Any]:
     """mergeSlice. Lists of maps: `$patch: delete` elements remove every element with that key,
     `$patch: replace` makes the patch the list; the others merge into the element with their key or
-    are added. With `in_place`, `original` is left as patch.go leaves the live list's storage, which
-    $setElementOrder then reads as the live order: deleted elements closed up, added ones written
-    into the freed places."""
+    are added. `original` is left as patch.go leaves the live list's storage, which $setElementOrder
+    then reads as the live order: deleted elements closed up, added ones written into the freed places."""
     if not original and not patch:
         return original
     key = node.merge_key
@@ -219,11 +222,10 @@ def _merge_list(original: list[Any], patch: list[Any], node: Node, deletions: bo
         for value in original + patch:
             if value not in merged:
                 merged.append(value)
-        return _place(merged, patch, original, "")
+        return _place(merged, patch, original)
     if not key:
-        raise _failed(f"cannot merge lists without merge key for {node.schema.get('type', 'Struct')}")
-    storage = original if in_place else list(original)
-    size = len(storage)
+        raise _failed("cannot merge lists without merge key for struct")  # the API server looks patch keys up in Go structs
+    storage, size = original, len(original)
     items, replace = [], False
     for item in patch:
         directive = item.get(DIRECTIVE)
@@ -260,7 +262,7 @@ def _find(items: list[Obj], key: str, value: Any) -> int | None:
     return next((i for i, v in enumerate(items) if key in v and v[key] == value), None)
 
 
-def _place(merged: list[Any], order: list[Any], live: list[Any], key: str) -> list[Any]:
+def _place(merged: list[Any], order: list[Any], live: list[Any], key: str = "") -> list[Any]:
     """normalizeElementOrder: the elements named in `order` in that order; the others (server-only) in
     their live order, each put before the first ordered element that comes after it in `live`."""
     named = [_ident(o, key) for o in order]
