@@ -156,8 +156,9 @@ def test_a_null_strategic_patch_changes_nothing() -> None:
     ({"mergingIntList": []}, {"mergingIntList": [1]}, {"mergingIntList": [1]}),
     ({"mergingIntList": [1, 1]}, {"mergingIntList": []}, {"mergingIntList": [1]}),
     # without $setElementOrder the patch's order still comes before the live one (normalizeElementOrder)
-    ({"mergingList": [{"name": "a"}, {"name": "b"}]}, {"mergingList": [{"name": "b", "value": "1"}, {"name": "a", "value": "2"}]},
-     {"mergingList": [{"name": "b", "value": "1"}, {"name": "a", "value": "2"}]}),
+    ({"mergingList": [{"name": "a", "other": "x"}, {"name": "b"}]},
+     {"mergingList": [{"name": "b", "value": "1"}, {"name": "a", "value": "2"}]},
+     {"mergingList": [{"name": "b", "value": "1"}, {"name": "a", "other": "x", "value": "2"}]}),
     # merge,retainKeys merges (a new element without $setElementOrder goes first: normalizeElementOrder)
     ({"retainKeysMergingList": [{"name": "a", "value": "1"}]}, {"retainKeysMergingList": [{"name": "b"}]},
      {"retainKeysMergingList": [{"name": "b"}, {"name": "a", "value": "1"}]}),
@@ -167,13 +168,15 @@ def test_strategic_merge_corners_upstream_data_leaves_out(original: dict[str, An
 
 
 def test_strategic_merge_leaves_its_inputs_alone_and_no_directive_in_the_result() -> None:
-    original = {"mergingList": [{"name": "a", "value": "1"}, {"name": "b"}], "nonMergingList": [{"name": "x"}]}
+    original = {"mergingList": [{"name": "a", "value": "1"}, {"name": "b"}], "nonMergingList": [{"name": "x"}],
+                "retainKeysMap": {"name": "o", "value": "v"}}
     patch = {"$setElementOrder/mergingList": [{"name": "b"}, {"name": "a"}], "mergingList": [{"name": "a", "value": "2"}],
+             "retainKeysMap": {"$retainKeys": ["name"], "name": "n"},
              "nonMergingList": [{"name": "y", "$setElementOrder/mergingList": [{"name": "z"}], "$retainKeys": ["name"],
                                  "mergingList": [{"name": "z", "$patch": "delete"}]}],
              "$deleteFromPrimitiveList/mergingIntList": [1]}
     kept_original, kept_patch = copy.deepcopy(original), copy.deepcopy(patch)
     result = strategic_merge(original, patch, ITEM)
-    assert result == {"mergingList": [{"name": "b"}, {"name": "a", "value": "2"}],
+    assert result == {"mergingList": [{"name": "b"}, {"name": "a", "value": "2"}], "retainKeysMap": {"name": "n"},
                       "nonMergingList": [{"name": "y", "mergingList": [{"name": "z"}]}]}
     assert (original, patch) == (kept_original, kept_patch)

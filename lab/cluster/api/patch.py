@@ -164,7 +164,7 @@ def _set_element_order(original: Obj, patch: Obj, key: str, node: Node) -> None:
     elif live is None:
         merged = _without_directives(change)
     elif _has(child, "merge"):
-        merged = _merge_list(live, change, child, False)  # `live`: now as the merge leaves its storage
+        merged = _merge_list(live, change, child)  # and `live` becomes the live order it leaves
     else:
         merged = change
     _element_kind(live or [], change or [])  # one element type, as patch.go checks before ordering
@@ -207,11 +207,10 @@ def _element_kind(*lists: list[Any]) -> str:
     return _kind(values[0])
 
 
-def _merge_list(original: list[Any], patch: list[Any], node: Node, deletions: bool) -> list[Any]:
+def _merge_list(original: list[Any], patch: list[Any], node: Node, deletions: bool = False) -> list[Any]:
     """mergeSlice. Lists of maps: `$patch: delete` elements remove every element with that key,
     `$patch: replace` makes the patch the list; the others merge into the element with their key or
-    are added. `original` is left as patch.go leaves the live list's storage, which $setElementOrder
-    then reads as the live order: deleted elements closed up, added ones written into the freed places."""
+    are added."""
     if not original and not patch:
         return original
     key = node.merge_key
@@ -225,17 +224,14 @@ def _merge_list(original: list[Any], patch: list[Any], node: Node, deletions: bo
         return _place(merged, patch, original)
     if not key:
         raise _failed("cannot merge lists without merge key for struct")  # the API server looks patch keys up in Go structs
-    storage, size = original, len(original)
-    items, replace = [], False
+    live, items, replace = original, [], False
     for item in patch:
         directive = item.get(DIRECTIVE)
         if directive is None:
             items.append(item)
         elif directive == "delete":
             gone = _ident(item, key)
-            while (at := _find(storage[:size], key, gone)) is not None:
-                storage[at:size - 1] = storage[at + 1:size]
-                size -= 1
+            live = [v for v in live if _find([v], key, gone) is None]
         elif directive == "replace":
             replace = True
         elif directive == "merge":
@@ -244,17 +240,18 @@ def _merge_list(original: list[Any], patch: list[Any], node: Node, deletions: bo
             raise _failed(f"unknown patch type: {directive} in map: {go_value(item)}")
     if replace:
         return _place(items, [], items, key)
-    live = storage[:size]
     merged = list(live)
     for item in items:
         at = _find(merged, key, _ident(item, key))
         if at is None:
             merged.append(item)
-            if size < len(storage):
-                storage[size] = item
-                size += 1
         else:
             merged[at] = _merge_map(merged[at], item, node.items())
+    added = merged[len(live):]
+    # What $setElementOrder then takes for the live order (mergePatchIntoOriginal reads the list whose
+    # storage mergeSlice reused): the elements left, and the first added one in a place a deletion
+    # freed. Later added ones, live or not, end up after every live element either way.
+    original[:] = live + added[:1] if len(live) < len(original) else live
     return _place(merged, items, live, key)
 
 
