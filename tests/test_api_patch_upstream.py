@@ -2,7 +2,7 @@
 
 The cases and the test schemas are data carried from k8s.io/apimachinery v0.36.3
 `pkg/util/strategicpatch/patch_test.go` and `testdata/swagger-*.json` into
-tests/data/strategicpatch_upstream.yaml (tools/strategicpatch_cases.py wrote it; its header cites the
+tests/data/strategicpatch_upstream.yaml (tests/strategicpatch_cases.py wrote it; its header cites the
 commit). This module only says which pairs upstream applies, as its test functions do:
 
 - TestCustomStrategicMergePatch: `original` + `twoWay` → `twoWayResult` (or `modified`), or an error

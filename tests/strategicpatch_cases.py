@@ -1,9 +1,9 @@
 """Carry apimachinery's strategic merge patch test DATA into tests/data/strategicpatch_upstream.yaml.
 
-Not run in CI: run it by hand when the pinned Kubernetes version changes, on a clone of
-kubernetes/apimachinery, and review the diff of the data file.
+Not a test (pytest collects only test_*.py) and not run in CI: run it by hand when the pinned
+Kubernetes version changes, on a clone of kubernetes/apimachinery, and review the diff of the data file.
 
-    python tools/strategicpatch_cases.py /path/to/apimachinery v0.36.3 > tests/data/strategicpatch_upstream.yaml
+    python tests/strategicpatch_cases.py /path/to/apimachinery v0.36.3 > tests/data/strategicpatch_upstream.yaml
 
 It reads, at that tag, `pkg/util/strategicpatch/patch_test.go` (the YAML tables
 customStrategicMergePatchTestCaseData and createStrategicMergePatchTestCaseData; the raw tables
@@ -125,7 +125,7 @@ def main(repo: str, tag: str) -> None:
 #   and {FOLDER}/testdata/swagger-merge-item.json, swagger-precision-item.json
 #   (the `definitions` below: the schemas upstream's tests look patch keys up in)
 # Tag {tag} (= kubernetes/kubernetes staging at v1.{tag.split(".", 1)[1]}), commit {commit}.
-# Reviewed 2026-12-04. Written by tools/strategicpatch_cases.py; read by tests/test_api_patch_upstream.py.
+# Reviewed 2026-12-04. Written by tests/strategicpatch_cases.py; read by tests/test_api_patch_upstream.py.
 # Fields: `format` structured = upstream's YAML table (maps), yaml = raw YAML text, json = JSON text;
 # `test` = the upstream test function that applies the case.""")
     document = {"upstream": {"repository": "kubernetes/apimachinery", "tag": tag, "commit": commit, "reviewed": "2026-12-04"},
