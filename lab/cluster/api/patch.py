@@ -31,6 +31,9 @@ ORDER = "$setElementOrder/"
 DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
 DIRECTIVE = "$patch"
 RETAIN = "$retainKeys"
+# The Go types of decoded JSON, as patch.go's errors name them (by _kind).
+GO_TYPES = {"dict": "map[string]interface {}", "list": "[]interface {}", "str": "string", "number": "float64", "bool": "bool"}
+_DROP = object()  # what removeDirectives drops: a map with `$patch`
 
 
 def merge_patch(original: Any, patch: Any) -> Any:
@@ -79,9 +82,6 @@ def _failed(message: str) -> ApiError:
 def _has(node: Node, strategy: str) -> bool:
     """`merge` or `replace`, alone or with `retainKeys` (x-kubernetes-patch-strategy: merge,retainKeys)."""
     return strategy in node.strategy.split(",")
-
-
-GO_TYPES = {"dict": "map[string]interface {}", "list": "[]interface {}", "str": "string", "number": "float64", "bool": "bool"}
 
 
 def _kind(value: Any) -> str:
@@ -150,13 +150,11 @@ def _set_element_order(original: Obj, patch: Obj, key: str, node: Node) -> None:
     order = patch.pop(key)
     field = key.removeprefix(ORDER)
     live, change = original.get(field), patch.pop(field, None)
-    for value in (order, live, change):
+    for value in (order, live, change):  # lists; only the order cannot be absent
         if not isinstance(value, list) and (value is not None or value is order):
             raise _failed(f"expected a []interface {{}}, but received a {GO_TYPES.get(_kind(value), '%!s(<nil>)')}")
     child = node.field(field)
     _check_order(change or [], order, child.merge_key)
-    if live is None and change is None:
-        return
     if live is None and change is None:
         return
     if change is None:
@@ -273,9 +271,6 @@ def _place(merged: list[Any], order: list[Any], live: list[Any], key: str = "") 
         first, other = _ident(server[0], key), _ident(listed[0], key)
         result.append(server.pop(0) if first in seen and other in seen and seen.index(first) < seen.index(other) else listed.pop(0))
     return result + listed + server
-
-
-_DROP = object()
 
 
 def _without_nulls(value: Any) -> Any:
