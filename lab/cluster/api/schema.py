@@ -53,8 +53,9 @@ def crd_schema(version: str) -> Obj:
 class Node:
     """A place in a schema: its properties, its items, its patch strategy and merge key."""
 
-    def __init__(self, schema: Obj | None, strategy: str = "", merge_key: str = "") -> None:
-        self.schema = _resolve(schema or {})
+    def __init__(self, schema: Obj | None, strategy: str = "", merge_key: str = "", defs: dict[str, Obj] | None = None) -> None:
+        self.defs = defs  # where its $refs point; None: the served kinds' definitions()
+        self.schema = _resolve(schema or {}, defs)
         self.strategy = strategy or self.schema.get("x-kubernetes-patch-strategy", "")
         self.merge_key = merge_key or self.schema.get("x-kubernetes-patch-merge-key", "")
 
@@ -66,12 +67,14 @@ class Node:
         props = self.schema.get("properties") or {}
         if name in props:
             prop = props[name]
-            return Node(prop, prop.get("x-kubernetes-patch-strategy", ""), prop.get("x-kubernetes-patch-merge-key", ""))
+            return Node(prop, prop.get("x-kubernetes-patch-strategy", ""), prop.get("x-kubernetes-patch-merge-key", ""), self.defs)
         extra = self.schema.get("additionalProperties")
-        return Node(extra if isinstance(extra, dict) else None)
+        return Node(extra if isinstance(extra, dict) else None, defs=self.defs)
 
     def items(self) -> Node:
-        return Node(self.schema.get("items"))
+        """The elements' schema; a list where the schema has an object stands for a list of those
+        objects (apimachinery strategicpatch meta.go LookupPatchMetadataForSlice)."""
+        return Node(self.schema.get("items", self.schema), defs=self.defs)
 
     def has_field(self, name: str) -> bool:
         """False only where the schema says which fields exist and `name` is not one of them."""
@@ -92,11 +95,12 @@ def _types(schema: Obj) -> set[str]:
     return {kind} if isinstance(kind, str) else {t for t in kind if t != "null"}
 
 
-def _resolve(schema: Obj) -> Obj:
+def _resolve(schema: Obj, defs: dict[str, Obj] | None = None) -> Obj:
+    """Follows `$ref`s: `#/$defs/<name>` (kubernetes-validate) or `#/definitions/<name>` (Swagger 2.0)."""
     while "$ref" in schema:
-        schema = definitions()[schema["$ref"].removeprefix(REF)]
+        schema = (definitions() if defs is None else defs)[schema["$ref"].rsplit("/", 1)[-1]]
     if "allOf" in schema and len(schema["allOf"]) == 1:
-        schema = _resolve(schema["allOf"][0])
+        schema = _resolve(schema["allOf"][0], defs)
     return schema
 
 
