@@ -159,3 +159,27 @@ def test_table_include_object_and_not_acceptable(api: ApiLab) -> None:
     assert "object" not in bare["rows"][0] and bare["rows"][0]["cells"][:3] == [PODS[0], "2/2", "Running"]
     status, refused = get(api, path, "text/html")
     assert (status, refused["reason"]) == (406, "NotAcceptable")
+
+
+def test_admission_order_mutating_then_the_strategy_then_validating() -> None:
+    """As on kube-apiserver: what a mutating plugin makes is validated by the strategy (a broken
+    injection is a 422 of the pod), and a validating plugin only sees an object the strategy accepted."""
+    from lab.cluster.api.registry import Admission, Registry  # noqa: PLC0415 - a registry of its own, no server
+    from lab.cluster.api.store import Store  # noqa: PLC0415
+
+    seen: list[str] = []
+
+    def breaks_the_name(resource: str, new: dict, old: dict | None, dry_run: bool) -> None:
+        if resource == "configmaps":
+            new["metadata"]["name"] = "Bad_Name"
+
+    def records(resource: str, new: dict, old: dict | None, dry_run: bool) -> None:
+        seen.append(new["metadata"]["name"])
+
+    registry = Registry(Store(), Admission(mutating=[breaks_the_name], validating=[records]))
+    registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    with pytest.raises(ApiError) as refused:
+        registry.create("configmaps", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "default"}})
+    assert refused.value.code == 422
+    assert refused.value.status["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"')
+    assert seen == ["default"]  # the namespace went through; the broken ConfigMap never reached validating admission

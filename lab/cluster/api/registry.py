@@ -2,9 +2,11 @@
 
 Follows k8s.io/apiserver `pkg/registry/generic/registry/store.go` (Create, Update with
 GuaranteedUpdate's optimistic concurrency, Delete with graceful deletion and dry run) and
-`pkg/registry/rest/create.go`/`update.go` (BeforeCreate/BeforeUpdate: name generation, strategy,
-validation, then admission; deletion.py for DeleteOptions and finalizers), with the per-kind strategies of strategy.py. Errors are ApiError
-carrying the metav1.Status kube-apiserver would send.
+`pkg/registry/rest/create.go`/`update.go` (BeforeCreate/BeforeUpdate), in the order of a write on
+kube-apiserver: defaults → mutating admission (Istio's sidecar injection) → the strategy's
+validation → validating admission (Istio's webhook). deletion.py holds DeleteOptions and the
+finalizers; strategy.py the per-kind strategies. Errors are ApiError carrying the metav1.Status
+kube-apiserver would send.
 """
 
 from __future__ import annotations
@@ -36,8 +38,12 @@ class Admission:
     mutating: list[AdmissionHook] = field(default_factory=list)
     validating: list[AdmissionHook] = field(default_factory=list)
 
-    def run(self, resource: str, new: Obj, old: Obj | None, dry_run: bool) -> None:
-        for hook in [*self.mutating, *self.validating]:
+    def mutate(self, resource: str, new: Obj, old: Obj | None, dry_run: bool) -> None:
+        for hook in self.mutating:
+            hook(resource, new, old, dry_run)
+
+    def validate(self, resource: str, new: Obj, old: Obj | None, dry_run: bool) -> None:
+        for hook in self.validating:
             hook(resource, new, old, dry_run)
 
 
@@ -91,9 +97,9 @@ class Registry:
             services, _ = self.store.list("services")
             taken = {p.get("nodePort") for s in services for p in (s.get("spec") or {}).get("ports") or []}
             defaults.allocate_node_ports(obj, {p for p in taken if p})
+        self.admission.mutate(res.key, obj, None, dry_run)  # then the strategy validates what they made
         strategy.validate(res, obj, None)
-        self.admission.run(res.key, obj, None, dry_run)
-        strategy.validate(res, obj, None)
+        self.admission.validate(res.key, obj, None, dry_run)
         if dry_run:
             if self.store.find(res.key, meta.get("namespace", ""), meta["name"]) is not None:
                 raise errors.already_exists(res.key, meta["name"])
@@ -117,10 +123,11 @@ class Registry:
             raise errors.conflict(res.key, meta["name"], strategy.MODIFIED)
         self._check_fields(res, obj, field_validation, warnings)
         obj = strategy.prepare_for_update(res, obj, old, subresource)
+        if subresource is None:
+            self.admission.mutate(res.key, obj, old, dry_run)
         strategy.validate(res, obj, old)
         if subresource is None:
-            self.admission.run(res.key, obj, old, dry_run)
-            strategy.validate(res, obj, old)
+            self.admission.validate(res.key, obj, old, dry_run)
         if dry_run:
             return obj
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
