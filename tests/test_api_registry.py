@@ -3,6 +3,7 @@ paging, and the watch protocol as client-go's informers read it (raw HTTP)."""
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 from collections.abc import Iterator
@@ -183,3 +184,35 @@ def test_admission_order_mutating_then_the_strategy_then_validating() -> None:
     assert refused.value.code == 422
     assert refused.value.status["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name"')
     assert seen == ["default"]  # the namespace went through; the broken ConfigMap never reached validating admission
+
+
+def test_openapi_v3_is_served_as_kube_openapi_handler3_does(api: ApiLab) -> None:
+    """ETag = SHA-512 of the bytes; the index's URLs carry it; by that hash the document is immutable
+    for a year (kubectl's HTTP cache then skips it), by another hash a 301 to the current one, and a
+    matching If-None-Match is a 304 without body."""
+    conn = http.client.HTTPConnection("127.0.0.1", api.server.port, timeout=10)
+
+    def get(path: str, **headers: str) -> tuple[http.client.HTTPResponse, bytes]:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response, response.read()
+
+    index, body = get("/openapi/v3")
+    assert index.status == 200 and index.headers["Etag"] == f'"{hashlib.sha512(body).hexdigest().upper()}"'
+    assert index.headers["Cache-Control"] == "no-cache, private"
+    url = json.loads(body)["paths"]["apis/apps/v1"]["serverRelativeURL"]
+    path, _, digest = url.partition("?hash=")
+    assert path == "/openapi/v3/apis/apps/v1" and len(digest) == 128
+    doc, body = get(url)
+    assert (doc.status, doc.headers["Etag"], doc.headers["Cache-Control"], doc.headers["Vary"]) == (
+        200, f'"{digest}"', "public, immutable", "Accept")
+    assert hashlib.sha512(body).hexdigest().upper() == digest
+    assert "io.k8s.api.apps.v1.Deployment" in json.loads(body)["components"]["schemas"]
+    assert doc.headers["Expires"].endswith(" GMT")
+    moved, _ = get(f"{path}?hash=ABC")
+    assert (moved.status, moved.headers["Location"]) == (301, url)
+    same, empty = get(path, **{"If-None-Match": f'"{digest}"'})
+    assert (same.status, empty) == (304, b"")
+    plain, _ = get(path)
+    assert (plain.status, plain.headers["Cache-Control"]) == (200, "no-cache, private")
+    conn.close()

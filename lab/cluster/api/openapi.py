@@ -1,7 +1,9 @@
 """OpenAPI v3: /openapi/v3 (the index) and one document per group-version.
 
 Shaped like k8s.io/apiserver `pkg/server/routes/openapi.go` + kube-openapi `pkg/handler3` (index
-`{"paths": {"apis/apps/v1": {"serverRelativeURL": "/openapi/v3/apis/apps/v1?hash=…"}}}`) and the
+`{"paths": {"apis/apps/v1": {"serverRelativeURL": "/openapi/v3/apis/apps/v1?hash=…"}}}`; each document
+built once, its ETag the SHA-512 of its bytes, and immutable for a year when asked for by that hash —
+rest.py writes those headers) and the
 documents kube-apiserver builds (`components.schemas` named `io.k8s.api.apps.v1.Deployment`, a CRD's
 as `io.istio.networking.v1.VirtualService`, every operation with `x-kubernetes-group-version-kind`
 and the `dryRun`/`fieldManager`/`fieldValidation` query parameters). kubectl reads them for `explain`,
@@ -18,6 +20,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from dataclasses import dataclass
+from email.utils import formatdate
 from functools import cache
 from typing import Any
 
@@ -41,17 +45,33 @@ def group_versions() -> list[str]:
     return ["api/v1", *[f"apis/{g}/{v}" for g, versions in groups().items() for v in versions]]
 
 
-def document(parts: list[str], query: dict[str, str]) -> Obj | None:
-    if parts == ["v3"]:
-        return {"paths": {gv: {"serverRelativeURL": f"/openapi/v3/{gv}?hash={_hash(gv)}"} for gv in group_versions()}}
-    if parts[:1] == ["v3"] and "/".join(parts[1:]) in group_versions():
-        return group_version_document("/".join(parts[1:]))
-    return None
+@dataclass(frozen=True)
+class Served:
+    """One OpenAPI v3 document as handler3 serves it: its bytes, built once, and their ETag."""
+
+    body: bytes
+    etag: str  # the SHA-512 of the body in upper-case hex (handler3 computeETag)
+    modified: str  # Last-Modified: when the document was built, as an HTTP date
+
+
+def served(parts: list[str]) -> Served | None:
+    """/openapi/v3 (the index, whose URLs carry each document's hash) or /openapi/v3/<group-version>."""
+    gv = "/".join(parts[1:])
+    if parts[:1] != ["v3"] or (gv and gv not in group_versions()):
+        return None
+    return _served(gv)
+
+
+def url(gv: str) -> str:
+    """The serverRelativeURL of a group-version's document (handler3 constructServerRelativeURL)."""
+    return f"/openapi/v3/{gv}?hash={_served(gv).etag}"
 
 
 @cache
-def _hash(gv: str) -> str:
-    return hashlib.sha512(json.dumps(group_version_document(gv), sort_keys=True).encode()).hexdigest()[:128].upper()
+def _served(gv: str) -> Served:
+    doc = group_version_document(gv) if gv else {"paths": {g: {"serverRelativeURL": url(g)} for g in group_versions()}}
+    body = json.dumps(doc, separators=(",", ":")).encode()
+    return Served(body, hashlib.sha512(body).hexdigest().upper(), formatdate(usegmt=True))
 
 
 @cache

@@ -10,8 +10,10 @@ graceful delete with the object, else a Success Status; patch.go: the patch type
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from lab.cluster.api import deletion, discovery, errors, openapi, patch, strategy, streams, tables, watch
@@ -102,11 +104,29 @@ def _serve_meta(api: ApiServer, parts: list[str], req: Request, out: _Handler) -
     elif len(parts) == 3 and parts[0] == "apis":
         doc = discovery.resource_list(parts[1], parts[2]) or _raise_not_found()
     elif parts[:1] == ["openapi"]:
-        doc = openapi.document(parts[1:], req.query) or _raise_not_found()
+        _openapi(parts[1:], req, out)
+        return True
     else:
         return False
     out.send_json(doc)
     return True
+
+
+def _openapi(parts: list[str], req: Request, out: _Handler) -> None:
+    """kube-openapi handler3: ETag on every answer (and 304 to a matching If-None-Match); a document
+    asked for by its hash is cacheable for a year, by another hash a 301 to the current one."""
+    doc = openapi.served(parts) or _raise_not_found()
+    headers = {"Etag": f'"{doc.etag}"', "Last-Modified": doc.modified}
+    if len(parts) > 1 and "hash" in req.query:
+        if req.query["hash"] != doc.etag:
+            out.send_status(301, {"Location": openapi.url("/".join(parts[1:]))})
+            return
+        headers |= {"Vary": "Accept", "Cache-Control": "public, immutable",
+                    "Expires": formatdate(time.time() + 365 * 86400, usegmt=True)}
+    if req.header("If-None-Match") == headers["Etag"]:
+        out.send_status(304, headers)
+        return
+    out.send_bytes(doc.body, headers)
 
 
 def _raise_not_found() -> Any:
