@@ -46,6 +46,13 @@ BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
 DEFAULT_DRAIN = 5.0
 
 
+def go_duration(seconds: float) -> str:
+    """Whole seconds the way Go's time.Duration prints them (the kubelet's message uses %s): 10s, 1m20s, 5m0s."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
 class Kubelet:
     def __init__(self, api: Api, runtime: Runtime, topology: Topology, mesh: dict[str, Any],
                  log: Callable[[str], None] = print) -> None:
@@ -280,7 +287,7 @@ class Kubelet:
         run.pod.app_ready = False
         run.pod.app = None
         run.crashed_until = time.monotonic() + delay
-        run.waiting = ("CrashLoopBackOff", f"back-off {delay:.0f}s restarting failed container={run.app} "
+        run.waiting = ("CrashLoopBackOff", f"back-off {go_duration(delay)} restarting failed container={run.app} "
                        f"pod={run.name}_{run.namespace}({run.uid})")
         obj = self.store.find(PODS, run.namespace, run.name)
         if obj is not None and delay:
