@@ -35,6 +35,9 @@ class Resource:
     verbs: tuple[str, ...] = VERBS
     subresources: tuple[str, ...] = ()
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    # A DELETE answers with the deleted object instead of a Status (the kind's REST storage sets
+    # ReturnDeletedObject: pkg/registry/core/{pod,service,namespace}/storage).
+    return_deleted: bool = False
 
     @property
     def key(self) -> str:
@@ -92,11 +95,12 @@ def version_priority(version: str) -> tuple[int, int, int]:
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("", ("v1",), "Namespace", "namespaces", "namespace", ("ns",), namespaced=False,
-             verbs=NAMESPACE_VERBS, subresources=("finalize", "status")),
+             verbs=NAMESPACE_VERBS, subresources=("finalize", "status"), return_deleted=True),
     Resource("", ("v1",), "Node", "nodes", "node", ("no",), namespaced=False, subresources=("status",)),
     Resource("", ("v1",), "Pod", "pods", "pod", ("po",), ("all",),
-             subresources=("attach", "exec", "log", "portforward", "status")),
-    Resource("", ("v1",), "Service", "services", "service", ("svc",), ("all",), subresources=("status",)),
+             subresources=("attach", "exec", "log", "portforward", "status"), return_deleted=True),
+    Resource("", ("v1",), "Service", "services", "service", ("svc",), ("all",), subresources=("status",),
+             return_deleted=True),
     Resource("", ("v1",), "ConfigMap", "configmaps", "configmap", ("cm",)),
     Resource("", ("v1",), "Event", "events", "event", ("ev",)),
     Resource("apps", ("v1",), "Deployment", "deployments", "deployment", ("deploy",), ("all",), subresources=("scale", "status")),

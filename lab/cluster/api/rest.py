@@ -259,7 +259,7 @@ def _delete(api: ApiServer, req: Request, t: Target, out: _Handler) -> None:
                                     preconditions=options.get("preconditions"))
     if not gone:
         out.send_json(res.present(obj, t.version), 202)
-    elif res.key in ("pods", "services", "namespaces"):  # stores with ReturnDeletedObject
+    elif res.return_deleted:
         out.send_json(res.present(obj, t.version))
     else:
         details: Obj = {"name": t.name, **({"group": res.group} if res.group else {}), "kind": res.plural,
