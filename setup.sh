@@ -753,7 +753,7 @@ required_commands() {
   esac
   [[ $mode == imagenes ]] ||
     printf '%s\n' curl date find flock gzip install kubectl ln mktemp mv ps python3 rm sha256sum sleep tail tar touch uname wc xargs
-  # No las usa este script sino el curso: jq, los pasos 5 y 6 (mejor saberlo ahora que en el paso 5).
+  # No la usa este script sino el curso: jq, en los pasos 5 y 6 (mejor saberlo ahora que en el paso 5).
   [[ $mode == imagenes ]] || printf '%s\n' jq
 }
 

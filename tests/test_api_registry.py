@@ -208,11 +208,27 @@ def test_openapi_v3_is_served_as_kube_openapi_handler3_does(api: ApiLab) -> None
         200, f'"{digest}"', "public, immutable", "Accept")
     assert hashlib.sha512(body).hexdigest().upper() == digest
     assert "io.k8s.api.apps.v1.Deployment" in json.loads(body)["components"]["schemas"]
-    assert doc.headers["Expires"].endswith(" GMT")
+    assert doc.headers["Expires"].endswith(" UTC")  # Go's time.RFC1123 of a UTC time
     moved, _ = get(f"{path}?hash=ABC")
-    assert (moved.status, moved.headers["Location"]) == (301, url)
+    assert (moved.status, moved.headers["Location"], moved.headers["Etag"]) == (301, url, f'"{digest}"')
     same, empty = get(path, **{"If-None-Match": f'"{digest}"'})
-    assert (same.status, empty) == (304, b"")
+    assert (same.status, empty, same.headers["Content-Length"]) == (304, b"", None)
     plain, _ = get(path)
-    assert (plain.status, plain.headers["Cache-Control"]) == (200, "no-cache, private")
+    assert (plain.status, plain.headers["Cache-Control"], plain.headers["Vary"]) == (200, "no-cache, private", "Accept")
+    conn.close()
+
+
+def test_a_delete_that_leaves_the_object_terminating_answers_200_with_it(api: ApiLab) -> None:
+    """delete.go: a pod in graceful deletion (or an owner waiting on a finalizer) comes back with 200
+    and the object; 202 only when the client sent orphanDependents=false (kept for old clients)."""
+    conn = http.client.HTTPConnection("127.0.0.1", api.server.port, timeout=10)
+    conn.request("DELETE", f"/api/v1/namespaces/{NS}/pods/{PODS[0]}")
+    response = conn.getresponse()
+    pod = json.loads(response.read())
+    assert (response.status, pod["kind"], bool(pod["metadata"]["deletionTimestamp"])) == (200, "Pod", True)
+    body = json.dumps({"kind": "DeleteOptions", "apiVersion": "v1", "orphanDependents": False})
+    conn.request("DELETE", f"/api/v1/namespaces/{NS}/pods/{PODS[1]}", body=body, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 202
     conn.close()

@@ -603,7 +603,7 @@ def test_traza_step4_tree_nests_each_app2_attempt_under_its_backend1_attempt(run
 
 
 def swap_stamps(cluster: Cluster, request_id: str, first: tuple[str, str, str], second: tuple[str, str, str]) -> None:
-    """Cambia las marcas de dos líneas de la petición, cada una dada por (app, pod, intento)."""
+    """Intercambia las marcas de tiempo de dos líneas de la petición, cada una dada por (app, pod, intento)."""
     where = []
     for app, pod, attempt in (first, second):
         lines = cluster.logs[app][pod]
@@ -634,7 +634,7 @@ def test_traza_keeps_each_round_when_app2_attempt_2_is_stamped_before_attempt_1(
     cluster = step4_done(curls=0)
     request_id = step4_request(cluster, backend_pods=[B[1], B[1], B[0]])
     # la segunda ronda: A[1] (intento 1), A[0] (intento 2), A[2] (intento 3); son las primeras
-    # líneas de intento 1 de A[1] y de intento 2 de A[0]
+    # líneas del intento 1 de A[1] y del intento 2 de A[0]
     swap_stamps(cluster, request_id, ("app2", A[1], "1"), ("app2", A[0], "2"))
     result = traza(run, cluster, request_id)
     assert result.code == 0, result.err

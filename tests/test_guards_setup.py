@@ -1,7 +1,7 @@
 """La comprobación previa de setup.sh por los dos lados, con la lista sacada del propio setup.sh:
 
 - cada orden de `required_commands` (para cada IMAGE_TARGET y modo), si falta, hace fallar setup.sh
-  en la etapa «comprobaciones» nombrándola a ella sola, sin haber llamado a nada (y foreground.sh
+  en la etapa «comprobaciones» nombrando solo esa orden, sin haber llamado a nada (y foreground.sh
   lo muestra);
 - y al revés: cada orden externa que setup.sh ejecuta de verdad en una preparación completa (se
   ve con un PATH de envoltorios que apuntan cada orden que lanza setup.sh) está en esa lista, así

@@ -135,7 +135,7 @@ def readiness_problems(tool: Tool, apps: CourseApps) -> list[str]:
 
 def _sidecar_problems(tool: Tool) -> list[str]:
     """Los pods sin sidecar, de una sola lista (un pod que termina de irse entre dos lecturas no
-    cuenta como pod sin sidecar); los que ya terminan (deletionTimestamp) no cuentan."""
+    cuenta como pod sin sidecar); los que ya están terminando (deletionTimestamp) no cuentan."""
     done = _kubectl(tool, "get", "pods", "-o", "json")
     if done.returncode != 0:
         return [f"no se pueden listar los pods: {_said(done)}"]

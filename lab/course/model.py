@@ -74,7 +74,7 @@ class Block:
 
     @property
     def interrupts(self) -> bool:
-        """¿Manda Ctrl-C antes de teclearse? ({{exec interrupt}})."""
+        """¿Envía Ctrl-C antes de teclear el bloque? ({{exec interrupt}})."""
         return self.action == INTERRUPT
 
 

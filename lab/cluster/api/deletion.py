@@ -7,7 +7,7 @@ Follows kubernetes/kubernetes v1.36:
   deletionFinalizersForGarbageCollection (Orphan puts the `orphan` finalizer, Foreground
   `foregroundDeletion`, Background neither), markAsDeleting (an object that is not deleted
   gracefully but has finalizers gets deletionTimestamp now and deletionGracePeriodSeconds 0) and
-  shouldDeleteDuringUpdate (such an object goes when an update leaves it without finalizers).
+  ShouldDeleteDuringUpdate (such an object goes when an update leaves it without finalizers).
 """
 
 from __future__ import annotations
@@ -49,8 +49,10 @@ def gc_finalizers(finalizers: list[str], policy: str | None) -> list[str]:
     return kept + [ORPHAN_FINALIZER] * orphan + [FOREGROUND_FINALIZER] * foreground
 
 
-def finalized(obj: Obj) -> bool:
-    """True when an update leaves a terminating object with nothing to wait for: no finalizers and
-    no grace period left (store.go shouldDeleteDuringUpdate)."""
-    meta = obj.get("metadata") or {}
-    return bool(meta.get("deletionTimestamp")) and not meta.get("finalizers") and meta.get("deletionGracePeriodSeconds") == 0
+def finalized(new: Obj, old: Obj) -> bool:
+    """True when an update leaves a terminating object with nothing to wait for: the stored object is
+    being deleted with no grace period left, and the update removes its last finalizer (store.go
+    ShouldDeleteDuringUpdate)."""
+    meta = old.get("metadata") or {}
+    return bool(meta.get("deletionTimestamp")) and not meta.get("deletionGracePeriodSeconds") and \
+        not (new.get("metadata") or {}).get("finalizers")

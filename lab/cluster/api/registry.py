@@ -4,7 +4,9 @@ Follows k8s.io/apiserver `pkg/registry/generic/registry/store.go` (Create, Updat
 GuaranteedUpdate's optimistic concurrency, Delete with graceful deletion and dry run) and
 `pkg/registry/rest/create.go`/`update.go` (BeforeCreate/BeforeUpdate), in the order of a write on
 kube-apiserver: defaults → mutating admission (Istio's sidecar injection) → the strategy's
-validation → validating admission (Istio's webhook). deletion.py holds DeleteOptions and the
+validation → validating admission (Istio's webhook). One step earlier than upstream, which the
+injection cannot tell: name generation, PrepareForCreate/Update and NodePort allocation run here
+before the mutating admission (upstream, inside the store's Create, after it). deletion.py holds DeleteOptions and the
 finalizers; strategy.py the per-kind strategies. Errors are ApiError carrying the metav1.Status
 kube-apiserver would send.
 """
@@ -132,7 +134,7 @@ class Registry:
             return obj
         obj["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         try:
-            if deletion.finalized(obj):  # the last finalizer of a terminating object is gone
+            if deletion.finalized(obj, old):  # the last finalizer of a terminating object is gone
                 return self.store.delete(res.key, meta.get("namespace", ""), meta["name"])
             return self.store.update(res.key, obj)
         except Conflict:

@@ -2,8 +2,9 @@
 
 Follows k8s.io/apiserver `pkg/endpoints/installer.go` (the paths: `/api/v1/namespaces/{ns}/{plural}/
 {name}/{sub}`, cluster-scoped and all-namespaces lists, the legacy `/watch/` prefix) and
-`pkg/endpoints/handlers/` (get.go: list/get and `as=Table`; create.go: 201; delete.go: 202 for a
-graceful delete with the object, else a Success Status; patch.go: the patch types; the `dryRun`,
+`pkg/endpoints/handlers/` (get.go: list/get and `as=Table`; create.go: 201; delete.go: 200 with the
+object while it terminates (202 only when orphanDependents=false asked for it), else a Success Status
+or, for the kinds that ask for it, the deleted object; patch.go: the patch types; the `dryRun`,
 `fieldValidation`, `propagationPolicy` and `gracePeriodSeconds` options).
 """
 
@@ -13,7 +14,6 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formatdate
 from typing import TYPE_CHECKING, Any
 
 from lab.cluster.api import deletion, discovery, errors, openapi, patch, strategy, streams, tables, watch
@@ -116,17 +116,19 @@ def _openapi(parts: list[str], req: Request, out: _Handler) -> None:
     """kube-openapi handler3: ETag on every answer (and 304 to a matching If-None-Match); a document
     asked for by its hash is cacheable for a year, by another hash a 301 to the current one."""
     doc = openapi.served(parts) or _raise_not_found()
-    headers = {"Etag": f'"{doc.etag}"', "Last-Modified": doc.modified}
-    if len(parts) > 1 and "hash" in req.query:
-        if req.query["hash"] != doc.etag:
-            out.send_status(301, {"Location": openapi.url("/".join(parts[1:]))})
-            return
-        headers |= {"Vary": "Accept", "Cache-Control": "public, immutable",
-                    "Expires": formatdate(time.time() + 365 * 86400, usegmt=True)}
+    headers = {"Etag": f'"{doc.etag}"'}
+    if len(parts) > 1:
+        headers["Vary"] = "Accept"
+        if req.query.get("hash"):
+            if req.query["hash"] != doc.etag:
+                out.send_status(301, {**headers, "Location": openapi.url("/".join(parts[1:]))})
+                return
+            expires = time.strftime("%a, %d %b %Y %H:%M:%S UTC", time.gmtime(time.time() + 365 * 86400))  # Go's RFC1123
+            headers |= {"Cache-Control": "public, immutable", "Expires": expires}
     if req.header("If-None-Match") == headers["Etag"]:
-        out.send_status(304, headers)
+        out.send_status(304, headers, length=None)  # http.ServeContent: no body headers on a 304
         return
-    out.send_bytes(doc.body, headers)
+    out.send_bytes(doc.body, {**headers, "Last-Modified": doc.modified})
 
 
 def _raise_not_found() -> Any:
@@ -257,8 +259,8 @@ def _delete(api: ApiServer, req: Request, t: Target, out: _Handler) -> None:
                                     propagation=deletion.propagation(options),
                                     grace_period=int(grace) if grace not in (None, "") else None,
                                     preconditions=options.get("preconditions"))
-    if not gone:
-        out.send_json(res.present(obj, t.version), 202)
+    if not gone:  # terminating: 200, and 202 only for the old orphanDependents=false (delete.go keeps it for old clients)
+        out.send_json(res.present(obj, t.version), 202 if options.get("orphanDependents") is False else 200)
     elif res.return_deleted:
         out.send_json(res.present(obj, t.version))
     else:

@@ -178,7 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
         self.send_response(code)
         self.send_header("Content-Type", content_type)
-        for text in dict.fromkeys(warnings or []):  # once each (apiserver pkg/warning deduplicates)
+        for text in dict.fromkeys(warnings or []):  # once each (apiserver endpoints/filters/warning.go deduplicates)
             self.send_header("Warning", warning_header(text).encode().decode("latin-1"))  # UTF-8 bytes, as Go writes them
         self.send_header("Cache-Control", "no-cache, private")
         self.send_header("Content-Length", str(len(body)))
@@ -191,12 +191,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_status(200, {"Content-Type": content_type, **headers}, len(body))
         self.wfile.write(body)
 
-    def send_status(self, code: int, headers: dict[str, str], length: int = 0) -> None:
-        """A bodiless answer (301, 304) or the head of send_bytes."""
+    def send_status(self, code: int, headers: dict[str, str], length: int | None = 0) -> None:
+        """A bodiless answer (301; a 304 with length None, without Content-Length) or the head of send_bytes."""
         self.send_response(code)
         for name, value in {"Cache-Control": "no-cache, private", **headers}.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(length))
+        if length is not None:
+            self.send_header("Content-Length", str(length))
         self.end_headers()
 
     def start_stream(self, content_type: str) -> None:

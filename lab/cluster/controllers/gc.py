@@ -6,7 +6,11 @@ attemptToDeleteItem (dependents whose ownerReferences all point to absent uids a
 the API, so a pod still goes through its graceful termination), attemptToOrphan (the owner's
 reference is removed from each dependent, then the `orphan` finalizer from the owner) and
 processDeletingDependentsItem (with `foregroundDeletion`, the dependents are deleted — in the
-foreground themselves when they own something — and the finalizer goes when none is left).
+foreground themselves when they can own something — and the finalizer goes when none is left).
+Simpler than upstream, which in this twin never shows: every dependent is deleted and waited for
+(upstream only those with no other live owner, and waits only for `blockOwnerDeletion` ones; the
+controllers here set it on all theirs), and a dependent of an owning kind goes in the foreground even
+with no dependents of its own.
 """
 
 from __future__ import annotations
