@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from lab.cluster import launcher
 from lab.cluster.procs import alive, kill_recorded, signal_group
 from lab.cluster.state import LabState, load_stale_state, load_state, state_dir, state_file
-from lab.cluster.supervisor import Supervisor
 from lab.errors import LabError
 
 DETACH_TIMEOUT = 60.0
@@ -46,8 +46,17 @@ def _refuse_if_running(course_root: Path) -> None:
 
 def supervise(course_root: Path, detached: bool = True) -> int:
     """El cuerpo del supervisor: en primer plano (`lab up`) o separado (`lab up --detach` lo lanza así)."""
+    early = launcher.start(course_root.resolve(), state_dir(course_root))  # FastAPI's import, while this one imports
+    # Only here: `lab up --detach`, `down` and `status` never run a supervisor in this process, and
+    # importing it (API server, controllers, schemas: ~0.25 s of CPU) would delay the spawn.
+    try:
+        from lab.cluster.supervisor import Supervisor  # noqa: PLC0415
 
-    supervisor = Supervisor(course_root, log=functools.partial(print, flush=True))
+        supervisor = Supervisor(course_root, log=functools.partial(print, flush=True), launcher=early)
+    except BaseException:
+        early.stop()
+        raise
+
     supervisor.install_signal_handlers()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <PID>`: each thread's stack, in supervisor.log
     try:
