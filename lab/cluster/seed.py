@@ -20,7 +20,7 @@ import yaml
 
 from lab.cluster.api.store import Obj
 from lab.cluster.meshpolicy import mesh_configmap
-from lab.cluster.topology import K8S_DIR
+from lab.cluster.topology import K8S_DIR, SAFE_LOADER
 
 NAMESPACES = {"default": {"istio-injection": "enabled"}, "istio-system": {}, "kube-system": {}}
 KUBECONFIG = "kubeconfig"
@@ -36,7 +36,7 @@ def manifests(course_root: Path) -> list[Obj]:
     folder = course_root / K8S_DIR
     docs: list[Obj] = []
     for path in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")):
-        docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        docs += [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) if d]
     return docs
 
 
