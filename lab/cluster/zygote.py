@@ -118,10 +118,11 @@ WARM_MODULES = (
     "uvicorn.protocols.http.auto", "uvicorn.protocols.http.h11_impl", "uvicorn.protocols.websockets.auto",
     "httpcore", "anyio._backends._asyncio", "fastapi.telemetry._runtime", "pydantic.v1",
 )
-# What those libraries import only if it is installed, which a development venv has (selenium brings
-# trio) and the image does not (apps/requirements.txt): httpcore imports trio if it can, ~0.15 s of
-# CPU on the longest path of `lab up`. Absent for the launcher and the apps, as in the image.
-IMAGE_LACKS = ("trio",)
+# What those libraries import only if it is installed, which a development venv may have and the image
+# does not (apps/requirements.txt): httpcore imports trio (~0.1 s of CPU) and sniffio, httpx its command
+# line (rich, pygments: ~0.05 s), uvicorn websockets or wsproto, uvloop and httptools. Absent for the
+# launcher and the apps, as in the image (and off the longest path of `lab up`).
+IMAGE_LACKS = ("trio", "sniffio", "rich", "pygments", "websockets", "wsproto", "uvloop", "httptools")
 ABSENT = "!"  # argv prefix: a module to make unimportable
 
 
