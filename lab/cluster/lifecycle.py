@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-from lab.cluster import launcher
 from lab.cluster.procs import alive, kill_recorded, signal_group
 from lab.cluster.state import LabState, load_stale_state, load_state, state_dir, state_file
 from lab.errors import LabError
@@ -46,9 +45,11 @@ def _refuse_if_running(course_root: Path) -> None:
 
 def supervise(course_root: Path, detached: bool = True) -> int:
     """El cuerpo del supervisor: en primer plano (`lab up`) o separado (`lab up --detach` lo lanza así)."""
+    # Only here, in the supervisor's process: `lab up --detach`, `down` and `status` start no supervisor,
+    # and these imports (API server, controllers, schemas: ~0.3 s of CPU) would only delay them.
+    from lab.cluster import launcher  # noqa: PLC0415
+
     early = launcher.start(course_root.resolve(), state_dir(course_root))  # FastAPI's import, while this one imports
-    # Only here: `lab up --detach`, `down` and `status` never run a supervisor in this process, and
-    # importing it (API server, controllers, schemas: ~0.25 s of CPU) would delay the spawn.
     try:
         from lab.cluster.supervisor import Supervisor  # noqa: PLC0415
 
