@@ -22,8 +22,8 @@ class GarbageCollector:
 
     def sync_all(self) -> None:
         # Dependents first, owners second: an owner created in between is then seen.
-        owned = {resource: self.store.list(resource)[0] for resource in OWNED}
-        uids = {meta(obj)["uid"] for resource in OWNERS for obj in self.store.list(resource)[0]}
+        owned = {resource: self.store.metadata(resource) for resource in OWNED}
+        uids = {meta(obj)["uid"] for resource in OWNERS for obj in self.store.metadata(resource)}
         for resource, objects in owned.items():
             for obj in objects:
                 refs = meta(obj).get("ownerReferences") or []
