@@ -1,6 +1,6 @@
 """Banco de medidas del laboratorio (`make bench`; no es una prueba). En una sola ejecución:
 
-1. Tiempo de `lab up --detach` hasta «listo» (3 arranques; objetivo ≤ 2,5 s).
+1. Tiempo de `lab up --detach` hasta «listo» (3 arranques; objetivo ≤ 1,5 s).
 2. Memoria PSS total de las apps y de los sidecars (más el kube-proxy), de /proc/<pid>/smaps_rollup.
 3. Latencia mediana de GET /toapp a través de la malla (entrada del sidecar de bff: 5 saltos de
    Envoy; y por el NodePort: 6) frente a las mismas tres apps sin malla (llamadas directas),

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from lab.cluster.procs import alive, kill_recorded, signal_group
 from lab.cluster.state import LabState, load_stale_state, load_state, state_dir, state_file
-from lab.cluster.supervisor import Supervisor
 from lab.errors import LabError
 
 DETACH_TIMEOUT = 60.0
@@ -46,8 +45,19 @@ def _refuse_if_running(course_root: Path) -> None:
 
 def supervise(course_root: Path, detached: bool = True) -> int:
     """El cuerpo del supervisor: en primer plano (`lab up`) o separado (`lab up --detach` lo lanza así)."""
+    # Only here, in the supervisor's process: `lab up --detach`, `down` and `status` start no supervisor,
+    # and these imports (API server, controllers, schemas: ~0.3 s of CPU) would only delay them.
+    from lab.cluster import launcher  # noqa: PLC0415
 
-    supervisor = Supervisor(course_root, log=functools.partial(print, flush=True))
+    early = launcher.start(course_root.resolve(), state_dir(course_root))  # FastAPI's import, while this one imports
+    try:
+        from lab.cluster.supervisor import Supervisor  # noqa: PLC0415
+
+        supervisor = Supervisor(course_root, log=functools.partial(print, flush=True), launcher=early)
+    except BaseException:
+        early.stop()
+        raise
+
     supervisor.install_signal_handlers()
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <PID>`: each thread's stack, in supervisor.log
     try:

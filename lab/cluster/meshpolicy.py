@@ -29,7 +29,7 @@ import yaml
 from lab.cluster.istio import facts
 from lab.cluster.istio.gotypes import atoi, duration_json, is_status_code, parse_duration
 from lab.cluster.istio.validation import check_http_route
-from lab.cluster.topology import NAMESPACE, Topology
+from lab.cluster.topology import NAMESPACE, SAFE_LOADER, Topology
 from lab.constants import ISTIO_DIR
 from lab.errors import LabError
 
@@ -41,7 +41,7 @@ def load_mesh_config(course_root: Path) -> dict[str, Any]:
     """El `spec.meshConfig` del IstioOperator de apps/istio/ ({} si no tiene)."""
     folder = course_root / ISTIO_DIR
     for path in sorted(folder.glob("*.y*ml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+        for doc in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER):
             if doc and doc.get("kind") == "IstioOperator":
                 return dict((doc.get("spec") or {}).get("meshConfig") or {})
     raise LabError(f"No encuentro el IstioOperator en {folder}.")

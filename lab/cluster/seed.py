@@ -22,7 +22,7 @@ from lab.cluster.api.store import Obj
 from lab.cluster.controllers.api import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, SERVICES
 from lab.cluster.meshpolicy import mesh_configmap
 from lab.cluster.node.inject import INJECT_LABEL
-from lab.cluster.topology import NAMESPACE
+from lab.cluster.topology import NAMESPACE, SAFE_LOADER
 from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, KUBECONFIG_FILE, MESH_CONFIGMAP, manifest_files
 
 NAMESPACE_LABELS = {NAMESPACE: {INJECT_LABEL: "enabled"}, ISTIO_NAMESPACE: {}, "kube-system": {}}
@@ -37,7 +37,7 @@ def manifests(course_root: Path) -> list[Obj]:
     """Every document of the course's manifests (apps/k8s/*.yaml), in file order."""
     docs: list[Obj] = []
     for path in manifest_files(course_root):
-        docs += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        docs += [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) if d]
     return docs
 
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import http.client
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,11 +27,13 @@ from lab.cluster.api.admission import istio_validation
 from lab.cluster.api.registry import Admission, Registry
 from lab.cluster.api.server import ApiServer
 from lab.cluster.api.store import Obj, Store
-from lab.cluster.appcmd import app_command, dockerfile_cmd, without_proxies
+from lab.cluster.appcmd import app_command, dockerfile_cmd
 from lab.cluster.capture import OutputCollector
 from lab.cluster.control import ControlServer, Op
 from lab.cluster.controllers.api import DEPLOYMENTS, NAMESPACES, PODS
 from lab.cluster.controllers.manager import ControllerManager
+from lab.cluster.launcher import LAUNCHER_LOG, Launcher
+from lab.cluster.launcher import start as start_launcher
 from lab.cluster.meshpolicy import load_mesh_config
 from lab.cluster.meshsync import MeshSync
 from lab.cluster.node.hooks import NodeHooks
@@ -45,8 +45,8 @@ from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time
 from lab.cluster.seed import kubeconfig_path, seed, write_kubeconfig
 from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, state_file, write_state
 from lab.cluster.topology import FIRST_HOST, NAMESPACE, load_topology, pod_ip
-from lab.cluster.zygote import Zygote, preload_modules
-from lab.constants import COURSE_ENV, DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, KUBE_CACHE_DIR, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR
+from lab.cluster.zygote import Zygote
+from lab.constants import DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR
 from lab.errors import LabError
 
 READY_TIMEOUT = 30.0
@@ -55,7 +55,7 @@ ISTIO_HUB = "docker.io/istio"
 
 
 class Supervisor:
-    def __init__(self, course_root: Path, log: Callable[[str], None] = print) -> None:
+    def __init__(self, course_root: Path, log: Callable[[str], None] = print, launcher: Launcher | None = None) -> None:
         self.root = course_root.resolve()
         self.dir = state_dir(self.root)
         self.log = log
@@ -71,8 +71,9 @@ class Supervisor:
         self.store = Store()
         self.registry = Registry(self.store, Admission(validating=[istio_validation]))
         self.kube_proxy: subprocess.Popen | None = None
-        self.zygote: Zygote | None = None
-        self.spawner: Spawner | None = None
+        self.launcher = launcher  # lab/cluster/launcher.py: started before this module was imported, or in _prepare
+        self.zygote: Zygote | None = launcher.zygote if launcher else None
+        self.spawner: Spawner | None = launcher.spawner if launcher else None
         self.control: ControlServer | None = None
         self.api_server: ApiServer | None = None
         self.runtime: Runtime | None = None
@@ -125,13 +126,9 @@ class Supervisor:
             if not app.is_file():
                 raise LabError(f"Falta {app}: el pod {deployment.name} no tiene aplicación.")
         self._check_ports()
-        for sub in ("xds", "logs", KUBE_CACHE_DIR):
-            shutil.rmtree(self.dir / sub, ignore_errors=True)
-        for sub in ("xds", "logs"):
-            (self.dir / sub).mkdir(parents=True)
-        kubeconfig_path(self.dir).unlink(missing_ok=True)
-        self.spawner = Spawner()
-        self._start_zygote()  # the critical path (FastAPI's import): first
+        if self.launcher is None:
+            self.launcher = start_launcher(self.root, self.dir)  # the critical path (FastAPI's import): first
+            self.spawner, self.zygote = self.launcher.spawner, self.launcher.zygote
         self.output = OutputCollector()
         self.runtime = Runtime(self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app, self.output)
         self.control = ControlServer({Op.STOP: self._rpc_stop, Op.SYNC_LOGS: self._rpc_sync_logs})
@@ -154,22 +151,9 @@ class Supervisor:
         try:
             self.zygote.ready.result(timeout=READY_TIMEOUT)  # FastAPI importado una vez
         except Exception as exc:  # noqa: BLE001
-            tail = (self.dir / "logs" / "launcher.log").read_text(errors="replace")[-800:]
+            tail = (self.dir / LAUNCHER_LOG).read_text(errors="replace")[-800:]
             raise LabError(f"El lanzador de apps (lab.cluster.zygote) no arrancó: {exc}\n{tail}") from exc
         return self.zygote.spawn(argv, log, env, cwd)
-
-    def _start_zygote(self) -> None:
-        assert self.spawner is not None
-        if os.environ.get("LAB_APP_LAUNCH") == "exec":
-            return
-        proc = self.spawner.spawn(
-            [sys.executable, "-m", "lab.cluster.zygote", *preload_modules(self.root)],
-            self.dir / "logs" / "launcher.log",
-            env=without_proxies(dict(os.environ)) | {COURSE_ENV: str(self.root)},
-            cwd=self.dir,
-            pipes=True,
-        )
-        self.zygote = Zygote(proc)
 
     def _start_everything(self) -> None:
         assert self.runtime and self.spawner and self.output

@@ -22,6 +22,10 @@ import yaml
 from lab.constants import K8S_DIR, NODE_PORT_IP, manifest_files
 from lab.errors import LabError
 
+# libyaml's parser when PyYAML has it (its wheels do): the same documents as yaml.safe_load_all, ~8× less
+# CPU, and `lab up` reads the manifests twice (here and seed.py) on its way to the first pod.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 NAMESPACE = "default"
 FIRST_HOST = 10  # cuarto octeto de las IP de pod: de FIRST_HOST a LAST_HOST (y vuelta)
 LAST_HOST = 250
@@ -121,7 +125,7 @@ def load_topology(course_root: Path) -> Topology:
     raw_services: list[dict] = []
     for path in files:
         try:
-            docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+            docs = [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) if d]
         except yaml.YAMLError as exc:
             raise LabError(f"{path}: YAML inválido: {exc}") from exc
         for doc in docs:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -117,18 +118,31 @@ WARM_MODULES = (
     "uvicorn.protocols.http.auto", "uvicorn.protocols.http.h11_impl", "uvicorn.protocols.websockets.auto",
     "httpcore", "anyio._backends._asyncio", "fastapi.telemetry._runtime", "pydantic.v1",
 )
+# What those libraries import only if it is installed, which a development venv may have and the image
+# does not (apps/requirements.txt): httpcore imports trio (~0.1 s of CPU) and sniffio, httpx its command
+# line (rich, pygments: ~0.05 s), uvicorn websockets or wsproto, uvloop and httptools. Absent for the
+# launcher and the apps, as in the image (and off the longest path of `lab up`).
+IMAGE_LACKS = ("trio", "sniffio", "rich", "pygments", "websockets", "wsproto", "uvloop", "httptools")
+ABSENT = "!"  # argv prefix: a module to make unimportable
 
 
 def preload_modules(course_root: Path) -> list[str]:
-    """Los paquetes de apps/requirements.in (los mismos que usan las apps) y lo que arrastran al arrancar."""
+    """Los paquetes de apps/requirements.in (los mismos que usan las apps) y lo que arrastran al arrancar;
+    antes, con ABSENT delante, los de IMAGE_LACKS que apps/requirements.txt no instala."""
+    names = _requirements(course_root / "apps" / "requirements.in")
+    pinned = set(_requirements(course_root / "apps" / "requirements.txt"))
+    return [*(ABSENT + m for m in IMAGE_LACKS if m not in pinned), *names, *WARM_MODULES]
+
+
+def _requirements(path: Path) -> list[str]:
+    """Los nombres de los paquetes de un archivo de requisitos, como módulos (`typing-extensions` → `typing_extensions`)."""
     names = []
-    req = course_root / "apps" / "requirements.in"
-    if req.is_file():
-        for line in req.read_text(encoding="utf-8").splitlines():
-            match = re.match(r"\s*([A-Za-z0-9_.-]+)", line.split("#", 1)[0])
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9_.-]*)", line.split("#", 1)[0])
             if match:
                 names.append(match.group(1).lower().replace("-", "_"))
-    return [*names, *WARM_MODULES]
+    return names
 
 
 # ------------------------------------------------------------------------------ lado del cigoto
@@ -180,10 +194,51 @@ def _child(request: dict[str, Any]) -> None:
             os._exit(code)
 
 
+TLS_ENV = ("SSL_CERT_FILE", "SSL_CERT_DIR", "SSLKEYLOGFILE")  # what httpx's default context depends on
+
+
+def _share_default_tls_context() -> None:
+    """httpx builds a TLS context for each transport of each client (a CA bundle parsed: ~45 ms of
+    CPU), and each app makes at start a client with two (the direct one and its proxy's), though none
+    speaks TLS: ~0.1 s of the ~0.11 s an app takes to start. The launcher builds httpx's default context
+    once, with its environment (the apps inherit the same TLS_ENV), and every client of an app whose
+    TLS_ENV is still the same shares it, as httpx advises for many clients (`verify=<one SSLContext>`).
+    Nothing an app does or answers changes."""
+    try:
+        import httpx._config as config  # noqa: PLC0415 - only in the launcher process, after the preload
+        import httpx._transports.default as transports  # noqa: PLC0415
+    except ImportError:
+        return
+    build = config.create_ssl_context
+    if getattr(transports, "create_ssl_context", None) is not build:
+        return  # another httpx: nothing shared
+
+    def tls_env() -> tuple[str | None, ...]:
+        return tuple(os.environ.get(name) for name in TLS_ENV)
+
+    launcher_env, shared = tls_env(), build(verify=True, cert=None, trust_env=True)
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is True and cert is None and trust_env and tls_env() == launcher_env:
+            return shared
+        return build(verify=verify, cert=cert, trust_env=trust_env)
+
+    config.create_ssl_context = transports.create_ssl_context = create_ssl_context
+
+
 def serve(modules: list[str]) -> int:
+    gc.disable()  # importing builds objects that live as long as the launcher: no collection would free any
     for name in modules:
+        if name.startswith(ABSENT):
+            sys.modules.setdefault(name.removeprefix(ABSENT), None)  # `import trio` → ImportError, as in the image
+            continue
         with contextlib.suppress(ImportError):  # solo es una precarga: la app importará lo que necesite
             importlib.import_module(name)
+    _share_default_tls_context()
+    # What was imported goes to the permanent generation and collections start again: an app's
+    # collections then never walk (and so never copy, after the fork) the launcher's objects.
+    gc.freeze()
+    gc.enable()
     out = sys.stdout
     out.write(json.dumps({"ready": True}) + "\n")
     out.flush()

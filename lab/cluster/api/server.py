@@ -106,6 +106,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "lab-apiserver"
     sys_version = ""
+    # TCP_NODELAY, as Go's net/http sets on every connection: a streamed answer (pods/log) is the
+    # headers and then small chunks, and with Nagle each chunk waited for the client's delayed ACK
+    # (40 ms): `kubectl logs -l` over three pods took 0.15 s more than its requests.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
         pass  # no access log on the learner's terminal

@@ -158,10 +158,17 @@ class Store:
         with self._lock:
             found = [
                 copy.deepcopy(obj)
-                for (res, ns, _), obj in sorted(self._objects.items())
-                if res == resource and (namespace is None or ns == namespace) and (match is None or match(obj))
+                for (res, ns, _), obj in sorted(item for item in self._objects.items() if item[0][0] == resource)
+                if (namespace is None or ns == namespace) and (match is None or match(obj))
             ]
             return found, self._current_rv
+
+    def metadata(self, resource: str) -> list[Obj]:
+        """Only the `metadata` of every object of `resource` ({"metadata": …}, copied), in list() order:
+        what the garbage collector reads on each pass, without copying specs and statuses."""
+        with self._lock:
+            return [{"metadata": copy.deepcopy(obj["metadata"])}
+                    for _, obj in sorted(item for item in self._objects.items() if item[0][0] == resource)]
 
     # ------------------------------------------------------------------ writes
     def create(self, resource: str, obj: Obj) -> Obj:

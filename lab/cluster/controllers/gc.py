@@ -36,8 +36,8 @@ class GarbageCollector:
 
     def sync_all(self) -> None:
         # Dependents first, owners second: an owner created in between is then seen.
-        owned = {resource: self.store.list(resource)[0] for resource in OWNED}
-        owners = {resource: self.store.list(resource)[0] for resource in OWNERS}
+        owned = {resource: self.store.metadata(resource) for resource in OWNED}
+        owners = {resource: self.store.metadata(resource) for resource in OWNERS}
         uids = {meta(obj)["uid"] for objects in owners.values() for obj in objects}
         for resource, objects in owned.items():
             for obj in objects:
@@ -76,18 +76,20 @@ class GarbageCollector:
     def _forget_owner(self, resource: str, obj: Obj, uid: str) -> None:
         """Orphans a dependent: its reference to the owner goes (the other references stay)."""
         refs = [ref for ref in meta(obj).get("ownerReferences") or [] if ref.get("uid") != uid]
-        self._update(resource, {**obj, "metadata": {**meta(obj), "ownerReferences": refs}})
+        self._update(resource, obj, ownerReferences=refs)
 
     def _finish(self, resource: str, owner: Obj, finalizer: str) -> None:
         """Removes the garbage collector's finalizer (the API deletes the owner when it was the last)."""
-        finalizers = [f for f in meta(owner).get("finalizers") or [] if f != finalizer]
-        self._update(resource, {**owner, "metadata": {**meta(owner), "finalizers": finalizers}})
+        self._update(resource, owner, finalizers=[f for f in meta(owner).get("finalizers") or [] if f != finalizer])
 
-    def _update(self, resource: str, obj: Obj) -> None:
-        """Through the API, with the listed resourceVersion: if the object changed or went since the
+    def _update(self, resource: str, listed: Obj, **changes: Any) -> None:
+        """Changes metadata fields through the API. The pass reads only metadata, so the whole object
+        is read first; it is sent with the listed resourceVersion: if it changed or went since the
         list, nothing is written and the next sync sees it again."""
         try:
-            self.api.update(resource, obj)
+            current = self.store.get(resource, meta(listed)["namespace"], meta(listed)["name"])
+            current["metadata"] |= {**changes, "resourceVersion": meta(listed)["resourceVersion"]}
+            self.api.update(resource, current)
         except (NotFound, Conflict):
             pass
         except ApiError as error:
