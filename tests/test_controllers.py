@@ -31,27 +31,18 @@ SERVICE: Obj = {
 }
 
 
-class Api:
-    def __init__(self) -> None:
-        self.store = Store()
-        self.registry = Registry(self.store, Admission())
-        self.registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
-
-    def create(self, resource: str, obj: Obj) -> Obj:
-        return self.registry.create(resource, obj)
-
-    def update(self, resource: str, obj: Obj) -> Obj:
-        return self.registry.update(resource, obj)
-
-    def delete(self, resource: str, namespace: str, name: str, propagation: str | None = None) -> None:
-        self.registry.delete(resource, namespace, name, propagation=propagation)
+def registry() -> Registry:
+    """The API the controllers use: a Registry over a Store, with the default namespace."""
+    api = Registry(Store(), Admission())
+    api.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    return api
 
 
 class World:
     """The store, the controllers (run by hand) and a node that does what it is told."""
 
     def __init__(self) -> None:
-        self.api = Api()
+        self.api = registry()
         self.store = self.api.store
         self.manager = ControllerManager(self.api, log=self.fail)
         self.ips = iter(f"127.0.2.{n}" for n in range(10, 250))
@@ -178,7 +169,7 @@ def test_delete_with_orphan_keeps_the_replicaset_and_pods_without_their_owner() 
     collector removes its reference from the ReplicaSet, then the finalizer, and the Deployment goes."""
     world = started()
     world.node()
-    gone = world.api.registry.delete(DEPLOYMENTS, "default", "backend1", propagation="Orphan")[1]
+    gone = world.api.delete(DEPLOYMENTS, "default", "backend1", propagation="Orphan")[1]
     assert gone is False
     terminating = world.store.get(DEPLOYMENTS, "default", "backend1")["metadata"]
     assert terminating["finalizers"] == ["orphan"] and terminating["deletionGracePeriodSeconds"] == 0
@@ -198,7 +189,7 @@ def test_delete_in_the_foreground_waits_for_pods_and_replicasets_before_the_depl
     world.node()
     for pod in world.pods():
         world.store.mutate(PODS, "default", pod["metadata"]["name"], lambda p: p["spec"].update(nodeName="controlplane"))
-    world.api.registry.delete(DEPLOYMENTS, "default", "backend1", propagation="Foreground")
+    world.api.delete(DEPLOYMENTS, "default", "backend1", propagation="Foreground")
     world.settle()
     deployment = world.store.get(DEPLOYMENTS, "default", "backend1")["metadata"]
     assert deployment["finalizers"] == ["foregroundDeletion"] and deployment["deletionTimestamp"]

@@ -248,6 +248,24 @@ def test_a_deleted_pod_terminates_and_is_replaced(lab: LabDriver) -> None:
     assert "Stopping container app2" in events
 
 
+def test_a_pod_with_a_finalizer_outlives_its_containers_until_the_finalizer_goes(lab: LabDriver) -> None:
+    """The kubelet ends a pod with an API delete (grace 0, the pod's uid as precondition), as
+    status_manager.go does, so a finalizer still holds it: the pod stays Terminating after its
+    containers stopped, and goes when the finalizer is removed."""
+    victim = pods(lab, "app=app2")[0]["metadata"]["name"]
+    lab.kubectl("patch", "pod", victim, "--type=merge", "-p", '{"metadata":{"finalizers":["lab.test/hold"]}}')
+    lab.kubectl("delete", "pod", victim, "--wait=false")
+    wait_for("el kubelet para sus contenedores", lambda: "Stopping container app2" in lab.kubectl(
+        "get", "events", "--field-selector", f"involvedObject.name={victim}").stdout)
+    deadline = time.monotonic() + 12  # más que el drenaje de istio-proxy (5 s) y el periodo de gracia del registro
+    while time.monotonic() < deadline:
+        assert lab.kubectl("get", "pod", victim, "-o", "name", check=False).returncode == 0, "el finalizador no lo retuvo"
+        time.sleep(0.5)
+    lab.kubectl("patch", "pod", victim, "--type=json", "-p", '[{"op":"remove","path":"/metadata/finalizers"}]')
+    wait_for("el pod se va sin su finalizador",
+             lambda: lab.kubectl("get", "pod", victim, "-o", "name", check=False).returncode != 0, timeout=20)
+
+
 def test_exec_pilot_agent_reads_envoy_and_anything_else_is_refused(lab: LabDriver) -> None:
     stats = lab.kubectl("exec", "deploy/bff", "-c", "istio-proxy", "--", "pilot-agent", "request", "GET", "stats")
     assert "upstream_rq_retry" in stats.stdout

@@ -82,16 +82,6 @@ class Supervisor:
         self.controllers: ControllerManager | None = None
         self.mesh_sync: MeshSync | None = None
 
-    # ---------------------------------------------------------------- the Api the controllers use
-    def create(self, resource: str, obj: Obj) -> Obj:
-        return self.registry.create(resource, obj)
-
-    def update(self, resource: str, obj: Obj) -> Obj:
-        return self.registry.update(resource, obj)
-
-    def delete(self, resource: str, namespace: str, name: str, propagation: str | None = None) -> None:
-        self.registry.delete(resource, namespace, name, propagation=propagation)
-
     def _inject(self, resource: str, new: Obj, old: Obj | None, dry_run: bool) -> None:
         """Istio's injection webhook: pods of a namespace labelled istio-injection=enabled."""
         if resource != PODS or old is not None:
@@ -161,8 +151,8 @@ class Supervisor:
         self.registry.admission.mutating.append(self._inject)
         self.registry.admission.validating.append(self.mesh_sync.admit)
         self.mesh_sync.write_all()
-        self.kubelet = Kubelet(self, self.runtime, self.topology, self.mesh, self.log)
-        self.controllers = ControllerManager(self, self.log)
+        self.kubelet = Kubelet(self.registry, self.runtime, self.topology, self.mesh, self.log)
+        self.controllers = ControllerManager(self.registry, self.log)
         self.store.observe(lambda event: self.dirty.set() if event.resource == PODS else None)
         bootstrap = self.dir / "xds" / "kube-proxy.json"
         xds.write_json(bootstrap, xds.kube_proxy_bootstrap(self.topology.node_ports(), self.dir / "xds", NODE_IP))
@@ -172,7 +162,7 @@ class Supervisor:
         )
         self.kubelet.start()
         self.controllers.start()
-        seed(self, self.root, self.mesh)
+        seed(self.registry, self.root, self.mesh)
         self.publish()
         self._wait_available()
         # The HTTP front last: its warm-up (schemas, OpenAPI: ~0.4 s of CPU) would otherwise compete with

@@ -1,6 +1,6 @@
 """What the controllers and the node need from the API: the store (reads, status writes) and the
 registry's create/update/delete (defaults, admission such as Istio's sidecar injection, graceful pod
-deletion), as kube-controller-manager and kubelet reach kube-apiserver."""
+deletion), as kube-controller-manager and kubelet reach kube-apiserver. The Registry itself is one."""
 
 from __future__ import annotations
 
@@ -24,4 +24,5 @@ class Api(Protocol):
 
     def update(self, resource: str, obj: Obj) -> Obj: ...
 
-    def delete(self, resource: str, namespace: str, name: str, propagation: str | None = None) -> None: ...
+    def delete(self, resource: str, namespace: str, name: str, *, propagation: str | None = None,
+               grace_period: int | None = None, preconditions: Obj | None = None) -> object: ...

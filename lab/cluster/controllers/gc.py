@@ -66,7 +66,7 @@ class GarbageCollector:
 
     def _delete(self, resource: str, obj: Obj, propagation: str | None = None) -> None:
         try:
-            self.api.delete(resource, meta(obj)["namespace"], meta(obj)["name"], propagation)
+            self.api.delete(resource, meta(obj)["namespace"], meta(obj)["name"], propagation=propagation)
         except NotFound:
             pass
         except ApiError as error:

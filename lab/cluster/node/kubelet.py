@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lab.cluster.api.errors import ApiError
 from lab.cluster.api.store import NotFound, Obj, now_rfc3339
 from lab.cluster.controllers.api import PODS, REPLICASETS, Api
 from lab.cluster.controllers.objects import Recorder, meta, terminating
@@ -329,8 +330,14 @@ class Kubelet:
             self._remove(obj)
 
     def _remove(self, obj: Obj) -> None:
-        with contextlib.suppress(NotFound):
-            self.store.delete(PODS, meta(obj)["namespace"], meta(obj)["name"])
+        """The kubelet's last word on a stopped pod: a delete with grace 0 and the pod's uid as a
+        precondition (status_manager.go), through the API, so finalizers still hold it."""
+        try:
+            self.api.delete(PODS, meta(obj)["namespace"], meta(obj)["name"], grace_period=0,
+                            preconditions={"uid": meta(obj)["uid"]})
+        except ApiError as error:
+            if error.code not in (404, 409):  # already gone, or another pod now has the name
+                raise
 
     def _owner_deployment(self, obj: Obj) -> str:
         """The Deployment behind a pod (its ReplicaSet's owner), else its `app` label or its name."""
