@@ -65,6 +65,7 @@ def test_merge_patch_replaces_lists_and_json_patch_edits_paths(api: ApiLab) -> N
 def test_pods_are_deleted_gracefully_other_kinds_at_once(api: ApiLab) -> None:
     pod, gone = api.registry.delete("pods", NS, PODS[0])
     assert not gone and pod["metadata"]["deletionGracePeriodSeconds"] == 30 and pod["metadata"]["deletionTimestamp"]
+    assert "finalizers" not in pod["metadata"]  # ObjectMeta.Finalizers is omitempty: no `[]` on a terminating pod
     assert api.registry.get("pods", NS, PODS[0])["metadata"]["deletionTimestamp"]  # still there: the kubelet removes it
     unscheduled = api.registry.create("pods", {"metadata": {"name": "sin-nodo", "namespace": NS},
                                                "spec": {"containers": [{"name": "a", "image": "b"}]}})

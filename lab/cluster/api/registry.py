@@ -203,7 +203,10 @@ class Registry:
         if (grace or finalizers) and not dry_run:
             def terminate(obj: Obj) -> None:
                 meta = obj["metadata"]
-                meta["finalizers"] = finalizers
+                if finalizers:
+                    meta["finalizers"] = finalizers
+                else:  # omitempty: an object without finalizers has no `finalizers` key
+                    meta.pop("finalizers", None)
                 if "deletionTimestamp" not in meta or grace < meta.get("deletionGracePeriodSeconds", grace + 1):
                     meta["deletionTimestamp"] = strategy.after(grace)
                     meta["deletionGracePeriodSeconds"] = grace

@@ -319,8 +319,9 @@ class Kubelet:
             time.sleep(ENDPOINT_PROPAGATION)  # the endpoints drop it first (EndpointSlice: ready false)
             if pod is not None and pod.app is not None:
                 stop_all([pod.app])
-            grace = float(meta(obj).get("deletionGracePeriodSeconds") or 0)
-            self.stopping.wait(min(self.drain, max(grace - ENDPOINT_PROPAGATION, 0.0)))
+            if run.proxy_image:  # the drain is pilot-agent's: a pod without a sidecar does not wait for it
+                grace = float(meta(obj).get("deletionGracePeriodSeconds") or 0)
+                self.stopping.wait(min(self.drain, max(grace - ENDPOINT_PROPAGATION, 0.0)))
         if pod is not None:
             stop_all(pod.processes())
             self.ipam.release(pod.ip)
