@@ -47,3 +47,8 @@ def manifest_files(course_root: Path) -> list[Path]:
     """The course's manifests: K8S_DIR/*.yaml, then *.yml (`kubectl apply -f apps/k8s/` reads both)."""
     folder = course_root / K8S_DIR
     return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+
+
+def kubeconfig_path(state_dir: Path) -> Path:
+    """The kubeconfig `lab up` writes for the lab's API server (in <course>/STATE_DIR)."""
+    return state_dir / KUBECONFIG_FILE

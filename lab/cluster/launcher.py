@@ -17,7 +17,7 @@ from pathlib import Path
 from lab.cluster.appcmd import without_proxies
 from lab.cluster.procs import Spawner, stop_all
 from lab.cluster.zygote import Zygote, preload_modules
-from lab.constants import COURSE_ENV, KUBE_CACHE_DIR, KUBECONFIG_FILE
+from lab.constants import COURSE_ENV, KUBE_CACHE_DIR, kubeconfig_path
 
 RUN_DIRS = ("xds", "logs", KUBE_CACHE_DIR)  # lo que deja un laboratorio anterior y se rehace
 LAUNCHER_LOG = Path("logs") / "launcher.log"
@@ -40,7 +40,7 @@ def start(course_root: Path, state_dir: Path) -> Launcher:
         shutil.rmtree(state_dir / sub, ignore_errors=True)
     for sub in ("xds", "logs"):
         (state_dir / sub).mkdir(parents=True)
-    (state_dir / KUBECONFIG_FILE).unlink(missing_ok=True)
+    kubeconfig_path(state_dir).unlink(missing_ok=True)
     spawner = Spawner()
     if os.environ.get("LAB_APP_LAUNCH") == "exec":
         return Launcher(spawner, None)

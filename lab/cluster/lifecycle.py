@@ -53,7 +53,7 @@ def supervise(course_root: Path, detached: bool = True) -> int:
     try:
         from lab.cluster.supervisor import Supervisor  # noqa: PLC0415
 
-        supervisor = Supervisor(course_root, log=functools.partial(print, flush=True), launcher=early)
+        supervisor = Supervisor(course_root, early, log=functools.partial(print, flush=True))
     except BaseException:
         early.stop()
         raise

@@ -23,7 +23,7 @@ from lab.cluster.controllers.api import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, SER
 from lab.cluster.meshpolicy import mesh_configmap
 from lab.cluster.node.inject import INJECT_LABEL
 from lab.cluster.topology import NAMESPACE, SAFE_LOADER
-from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, KUBECONFIG_FILE, MESH_CONFIGMAP, manifest_files
+from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, KUBECONFIG_FILE, MESH_CONFIGMAP, kubeconfig_path, manifest_files
 
 NAMESPACE_LABELS = {NAMESPACE: {INJECT_LABEL: "enabled"}, ISTIO_NAMESPACE: {}, "kube-system": {}}
 CONTEXT = "lab"
@@ -64,10 +64,6 @@ def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
         for doc in docs:
             if doc.get("kind") == kind:
                 registry.create(resource, doc)
-
-
-def kubeconfig_path(state_dir: Path) -> Path:
-    return state_dir / KUBECONFIG_FILE
 
 
 def write_kubeconfig(state_dir: Path, port: int) -> Path:

@@ -33,7 +33,6 @@ from lab.cluster.control import ControlServer, Op
 from lab.cluster.controllers.api import DEPLOYMENTS, NAMESPACES, PODS
 from lab.cluster.controllers.manager import ControllerManager
 from lab.cluster.launcher import LAUNCHER_LOG, Launcher
-from lab.cluster.launcher import start as start_launcher
 from lab.cluster.meshpolicy import load_mesh_config
 from lab.cluster.meshsync import MeshSync
 from lab.cluster.node.hooks import NodeHooks
@@ -42,11 +41,11 @@ from lab.cluster.node.kubelet import Kubelet
 from lab.cluster.node.podstatus import NODE_IP
 from lab.cluster.pods import ENVOY_FLAGS, Runtime, http_ok
 from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
-from lab.cluster.seed import kubeconfig_path, seed, write_kubeconfig
+from lab.cluster.seed import seed, write_kubeconfig
 from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, state_file, write_state
 from lab.cluster.topology import FIRST_HOST, NAMESPACE, load_topology, pod_ip
 from lab.cluster.zygote import Zygote
-from lab.constants import DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR
+from lab.constants import DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR, kubeconfig_path
 from lab.errors import LabError
 
 READY_TIMEOUT = 30.0
@@ -55,7 +54,7 @@ ISTIO_HUB = "docker.io/istio"
 
 
 class Supervisor:
-    def __init__(self, course_root: Path, log: Callable[[str], None] = print, launcher: Launcher | None = None) -> None:
+    def __init__(self, course_root: Path, launcher: Launcher, log: Callable[[str], None] = print) -> None:
         self.root = course_root.resolve()
         self.dir = state_dir(self.root)
         self.log = log
@@ -71,9 +70,9 @@ class Supervisor:
         self.store = Store()
         self.registry = Registry(self.store, Admission(validating=[istio_validation]))
         self.kube_proxy: subprocess.Popen | None = None
-        self.launcher = launcher  # lab/cluster/launcher.py: started before this module was imported, or in _prepare
-        self.zygote: Zygote | None = launcher.zygote if launcher else None
-        self.spawner: Spawner | None = launcher.spawner if launcher else None
+        self.launcher = launcher  # lab/cluster/launcher.py: started before this module was imported
+        self.zygote: Zygote | None = launcher.zygote
+        self.spawner: Spawner = launcher.spawner
         self.control: ControlServer | None = None
         self.api_server: ApiServer | None = None
         self.runtime: Runtime | None = None
@@ -116,9 +115,6 @@ class Supervisor:
             if not app.is_file():
                 raise LabError(f"Falta {app}: el pod {deployment.name} no tiene aplicación.")
         self._check_ports()
-        if self.launcher is None:
-            self.launcher = start_launcher(self.root, self.dir)  # the critical path (FastAPI's import): first
-            self.spawner, self.zygote = self.launcher.spawner, self.launcher.zygote
         self.output = OutputCollector()
         self.runtime = Runtime(self.root, self.dir, envoy, cmd, self.topology, self.spawner, self._launch_app, self.output)
         self.control = ControlServer({Op.STOP: self._rpc_stop, Op.SYNC_LOGS: self._rpc_sync_logs})
@@ -251,12 +247,9 @@ class Supervisor:
         if self.kube_proxy:
             procs.append(self.kube_proxy)
         stop_all(procs)
-        if self.zygote is not None:
-            stop_all([self.zygote.proc])
         if self.output:
             self.output.close()  # lo que quedaba en las FIFO, al .log
-        if self.spawner:
-            self.spawner.close()
+        self.launcher.stop()
         if self.control:
             self.control.close()
         state_file(self.root).unlink(missing_ok=True)

