@@ -2,7 +2,7 @@
 # Preparación del sandbox de Killercoda para «Reintentos en Istio» (script de fondo de la intro).
 #
 # Convierte un clúster kubeadm recién creado en el entorno del curso mientras se lee la intro:
-#   comprobaciones  todas las órdenes que usa este script, de una vez (si falta una, falla en segundos)
+#   comprobaciones  las órdenes que usan este script y el curso, de una vez (si falta una, falla en segundos)
 #   archivos        espera curso.tar.gz (asset), lo desempaqueta en CURSO_ROOT e instala traza
 #   nodo            espera a que el nodo esté Ready; avisa si Kubernetes no es KUBERNETES_VERSION
 #   cilium          si Cilium balancea por sockets, pone bpf-lb-sock-hostns-only=true (ver cilium_patch)
@@ -171,17 +171,23 @@ descendants() {
     END { walk(root) }'
 }
 
-# Al agotarse SETUP_DEADLINE: marcador de fallo con la etapa en curso (STATE_DIR/etapa) y fin de
-# la preparación entera, también de lo que esté esperando (docker, kubectl, istioctl…).
-deadline_reached() {
+# La etapa en curso según STATE_DIR/etapa (la escribe quien la empieza, también un trabajo en paralelo).
+stage_in_progress() {
   local key value
   CURRENT_STAGE=desconocida CURRENT_TITLE=desconocida
+  [[ -f $STATE_DIR/etapa ]] || return 0
   while IFS='=' read -r key value; do
     case $key in
       etapa) CURRENT_STAGE=$value ;;
       titulo) CURRENT_TITLE=$value ;;
     esac
   done <"$STATE_DIR/etapa"
+}
+
+# Al agotarse SETUP_DEADLINE: marcador de fallo con la etapa en curso (STATE_DIR/etapa) y fin de
+# la preparación entera, también de lo que esté esperando (docker, kubectl, istioctl…).
+deadline_reached() {
+  stage_in_progress
   mark_failure "se agotó el plazo total de la preparación ($SETUP_DEADLINE s) en esta etapa; detalles en $LOG_FILE"
   stop_tree "$$" "$BASHPID"
 }
@@ -386,7 +392,7 @@ load_images() {
     die "no se pudieron importar las imágenes en containerd ($IMAGE_TARGET: ctr -n k8s.io images import)"
   # Ahora y no 240 s después, como ErrImageNeverPull de un pod (imagePullPolicy: Never).
   missing=$(missing_images "${refs[@]}") ||
-    die "no se pudo listar las imágenes de containerd ($IMAGE_TARGET) tras importarlas"
+    die "no se pudieron listar las imágenes de containerd ($IMAGE_TARGET) tras importarlas"
   [[ -z $missing ]] ||
     die "tras importarlas, containerd no tiene $(tr '\n' ' ' <<<"$missing")(el nombre que buscará el kubelet; ver ctr -n k8s.io images ls)"
 }
@@ -617,12 +623,16 @@ download_istioctl() {
     fi
     progress "  ⚠ no se pudo descargar de $base tras $DOWNLOAD_ATTEMPTS intentos"
   done
-  [[ -n $source ]] ||
+  [[ -n $source ]] || {
+    rm -rf "$tmp"
     die "no se pudo descargar $archive (ni de $ISTIO_DOWNLOAD_URL ni de $ISTIO_DOWNLOAD_FALLBACK_URL, tras $DOWNLOAD_ATTEMPTS intentos en cada uno)"
+  }
   expected=$(awk '{print tolower($1); exit}' "$tmp/$archive.sha256")
   actual=$(sha256_of "$tmp/$archive")
-  [[ $expected =~ ^[0-9a-f]{64}$ ]] ||
+  if [[ ! $expected =~ ^[0-9a-f]{64}$ ]]; then
+    rm -rf "$tmp"
     die "$archive.sha256 no contiene una suma SHA-256 válida; no se instala istioctl"
+  fi
   if [[ $expected != "$actual" ]]; then
     rm -rf "$tmp"
     die "la suma SHA-256 de $archive no coincide con la publicada (esperada $expected, obtenida $actual); descarga corrupta o alterada: no se instala istioctl"
@@ -662,7 +672,8 @@ wait_jobs() {
   for pid in "${JOB_PIDS[@]}"; do
     if [[ -f $STATE_DIR/etapa.$pid ]]; then mv -f "$STATE_DIR/etapa.$pid" "$STATE_DIR/etapa"; fi
     if ! wait "$pid"; then
-      [[ -f $STATE_DIR/fallo ]] || mark_failure "una etapa en paralelo falló"
+      stage_in_progress # la etapa que falló es la del trabajo (si ya dejó el marcador, no se sobrescribe)
+      mark_failure "una etapa en paralelo falló"
       exit 1
     fi
   done
@@ -752,9 +763,10 @@ required_commands() {
     ssh:*) printf '%s\n' ssh ;;
   esac
   [[ $mode == imagenes ]] ||
-    printf '%s\n' curl date find flock gzip install kubectl ln mktemp mv ps python3 rm sha256sum sleep tail tar touch uname wc xargs
-  # No la usa este script sino el curso: jq, en los pasos 5 y 6 (mejor saberlo ahora que en el paso 5).
-  [[ $mode == imagenes ]] || printf '%s\n' jq
+    printf '%s\n' curl date find flock gzip install kubectl ln mktemp mv ps rm sha256sum sleep tail tar touch uname wc xargs
+  # No las usa este script sino el curso (mejor saberlo ahora que en un paso): python3, cada verify.sh
+  # a través de traza; jq, los pasos 5 y 6.
+  [[ $mode == imagenes ]] || printf '%s\n' python3 jq
 }
 
 # Falla en segundos, nombrando todo lo que falta (sin esto, sin docker se perdían ~4,5 min en

@@ -141,6 +141,7 @@ def test_download_gives_up_after_bounded_attempts(sandbox: Sandbox) -> None:
     assert len({c.args.split()[-1].split("/")[2] for c in curls}) == 2
     failure = (sandbox.state / "fallo").read_text()
     assert "etapa=istioctl" in failure and "tras 3 intentos en cada uno" in failure
+    assert not list(sandbox.state.glob("descarga.*"))  # la carpeta temporal no queda tras el fallo
 
 
 def test_istioctl_comes_from_the_second_official_location_when_github_fails(sandbox: Sandbox) -> None:
@@ -178,6 +179,7 @@ def test_checksum_mismatch_stops_with_failure_marker(sandbox: Sandbox) -> None:
     assert not (sandbox.path("BIN_DIR") / "istioctl").exists()
     assert not list(sandbox.path("ISTIO_HOME").glob("**/istioctl"))
     assert not sandbox.find("kubectl", "apply")
+    assert not list(sandbox.state.glob("descarga.*"))
 
     shown = sandbox.foreground()
     assert shown.returncode == 0
