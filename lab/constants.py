@@ -36,6 +36,7 @@ KUBECONFIG_FILE = "kubeconfig"
 KUBE_CACHE_DIR = "kube-cache"  # kubectl's discovery cache (KUBECACHEDIR): cleared when a lab starts
 NOT_RUNNING = "El laboratorio no está en marcha: arráncalo con «lab up --detach»."
 
+NODE_NAME = "controlplane"  # the node of Killercoda's kubeadm sandbox (pods, events, the terminal's prompt)
 NODE_PORT_IP = "127.0.0.1"  # where the NodePorts listen (the «node» as the learner sees it)
 
 # Proxy variables (any case) taken out of the environment of the apps and of the learner's tools: the

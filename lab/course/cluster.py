@@ -7,8 +7,9 @@
   Deployment con todas sus réplicas disponibles, ninguno más (el paso 1 despliega `backend1-v2`),
   cada pod con su `istio-proxy` (en `containers`, o en `initContainers` si es un sidecar nativo), la
   política de la malla y ningún VirtualService.
-- `snapshot(tool, apps)` y `restore(...)`: el entorno de cada Deployment, los Deployments que el texto
-  crea y los VirtualServices, para dejar el clúster como estaba (y poder jugar el curso otra vez).
+- `snapshot(tool, apps)` guarda el entorno de cada Deployment; `restore(...)` lo devuelve y borra los
+  Deployments que crea el texto y los VirtualServices, para dejar el clúster como estaba (y poder
+  jugar el curso otra vez).
 
 `tool(argv, stdin=None)` ejecuta una orden con el entorno de la terminal (Session.tool): el mismo
 código sirve para el laboratorio y para un clúster de verdad. Las formas de salida son las de kubectl:
@@ -106,8 +107,7 @@ def readiness_problems(tool: Tool, apps: CourseApps) -> list[str]:
         if (have.strip() or "0") != want:
             problems.append(f"el Deployment {name} tiene {have.strip() or 0} de {want} réplicas disponibles "
                             f"(espera a «kubectl rollout status deployment/{name}»)")
-    done = _kubectl(tool, "get", "deployments", "-o", NAMES_JSONPATH)
-    extra = [name for name in done.stdout.split() if name not in apps.deployments] if done.returncode == 0 else []
+    extra, done = _extra_deployments(tool, apps)
     if done.returncode != 0:
         problems.append(f"no se pueden listar los Deployments: {_said(done)}")
     elif extra:
@@ -187,16 +187,23 @@ def env_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> li
     return changes
 
 
+def _extra_deployments(tool: Tool, apps: CourseApps) -> tuple[list[str], CompletedProcess[str]]:
+    """Los Deployments que no son de apps/k8s (los que crea el texto, como backend1-v2) y la lista de kubectl."""
+    done = _kubectl(tool, "get", "deployments", "-o", NAMES_JSONPATH)
+    return ([name for name in done.stdout.split() if name not in apps.deployments] if done.returncode == 0 else []), done
+
+
 def restore(tool: Tool, apps: CourseApps, saved: Snapshot, out: Output) -> bool:
     """Devuelve el entorno de cada Deployment y borra los Deployments que no son de apps/k8s (los que
     crea el texto, como backend1-v2) y los VirtualServices; True si todo fue bien."""
-    ok = True
-    done = _kubectl(tool, "get", "deployments", "-o", NAMES_JSONPATH)
-    for name in done.stdout.split() if done.returncode == 0 else []:
-        if name not in apps.deployments:
-            deleted = _kubectl(tool, "delete", "deployment", name)
-            ok = ok and deleted.returncode == 0
-            out(f"· kubectl delete deployment {name}: {_said(deleted) if deleted.returncode else 'hecho'}\n")
+    extra, done = _extra_deployments(tool, apps)
+    ok = done.returncode == 0
+    if not ok:
+        out(f"· no se pueden listar los Deployments: {_said(done)}\n")
+    for name in extra:
+        deleted = _kubectl(tool, "delete", "deployment", name)
+        ok = ok and deleted.returncode == 0
+        out(f"· kubectl delete deployment {name}: {_said(deleted) if deleted.returncode else 'hecho'}\n")
     for name in apps.deployments:
         try:
             changes = env_changes(saved.env[name], _env(tool, name))

@@ -201,11 +201,6 @@ class Session:
         return self._shell.run(block, timeout=self.timeouts.block, interrupt_after=interrupt_after,
                                on_output=on_output)
 
-    def interrupt(self) -> None:
-        """Ctrl-C a lo que corra en la terminal (se puede llamar desde otro hilo)."""
-        if self._shell is not None:
-            self._shell.interrupt()
-
     def verify(self, page: Page) -> VerifyResult:
         """El verify.sh de la página, como en Killercoda: pasa si sale con 0 (desde la carpeta de inicio)."""
         assert page.verify is not None

@@ -74,7 +74,7 @@ class CourseShell:
         self._count = 0
         self._marker = f"__LAB_DONE_{uuid.uuid4().hex}"
         self._buffer = b""
-        self._interrupt_requested = False  # interrupt() (de otro hilo, p. ej. la vista previa) durante run()
+        self._interrupt_requested = False  # interrupt() (desde otro hilo) durante run()
 
     # ---------------------------------------------------------------- ciclo de vida
 

@@ -52,7 +52,7 @@ class PtyShell:
         self.env = env
         self.cwd = cwd
         self.argv = argv or ["bash", "-i"]
-        self.size = (rows, cols)
+        self.size = self._clamp(rows, cols)
         self.fd: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -82,12 +82,16 @@ class PtyShell:
     def _winsize(fd: int, rows: int, cols: int) -> None:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
+    @staticmethod
+    def _clamp(rows: int, cols: int) -> tuple[int, int]:
+        """Un tamaño que una terminal puede tener, venga de la página al abrir o al redimensionar."""
+        return max(2, min(rows, 500)), max(10, min(cols, 1000))
+
     def resize(self, rows: int, cols: int) -> None:
         """TIOCSWINSZ en la PTY: el núcleo manda SIGWINCH al grupo en primer plano."""
-        rows, cols = max(2, min(rows, 500)), max(10, min(cols, 1000))
-        self.size = (rows, cols)
+        self.size = self._clamp(rows, cols)
         if self.fd is not None:
-            self._winsize(self.fd, rows, cols)
+            self._winsize(self.fd, *self.size)
 
     def read(self) -> bytes | None:
         """Lo que haya en la PTY (b"" si nada aún); None cuando bash y los suyos la han cerrado."""

@@ -6,7 +6,7 @@ pestaña o se recarga) bash sigue DETACH_GRACE segundos, lo justo para que una r
 misma terminal con lo último que se vio (REPLAY bytes); pasado ese tiempo, se acaba con su sesión.
 Al parar la vista previa, también (`close`).
 
-Protocolo (como el de terminado, la terminal de Jupyter): el navegador manda texto JSON
+Protocolo (propio): el navegador manda texto JSON
 {"type": "input", "data": "…"} o {"type": "resize", "rows": R, "cols": C}; el servidor manda la
 salida de la PTY como mensajes binarios (xterm.js decodifica el UTF-8 aunque un carácter llegue
 partido) y {"type": "exit"} en texto cuando bash termina (p. ej. con `exit`).
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from lab.constants import NODE_NAME
 from lab.preview.shell import CLOSE_GRACE, PtyShell
 
 DETACH_GRACE = 5.0  # s que bash sobrevive a su página (una recarga vuelve a la misma terminal)
@@ -33,10 +34,10 @@ MAX_INPUT = 1024 * 1024  # bytes tecleados pendientes de entrar en la PTY
 WATCH_EVERY = 1.0  # s entre miradas a si bash sigue vivo
 INTERRUPT_PAUSE = 0.3  # s entre el Ctrl-C de {{exec interrupt}} y el texto del bloque
 
-BASHRC = """\
+BASHRC = f"""\
 # La terminal de lab preview, como la de Killercoda (la escribe lab/preview/terminal.py).
 [ -f /etc/bash.bashrc ] && . /etc/bash.bashrc
-PS1='controlplane:\\w$ '
+PS1='{NODE_NAME}:\\w$ '
 alias ls='ls --color=auto' grep='grep --color=auto'
 """
 

@@ -13,6 +13,8 @@ import json
 import secrets
 from typing import Any
 
+from lab.constants import NODE_NAME
+
 LAB_LABELS = {
     "starting": "Arrancando el laboratorio…",
     "ready": "Laboratorio listo",
@@ -310,7 +312,7 @@ def page_html(page: dict[str, Any], token: str, lab_state: str) -> tuple[str, st
 <nav id="footer">{parts["footer_html"]}</nav>
 </section>
 <section id="term" aria-label="Terminal">
-<div id="term-head"><span class="name">Terminal · controlplane</span>
+<div id="term-head"><span class="name">Terminal · {NODE_NAME}</span>
 <details id="lab-log"><summary id="term-status" title="Lo que dice el laboratorio">{_e(LAB_LABELS.get(lab_state, lab_state))}</summary><pre id="lab-lines"></pre></details></div>
 <div id="xterm"></div>
 </section>

@@ -32,11 +32,11 @@ from lab.cluster.envoyconfig import Workload
 from lab.cluster.istio.gotypes import parse_duration
 from lab.cluster.node.inject import INIT
 from lab.cluster.node.ipam import Ipam
-from lab.cluster.node.podstatus import NODE_NAME, Run, container_id, pod_status
+from lab.cluster.node.podstatus import Run, container_id, pod_status
 from lab.cluster.pods import Pod, Runtime, crash_message, exited, probe, start_app, start_sidecar
 from lab.cluster.procs import stop_all
 from lab.cluster.topology import Probe, Topology, container_env, container_readiness
-from lab.constants import SIDECAR_CONTAINER
+from lab.constants import NODE_NAME, SIDECAR_CONTAINER
 from lab.errors import LabError
 
 TICK = 0.05  # s between probes of pods that are not ready yet

@@ -18,7 +18,6 @@ from lab.cluster.node.inject import INIT
 from lab.cluster.pods import Pod
 from lab.constants import SIDECAR_CONTAINER
 
-NODE_NAME = "controlplane"  # como el nodo del sandbox de Killercoda
 NODE_IP = "127.0.0.2"  # la dirección del «nodo»: el admin del kube-proxy
 
 
