@@ -228,7 +228,7 @@ def test_an_unknown_propagation_policy_is_refused_as_the_apiserver_does() -> Non
 def test_the_crash_loop_back_off_reads_like_the_kubelets_go_duration() -> None:
     """kuberuntime_manager.go writes «back-off %s» with a time.Duration: Go prints 80 s as 1m20s and
     5 min as 5m0s (the format of Go's time package examples: 1m0s, 10m0s, 1h0m0s), not «80s»."""
-    from lab.cluster.node.kubelet import go_duration  # noqa: PLC0415 - the node's formatter, no kubelet needed
+    from lab.cluster.istio.gotypes import go_duration  # noqa: PLC0415 - only this test prints Go durations
 
     assert [go_duration(s) for s in (0, 10, 40, 80, 160, 300, 3600, 5400.4)] == [
         "0s", "10s", "40s", "1m20s", "2m40s", "5m0s", "1h0m0s", "1h30m0s"]

@@ -66,3 +66,11 @@ def duration_json(nanos: int) -> str:
         return f"{sign}{seconds}s"
     digits = 3 if rest % 10**6 == 0 else 6 if rest % 10**3 == 0 else 9
     return f"{sign}{seconds}.{rest // 10 ** (9 - digits):0{digits}d}s"
+
+
+def go_duration(seconds: float) -> str:
+    """Whole seconds as Go's time.Duration.String() prints them: 10s, 1m20s, 5m0s, 1h0m0s (the kubelet's
+    «back-off %s» message)."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s" if minutes else f"{secs}s"

@@ -29,7 +29,7 @@ from lab.cluster.api.store import NotFound, Obj, now_rfc3339
 from lab.cluster.controllers.api import PODS, REPLICASETS, Api
 from lab.cluster.controllers.objects import Recorder, meta, terminating
 from lab.cluster.envoyconfig import Workload
-from lab.cluster.istio.gotypes import parse_duration
+from lab.cluster.istio.gotypes import go_duration, parse_duration
 from lab.cluster.node.inject import INIT
 from lab.cluster.node.ipam import Ipam
 from lab.cluster.node.podstatus import Run, container_id, pod_status
@@ -45,13 +45,6 @@ ENDPOINT_PROPAGATION = 0.2  # s between leaving the endpoints and stopping (like
 PULL_BACKOFF = 2.0  # s from ErrImagePull to ImagePullBackOff
 BACKOFF_START, BACKOFF_MAX = 10.0, 300.0
 DEFAULT_DRAIN = 5.0
-
-
-def go_duration(seconds: float) -> str:
-    """Whole seconds the way Go's time.Duration prints them (the kubelet's message uses %s): 10s, 1m20s, 5m0s."""
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s" if minutes else f"{secs}s"
 
 
 class Kubelet:
