@@ -27,6 +27,11 @@ UP_TARGET_S = 1.5  # los objetivos del issue 18 (un banco, no una prueba)
 KUBECTL_TARGET_MS = 150
 HOP_TARGET_MS = 0.6
 
+
+def es(number: float) -> str:
+    """Un número con coma decimal, como el resto del texto."""
+    return str(number).replace(".", ",")
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -207,7 +212,7 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in rounds.items()}
     per_hop = (med["mesh"] - med["sin malla"]) / SIDECAR_HOPS
     print(f"Arranque (lab up --detach → listo): {', '.join(f'{t:.2f}' for t in ups)} s; "
-          f"mediana {statistics.median(ups):.2f} s (objetivo ≤ {UP_TARGET_S} s)")
+          f"mediana {statistics.median(ups):.2f} s (objetivo ≤ {es(UP_TARGET_S)} s)")
     print(f"kubectl get pods (kubectl real, con su arranque): mediana {statistics.median(kubectl_times) * 1000:.0f} ms "
           f"(objetivo ≤ {KUBECTL_TARGET_MS} ms)")
     print(f"Memoria PSS: apps {memory['apps']:.0f} MiB + sidecars {memory['sidecars']:.0f} MiB "
@@ -216,7 +221,7 @@ def main() -> int:
     for key, label in (("sin malla", "sin malla (3 apps directas)"), ("mesh", f"malla ({SIDECAR_HOPS} saltos de Envoy)"),
                        ("nodeport", "malla por el NodePort (+ kube-proxy)")):
         print(f"  {label:<40} {med[key]:.2f} ms  [{', '.join(f'{x:.2f}' for x in rounds[key])}]")
-    print(f"Coste por salto de Envoy: {per_hop:+.2f} ms (objetivo ≤ +{HOP_TARGET_MS} ms)")
+    print(f"Coste por salto de Envoy: {per_hop:+.2f} ms (objetivo ≤ +{es(HOP_TARGET_MS)} ms)")
     print(f"CPU del supervisor por petición por la malla (registros de los contenedores): {supervisor_us:.0f} µs "
           "(sin malla, las apps escriben en /dev/null)")
     print(f"Carga de la máquina al terminar: {os.getloadavg()[0]:.2f}")
