@@ -12,7 +12,6 @@ Los datos fluyen en un sentido: manifiestos → API → controladores → nodo �
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lab.cluster import acks
 from lab.cluster import envoyconfig as xds
 from lab.cluster.api.admission import istio_validation
 from lab.cluster.api.registry import Admission, Registry
@@ -43,7 +43,7 @@ from lab.cluster.pods import ENVOY_FLAGS, Runtime, http_ok
 from lab.cluster.procs import Spawner, check_port_free, envoy_binary, start_time, stop_all
 from lab.cluster.seed import seed, write_kubeconfig
 from lab.cluster.state import ContainerState, LabState, PodState, Process, state_dir, state_file, write_state
-from lab.cluster.topology import FIRST_HOST, NAMESPACE, load_topology, pod_ip
+from lab.cluster.topology import FIRST_HOST, NAMESPACE, Service, load_topology, pod_ip
 from lab.cluster.zygote import Zygote
 from lab.constants import DEFAULT_NAMESPACE, ENVOY_ADMIN_PORT, NODE_PORT_IP, SIDECAR_CONTAINER, STATE_DIR, kubeconfig_path
 from lab.errors import LabError
@@ -173,14 +173,14 @@ class Supervisor:
         assert self.kubelet and self.kube_proxy and self.mesh_sync
         deadline = time.monotonic() + READY_TIMEOUT
         names = [d.name for d in self.topology.deployments]
-        node_services = [d.service.name for _, d in self.topology.node_ports()]
+        node_ports = [(port, d.service) for port, d in self.topology.node_ports()]
         while True:
             if self.kubelet.failures:
                 raise LabError(self.kubelet.failures[0])
             if self.stopping.is_set():
                 raise LabError("Parada pedida mientras arrancaban los pods.")
             if all(self._available(name) for name in names) and all(
-                self._kube_proxy_has(self.mesh_sync.ready_ips(s)) for s in node_services
+                self._kube_proxy_has(port, service, self.mesh_sync.ready_ips(service.name)) for port, service in node_ports
             ):
                 return
             if self.kube_proxy.poll() is not None:
@@ -197,22 +197,13 @@ class Supervisor:
         want = (d or {}).get("spec", {}).get("replicas", 1)
         return bool(d) and status.get("availableReplicas") == want and status.get("updatedReplicas") == want
 
-    def _kube_proxy_has(self, ips: list[str]) -> bool:
-        if not ips or not http_ok(NODE_IP, ENVOY_ADMIN_PORT, "/ready"):
-            return False
-        conn_ok = self._admin_text(NODE_IP, "/clusters")
-        return all(f"{ip}:{xds.INBOUND_PORT}" in conn_ok for ip in ips)
-
     @staticmethod
-    def _admin_text(ip: str, path: str) -> str:
-        conn = http.client.HTTPConnection(ip, ENVOY_ADMIN_PORT, timeout=1)
-        try:
-            conn.request("GET", path)
-            return conn.getresponse().read().decode(errors="replace")
-        except OSError:
-            return ""
-        finally:
-            conn.close()
+    def _kube_proxy_has(port: int, service: Service, ips: list[str]) -> bool:
+        """The kube-proxy's cluster for this NodePort has every ready pod (what acks.py reads for EDS)."""
+        if not ips or not http_ok(NODE_IP, ENVOY_ADMIN_PORT, "/ready"):  # its listener too, not just the cluster
+            return False
+        hosts = acks.cluster_hosts(NODE_IP, xds.node_port_cluster(port, service))
+        return hosts is not None and {f"{ip}:{xds.INBOUND_PORT}" for ip in ips} <= hosts
 
     def _ready_sidecars(self) -> list[str]:
         if self.kubelet is None:
