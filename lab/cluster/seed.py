@@ -22,8 +22,8 @@ from lab.cluster.api.store import Obj
 from lab.cluster.controllers.api import CONFIGMAPS, DEPLOYMENTS, NAMESPACES, SERVICES
 from lab.cluster.meshpolicy import mesh_configmap
 from lab.cluster.node.inject import INJECT_LABEL
-from lab.cluster.topology import NAMESPACE, SAFE_LOADER
-from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, KUBECONFIG_FILE, MESH_CONFIGMAP, kubeconfig_path, manifest_files
+from lab.cluster.topology import NAMESPACE, Topology
+from lab.constants import DEFAULT_NAMESPACE, ISTIO_NAMESPACE, KUBECONFIG_FILE, MESH_CONFIGMAP, kubeconfig_path
 
 NAMESPACE_LABELS = {NAMESPACE: {INJECT_LABEL: "enabled"}, ISTIO_NAMESPACE: {}, "kube-system": {}}
 CONTEXT = "lab"
@@ -33,15 +33,7 @@ class Creator(Protocol):
     def create(self, resource: str, obj: Obj) -> Obj: ...
 
 
-def manifests(course_root: Path) -> list[Obj]:
-    """Every document of the course's manifests (apps/k8s/*.yaml), in file order."""
-    docs: list[Obj] = []
-    for path in manifest_files(course_root):
-        docs += [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) if d]
-    return docs
-
-
-def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
+def seed(registry: Creator, topology: Topology, mesh: dict[str, Any]) -> None:
     for name, labels in NAMESPACE_LABELS.items():
         registry.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace",
                                        "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name, **labels}}})
@@ -59,9 +51,8 @@ def seed(registry: Creator, course_root: Path, mesh: dict[str, Any]) -> None:
                                 "istio.io/rev": "default", "operator.istio.io/component": "Pilot", "release": "istio"}},
         "data": {"mesh": mesh_configmap(mesh), "meshNetworks": "networks: {}"},
     })
-    docs = manifests(course_root)
     for kind, resource in (("Service", SERVICES), ("Deployment", DEPLOYMENTS)):
-        for doc in docs:
+        for doc in topology.manifests:  # the course's apps/k8s, as load_topology read them
             if doc.get("kind") == kind:
                 registry.create(resource, doc)
 

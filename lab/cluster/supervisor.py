@@ -158,7 +158,7 @@ class Supervisor:
         )
         self.kubelet.start()
         self.controllers.start()
-        seed(self.registry, self.root, self.mesh)
+        seed(self.registry, self.topology, self.mesh)
         self.publish()
         self._wait_available()
         # The HTTP front last: its warm-up (schemas, OpenAPI: ~0.4 s of CPU) would otherwise compete with

@@ -14,7 +14,7 @@ de los manifiestos. Aquí solo se añade lo que en Kubernetes pone el clúster:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -23,7 +23,7 @@ from lab.constants import K8S_DIR, NODE_PORT_IP, manifest_files
 from lab.errors import LabError
 
 # libyaml's parser when PyYAML has it (its wheels do): the same documents as yaml.safe_load_all, ~8× less
-# CPU, and `lab up` reads the manifests twice (here and seed.py) on its way to the first pod.
+# CPU on `lab up`'s way to the first pod (the documents are read once, here; seed.py creates them).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 NAMESPACE = "default"
@@ -84,6 +84,7 @@ class Deployment:
 class Topology:
     deployments: tuple[Deployment, ...]  # en el orden de sus Services
     services: tuple[Service, ...]
+    manifests: tuple[dict, ...] = field(default=(), compare=False, repr=False)  # todos los documentos, en orden de archivo
 
     def deployment(self, name: str) -> Deployment:
         for deployment in self.deployments:
@@ -123,11 +124,13 @@ def load_topology(course_root: Path) -> Topology:
         raise LabError(f"No encuentro manifiestos en {folder}.")
     raw_deployments: list[tuple[Path, dict]] = []
     raw_services: list[dict] = []
+    every: list[dict] = []
     for path in files:
         try:
             docs = [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) if d]
         except yaml.YAMLError as exc:
             raise LabError(f"{path}: YAML inválido: {exc}") from exc
+        every += docs
         for doc in docs:
             if doc.get("kind") == "Deployment":
                 raw_deployments.append((path, doc))
@@ -141,7 +144,7 @@ def load_topology(course_root: Path) -> Topology:
         service = Service(**{**service.__dict__, "index": index})
         services.append(service)
         result.append(Deployment(**{**deployment.__dict__, "service": service}))
-    return Topology(tuple(result), tuple(services))
+    return Topology(tuple(result), tuple(services), tuple(every))
 
 
 def _deployment(path: Path, doc: dict, services: list[dict]) -> Deployment:
