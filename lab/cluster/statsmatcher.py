@@ -16,7 +16,6 @@ los `stats_tags` del bootstrap, que no cambian el nombre de una estadística en 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from lab.errors import LabError
@@ -53,15 +52,3 @@ def stats_config(mesh: dict[str, Any], pod_ip: str) -> dict[str, Any]:
     patterns += [{"prefix": p} for p in TEMPLATE_LAST]
     return {"stats_matcher": {"inclusion_list": {"patterns": patterns}}}
 
-
-def kept(name: str, config: dict[str, Any]) -> bool:
-    """¿Existe la estadística `name` con este `stats_config`? (StringMatcher de Envoy: la expresión
-    regular debe casar con el nombre entero)."""
-    for pattern in config["stats_matcher"]["inclusion_list"]["patterns"]:
-        if "prefix" in pattern and name.startswith(pattern["prefix"]):
-            return True
-        if "suffix" in pattern and name.endswith(pattern["suffix"]):
-            return True
-        if "safe_regex" in pattern and re.fullmatch(pattern["safe_regex"]["regex"], name):
-            return True
-    return False
