@@ -7,6 +7,8 @@
   fuera `lab` y `slow`: lo que queda es Python puro y tarda segundos.
 - `course_copy`: un curso desechable en tmp_path cuyo apps/ enlaza al del repositorio, con la
   opción de cambiar el IstioOperator o un manifiesto (su .lab/ queda también en tmp_path).
+- `api`: un servidor de API sembrado, sin laboratorio ni Envoy (tests/api_seed.py), uno por módulo
+  (test_api_registry.py usa uno por prueba).
 - `lab`: un laboratorio en marcha para todo el módulo (LabDriver), sobre una copia del curso; el
   módulo cambia archivos de esa copia con `LAB_FILES = {ruta: texto}` (como course_copy).
 - `replace_once(path, old, new)`: sustituye la primera aparición en un archivo y devuelve su línea.
@@ -19,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from api_seed import ApiLab
 from istio_cases import SUMMARY
 
 from lab.testing.driver import LabDriver
@@ -76,6 +79,14 @@ def course_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]
         return course
 
     return make
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiLab]:
+    """A seeded API server without a lab (tests/api_seed.py), one per module."""
+    server = ApiLab(tmp_path_factory.mktemp("api"))
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,6 @@ from kubernetes.client.rest import ApiException
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiLab]:
-    lab = ApiLab(tmp_path_factory.mktemp("client"))
-    yield lab
-    lab.close()
-
-
-@pytest.fixture(scope="module")
 def k8s(api: ApiLab) -> Iterator[client.ApiClient]:
     config = client.Configuration()
     config.host = api.server.url

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +19,6 @@ import yaml
 from api_seed import APP, PODS, RS, STATS, ApiLab
 
 from lab.cluster.istio import facts, istio_data
-
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiLab]:
-    lab = ApiLab(tmp_path_factory.mktemp("api"))
-    yield lab
-    lab.close()
 
 
 def rows(text: str) -> list[list[str]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import pytest
@@ -21,12 +20,6 @@ from websockets.sync.client import connect
 
 COMMAND = ["pilot-agent", "request", "GET", "stats"]
 
-
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiLab]:
-    lab = ApiLab(tmp_path_factory.mktemp("ws"))
-    yield lab
-    lab.close()
 
 
 def exec_path(command: list[str], container: str = "istio-proxy") -> str:
