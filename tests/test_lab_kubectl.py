@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from lab.cluster.api.discovery import server_version
 from lab.ctl.shell import course_environment, kubectl_binary
 from lab.testing.driver import LabDriver
 
@@ -99,6 +100,14 @@ def test_get_pods_shows_each_pod_with_its_sidecar(lab: LabDriver) -> None:
     assert "sidecar.istio.io/status" in pod["metadata"]["annotations"]
     owner = pod["metadata"]["ownerReferences"][0]
     assert owner["kind"] == "ReplicaSet" and owner["name"] == f"bff-{pod['metadata']['labels']['pod-template-hash']}"
+
+
+def test_get_nodes_shows_the_sandboxs_node(lab: LabDriver) -> None:
+    """Killercoda's sandbox has one node, controlplane, Ready with the control-plane role; its pods say so."""
+    table = [line.split() for line in rows(lab.kubectl("get", "nodes").stdout)]
+    assert table[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert [table[1][i] for i in (0, 1, 2, 4)] == ["controlplane", "Ready", "control-plane", f"v{server_version()}"]
+    assert {p["spec"]["nodeName"] for p in pods(lab, "app=app2")} == {"controlplane"}
 
 
 def test_mesh_configmap_shows_the_operator_policy(lab: LabDriver) -> None:

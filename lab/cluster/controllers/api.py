@@ -13,6 +13,7 @@ REPLICASETS = "replicasets.apps"
 PODS = "pods"
 SERVICES = "services"
 NAMESPACES = "namespaces"
+NODES = "nodes"
 CONFIGMAPS = "configmaps"
 ENDPOINTSLICES = "endpointslices.discovery.k8s.io"
 
