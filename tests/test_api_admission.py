@@ -1,5 +1,7 @@
 """Istio's validation as the API's admission (lab/cluster/api/admission.py), without HTTP: which writes
-it looks at, every http rule with its index, and the metav1.Status it hands back unchanged.
+it looks at, every http rule with its index, and the metav1.Status it hands back unchanged — through
+the registry (strict decoding, then the CRD's schema and CEL rules for the whole object, then the
+webhook, as kube-apiserver orders them) and, where only the webhook is meant, the hook alone.
 
 The messages are Istio's (release-1.31 `pkg/config/validation/validation.go` validateHTTPRetry, the
 CRD's CEL rule for durations; held to Istio's own test data in tests/test_lab_istio_*.py); here they
@@ -11,6 +13,8 @@ import pytest
 
 from lab.cluster.api.admission import istio_validation
 from lab.cluster.api.errors import ApiError
+from lab.cluster.api.registry import Admission, Registry
+from lab.cluster.api.store import Store
 from lab.cluster.istio import VIRTUALSERVICES
 
 ROUTE = {"route": [{"destination": {"host": "backend1"}}]}
@@ -22,9 +26,19 @@ def vs(*http: object, spec: dict | None = None) -> dict:
             "spec": spec if spec is not None else {"hosts": ["backend1"], "http": list(http)}}
 
 
-def refusal(obj: dict, resource: str = VIRTUALSERVICES) -> dict:
+def hook_refusal(obj: dict) -> dict:
+    """The webhook alone."""
     with pytest.raises(ApiError) as refused:
-        istio_validation(resource, obj, None, False)
+        istio_validation(VIRTUALSERVICES, obj, None, False)
+    return refused.value.status
+
+
+def refusal(obj: dict) -> dict:
+    """A write of the VirtualService through the registry, with kubectl's fieldValidation=Strict."""
+    registry = Registry(Store(), Admission(validating=[istio_validation]))
+    registry.create("namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default"}})
+    with pytest.raises(ApiError) as refused:
+        registry.create(VIRTUALSERVICES, obj, field_validation="Strict", namespace="default")
     return refused.value.status
 
 
@@ -52,8 +66,16 @@ def test_every_rule_is_checked_with_its_index_and_the_crd_answers_invalid() -> N
 
 
 def test_the_first_refused_rule_answers() -> None:
-    status = refusal(vs({**ROUTE, "retries": {"attempts": -1}}, {**ROUTE, "retries": {"perTryTimeout": "0s"}}))
+    status = hook_refusal(vs({**ROUTE, "retries": {"attempts": -1}}, {**ROUTE, "retries": {"perTryTimeout": "0s"}}))
     assert status["code"] == 400 and "attempts cannot be negative" in status["message"]
+
+
+def test_a_crd_error_in_any_route_wins_over_the_webhook() -> None:
+    """kube-apiserver validates the whole object against the CRD (store.go: BeforeCreate) before it
+    calls the validating webhook: the 0s of http[1] is the answer, not the -1 of http[0]."""
+    status = refusal(vs({**ROUTE, "retries": {"attempts": -1}}, {**ROUTE, "retries": {"perTryTimeout": "0s"}}))
+    assert (status["code"], status["reason"]) == (422, "Invalid")
+    assert status["details"]["causes"][0]["field"] == "spec.http[1].retries.perTryTimeout"
 
 
 def test_an_unknown_retries_field_names_the_version_the_object_was_sent_in() -> None:

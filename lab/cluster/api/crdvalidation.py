@@ -4,8 +4,9 @@ apiextensions-apiserver (`pkg/apiserver/validation/validation.go` → field erro
 `spec.hosts: Invalid value: "string": spec.hosts in body must be of type array: "string"`).
 
 The CEL rules (`x-kubernetes-validations`) and everything under `http[].retries` and
-`http[].timeout` are lab/cluster/istio/validation.py's (admission.py runs it); null values are
-treated as absent, as there.
+`http[].timeout` are lab/cluster/istio/validation.py's `crd_causes`, added here for every route:
+the apiserver validates the whole object against its CRD before any admission webhook, so a schema
+error in one route wins over a webhook denial in another. Null values are treated as absent, as there.
 """
 
 from __future__ import annotations
@@ -15,10 +16,22 @@ import re
 from typing import Any
 
 from lab.cluster.api import errors
+from lab.cluster.istio import validation
 
 Obj = dict[str, Any]
 JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
 LEFT_TO_ISTIO = re.compile(r"^spec\.http\[\d+\]\.(retries|timeout)\b")
+
+
+def virtual_service(spec_schema: Obj, spec: Any) -> list[Obj]:
+    """Every CRD cause of a VirtualService's spec: the structural schema, then each route's retries
+    and timeout (types and CEL rules)."""
+    found = causes({"properties": {"spec": spec_schema}}, {"spec": spec})
+    routes = (spec or {}).get("http") if isinstance(spec, dict) else None
+    for index, rule in enumerate(routes if isinstance(routes, list) else []):
+        if isinstance(rule, dict):
+            found += [{"reason": "FieldValueInvalid", **cause} for cause in validation.crd_causes(index, rule)]
+    return found
 
 
 def causes(schema: Obj, value: Any, path: str = "") -> list[Obj]:

@@ -114,8 +114,7 @@ def validate(res: Resource, obj: Obj, old: Obj | None) -> None:
     elif res.key == "pods":
         causes += _containers(obj.get("spec") or {}, "spec")
     elif res.key == VIRTUALSERVICES:
-        causes += crdvalidation.causes({"properties": {"spec": crd_schema(res.version)["properties"]["spec"]}},
-                                       {"spec": obj.get("spec")})
+        causes += crdvalidation.virtual_service(crd_schema(res.version)["properties"]["spec"], obj.get("spec"))
     if causes:
         raise errors.invalid(res.kind, res.group, name, causes)
 

@@ -42,9 +42,22 @@ def check_http_route(name: str, api_version: str, index: int, rule: dict[str, An
                 f'{kind} in version "{version}" cannot be handled as a {kind}: strict decoding error: {fields}',
                 code=400, reason="BadRequest",
             )
-    causes = _crd_causes(path, rule, retries, schema)
+    causes = crd_causes(index, rule)
     if causes:
         raise _invalid(name, causes)
+    webhook_check(rule)
+
+
+def crd_causes(index: int, rule: dict[str, Any]) -> list[dict[str, str]]:
+    """What the CRD's schema and CEL rules say of http[index].retries and .timeout (the apiserver's
+    validation of the whole object, before any admission webhook), as field causes."""
+    schema = facts()["crd"]["http"]
+    return _crd_causes(f"spec.http[{index}]", rule, rule.get("retries"), schema)
+
+
+def webhook_check(rule: dict[str, Any]) -> None:
+    """StatusError with the denial of Istio's validating webhook for one route (after the CRD's checks)."""
+    retries = rule.get("retries")
     errors = webhook_errors(retries if isinstance(retries, dict) else None, rule.get("timeout"))
     if errors is not None:
         webhook = facts()["validation"]["webhook"]
