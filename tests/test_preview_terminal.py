@@ -265,8 +265,12 @@ def test_typing_accents_and_colour_read_back_from_the_page(course: Path, tmp_pat
     with page(course, tmp_path) as (preview, port, driver):
         type_in_terminal(driver, "echo «¿Qué tal?» señal\n")
         wait_idle(driver, 30, contains="\n«¿Qué tal?» señal\n")
-        screen = terminal_screen(driver)  # el texto que pinta el renderizador DOM, lo que lee un lector de pantalla
-        assert f"{PROMPT} echo «¿Qué tal?» señal\n«¿Qué tal?» señal\n" in screen
+        # El texto que pinta el renderizador DOM, lo que lee un lector de pantalla. Lo pinta en el siguiente
+        # cuadro de animación, después de que el búfer (terminalText) ya lo tenga: se espera a que llegue.
+        expected = f"{PROMPT} echo «¿Qué tal?» señal\n«¿Qué tal?» señal\n"
+        wait_for(lambda: expected in terminal_screen(driver), "el texto pintado en la pantalla de la terminal", timeout=10)
+        screen = terminal_screen(driver)
+        assert expected in screen
         # El entorno y la carpeta de la sesión de quien aprende (los de lab play).
         type_in_terminal(driver, 'echo "$LAB_MARK en $PWD"; ls ~/curso/index.json\n')
         text = wait_idle(driver, 30, contains=f"\n{MARK} en {preview.learner.session.home}\n")
