@@ -30,6 +30,5 @@ def istio_validation(resource: str, new: Obj, old: Obj | None, dry_run: bool) ->
         for rule in spec.get("http") or []:
             if isinstance(rule, dict):
                 webhook_check(rule)
-    except StatusError as refused:
-        status = refused.status
-        raise ApiError(status["message"], status["code"], status.get("reason") or "", status.get("details")) from None
+    except StatusError as refused:  # the webhook's denial: a Status with its code, no reason and no details
+        raise ApiError(refused.status["message"], refused.status["code"]) from None
