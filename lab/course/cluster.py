@@ -20,6 +20,7 @@ código sirve para el laboratorio y para un clúster de verdad. Las formas de sa
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -34,7 +35,8 @@ OPERATOR = ISTIO_DIR / "istio-operator.yaml"  # el IstioOperator que instala set
 ENV_JSONPATH = "jsonpath={.spec.template.spec.containers[0].env}"
 NAMES_JSONPATH = "jsonpath={.items[*].metadata.name}"
 MESH_JSONPATH = "jsonpath={.data.mesh}"
-ROLLOUT_TIMEOUT = "300s"
+ROLLOUT_SECONDS = 300
+ROLLOUT_TIMEOUT = f"{ROLLOUT_SECONDS}s"
 VS_API = "networking.istio.io/v1"
 
 
@@ -224,5 +226,22 @@ def restore(tool: Tool, apps: CourseApps, saved: Snapshot, out: Output) -> bool:
         deleted = _kubectl(tool, "delete", "-f", "-", stdin=manifest)
         ok = ok and deleted.returncode == 0
         out(f"· kubectl delete virtualservice {vs}: {_said(deleted) if deleted.returncode else 'hecho'}\n")
-    return ok
+    # «Como estaba» es también sin pods terminando: los de los ReplicaSets viejos tras un rollout siguen
+    # unos segundos (el drenaje del sidecar), y un `kubectl logs -l` que los lista falla si se van a mitad.
+    deadline = time.monotonic() + ROLLOUT_SECONDS
+    while (left := _terminating(tool)) and time.monotonic() < deadline:
+        time.sleep(1)
+    if left:
+        out(f"· pods que siguen terminando tras {ROLLOUT_SECONDS} s: {', '.join(left)}\n")
+    return ok and not left
+
+
+def _terminating(tool: Tool) -> list[str]:
+    """Los pods con deletionTimestamp (los que `kubectl get pods` muestra Terminating)."""
+    done = _kubectl(tool, "get", "pods", "-o", "json")
+    try:
+        items = json.loads(done.stdout).get("items") or [] if done.returncode == 0 else []
+    except (ValueError, AttributeError):
+        return []
+    return [p["metadata"]["name"] for p in items if (p.get("metadata") or {}).get("deletionTimestamp")]
 
